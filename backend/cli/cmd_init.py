@@ -1,0 +1,32 @@
+"""realm init: create a save slot."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from backend.cli.common import add_command, run
+from backend.savegame import init_save
+from backend.slot import save_from_args
+
+
+def register(sub: Any) -> None:
+    add_command(sub, "init", cmd_init, "create a save slot (folders, commented realm.yaml, database); safe to run again")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    slot = save_from_args(args)
+    report = run(init_save(slot))
+    if not report.changed:
+        print(f"Save slot {slot.root} is already set up; nothing changed.")
+        return 0
+    print(f"Save slot ready: {slot.root}")
+    if report.wrote_config:
+        print(f"  wrote {slot.config_path} (every setting at its default, with comments)")
+    if report.created_db:
+        print(f"  created {slot.db_path}")
+    for d in report.created_dirs:
+        if d != slot.root:
+            print(f"  created {d.relative_to(slot.root)}/")
+    print("Next: `realm-tui` to play, or `realm daemon start` to train in the background.")
+    return 0

@@ -1,0 +1,161 @@
+"""The one pydantic model for realm.yaml. Field descriptions become the comments
+of the generated realm.yaml, so this file is the single source of truth."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.nano import NanoSpec
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class HeroConfig(Section):
+    name: str = Field("DIO", min_length=1, max_length=32, description="the hero's name")
+    base_model: str = Field(
+        "nano",
+        min_length=1,
+        description="'nano' (created offline on first start), a local Qwen3 folder, or a hub id such as Qwen/Qwen3-0.6B",
+    )
+    nano: NanoSpec = Field(default_factory=NanoSpec, description="size of nano DIO (used when base_model is 'nano')")
+    seed: int = Field(1234, ge=0, description="seed nano DIO is created with")
+
+
+class TrainingConfig(Section):
+    max_length: int = Field(512, ge=16, le=131072, description="longest example in tokens")
+    tokens_per_micro_batch: int = Field(4096, ge=64, description="token budget of one micro-batch")
+    grad_accum: int = Field(1, ge=1, le=1024, description="micro-batches per optimizer step")
+    learning_rate: float = Field(2e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
+    weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay")
+    warmup_steps: int = Field(20, ge=0, description="linear warmup steps at the start of every battle")
+    schedule: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warmup")
+    epochs: float = Field(1.0, gt=0, le=100, description="passes over a quest's examples")
+    max_steps_per_quest: int = Field(0, ge=0, description="step budget of one battle (0 = as many as the epochs need)")
+    save_every: int = Field(100, ge=1, description="save a checkpoint every N optimizer steps")
+    log_every: int = Field(5, ge=1, description="report a step event every N optimizer steps")
+    validation_fraction: float = Field(0.05, ge=0, lt=0.5, description="share of each quest held out for validation loss")
+    grad_clip: float = Field(1.0, gt=0, description="gradient norm clipping")
+    precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto = bf16 on CUDA that supports it, fp32 on the CPU")
+    attention: Literal["auto", "sdpa", "flash_attention_2", "eager"] = Field(
+        "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa"
+    )
+    gradient_checkpointing: bool = Field(False, description="trade compute for memory on large models")
+    profile: Literal["none", "emoji_think", "regime3"] = Field("none", description="data profile (reasoning format)")
+    overlength: Literal["drop", "truncate"] = Field("drop", description="what to do with examples longer than max_length")
+    seed: int = Field(0, ge=0, description="training seed")
+
+
+class TrainerHost(Section):
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    threads: int = Field(0, ge=0, le=512, description="CPU threads for training (0 = all cores)")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+            return v
+        raise ValueError("must be auto, cpu, cuda or cuda:N (for example cuda:0)")
+
+
+class InferenceHost(Section):
+    url: str = Field("local", description="'local' (the daemon runs a node on this machine) or http(s)://host:port of a remote node")
+    api_key_env: str = Field("REALM_NODE_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="environment variable holding the node's API key")
+    port: int = Field(8765, ge=1, le=65535, description="port of the local node")
+    pool: int = Field(3, ge=1, le=64, description="checkpoints the node keeps loaded at once")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v == "local" or v.startswith(("http://", "https://")):
+            return v.rstrip("/")
+        raise ValueError("must be 'local' or a URL starting with http:// or https://")
+
+
+class HostsConfig(Section):
+    trainer: TrainerHost = Field(default_factory=TrainerHost, description="where training runs")
+    inference: InferenceHost = Field(default_factory=InferenceHost, description="where checkpoints are served")
+
+
+class SkillPlan(Section):
+    enabled: bool = Field(True, description="train this skill")
+    weight: float = Field(1.0, ge=0, le=1000, description="share under the 'weighted' strategy")
+    priority: int = Field(0, ge=-100, le=100, description="higher goes first on ties")
+
+
+class AutoGenerateConfig(Section):
+    enabled: bool = Field(True, description="generate quests when the queue runs low")
+    threshold: int = Field(1, ge=0, le=1000, description="generate when fewer quests than this are queued")
+    count: int = Field(2000, ge=1, le=1_000_000, description="examples per generated quest")
+    cooldown_s: float = Field(5.0, ge=0, description="seconds between two generations")
+
+
+class CurriculumConfig(Section):
+    strategy: Literal["equal", "focus", "weighted", "catch-up"] = Field("equal", description="which skill the next generated quest trains")
+    focus: str | None = Field(None, description="skill id trained under the 'focus' strategy")
+    skills: dict[str, SkillPlan] = Field(
+        default_factory=lambda: {"bin": SkillPlan(), "sy": SkillPlan()},
+        description="per-skill enable, weight and priority (keys are skill ids)",
+    )
+    auto_generate: AutoGenerateConfig = Field(default_factory=AutoGenerateConfig, description="auto-generation of quests")
+
+
+class GameRules(Section):
+    xp_per_level: int = Field(1000, ge=1, description="Level = 1 + XP // xp_per_level")
+    gold_per_quest: int = Field(100, ge=0, description="gold for each completed quest")
+    level_up_accuracy: float = Field(0.8, gt=0, le=1.0, description="mean accuracy a skill level needs to be mastered")
+    level_up_window: int = Field(3, ge=1, le=100, description="evaluations of a level the mean is taken over")
+    stat_scale: float = Field(100.0, gt=0, description="ATK = scale / train loss, DEF = scale / validation loss")
+
+
+class RetentionConfig(Section):
+    keep_last: int = Field(5, ge=1, description="newest checkpoints always kept")
+    keep_best: int = Field(3, ge=0, description="best checkpoints by evaluation always kept")
+    min_free_disk_gb: float = Field(1.0, ge=0, description="pause training when free disk falls below this")
+
+
+class ValidationConfig(Section):
+    level: Literal["quick", "standard", "deep"] = Field("standard", description="data validation run on intake")
+    policy: Literal["reject", "quarantine"] = Field("quarantine", description="bad lines reject the file, or are set aside and the rest trains")
+    max_bad_fraction: float = Field(0.2, ge=0, le=1.0, description="under 'quarantine', reject the file when more lines than this are bad")
+
+
+class DaemonConfig(Section):
+    heartbeat_s: float = Field(2.0, gt=0, le=60, description="heartbeat interval")
+    backup_every_min: float = Field(30.0, gt=0, description="online database backup interval")
+    backups_keep: int = Field(5, ge=1, le=100, description="database backups kept")
+    max_engine_restarts: int = Field(3, ge=0, le=100, description="restarts of a crashed battle before the quest fails")
+    restart_backoff_s: float = Field(2.0, ge=0, description="first restart delay (doubles each time)")
+
+
+class EvaluationConfig(Section):
+    enabled: bool = Field(True, description="evaluate every new checkpoint")
+    max_new_tokens: int = Field(128, ge=1, le=8192, description="longest answer generated in an evaluation")
+
+
+class SparringConfig(Section):
+    enabled: bool = Field(True, description="turn DIO's wrong answers into HIGH-priority quests")
+    problems: int = Field(8, ge=1, le=1000, description="problems per sparring round")
+    max_age_steps: int = Field(2000, ge=1, description="drop sparring quests made this many steps ago")
+
+
+class RealmConfig(Section):
+    """realm.yaml: every setting of a save slot."""
+
+    hero: HeroConfig = Field(default_factory=HeroConfig, description="the hero")
+    training: TrainingConfig = Field(default_factory=TrainingConfig, description="how battles train")
+    hosts: HostsConfig = Field(default_factory=HostsConfig, description="trainer and inference hosts")
+    curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig, description="what DIO learns next")
+    game: GameRules = Field(default_factory=GameRules, description="game rules")
+    retention: RetentionConfig = Field(default_factory=RetentionConfig, description="which checkpoints are kept")
+    validation: ValidationConfig = Field(default_factory=ValidationConfig, description="quest data validation")
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="the realm daemon")
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="checkpoint evaluations")
+    sparring: SparringConfig = Field(default_factory=SparringConfig, description="sparring rounds")
+
+
+# Values that cannot change once the save has trained: the weights depend on them.
+LOCKED_KEYS: tuple[str, ...] = ("hero.base_model", "hero.nano", "training.max_length")

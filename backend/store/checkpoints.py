@@ -1,0 +1,77 @@
+"""The checkpoint ledger as the daemon knows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from backend.store.rows import Repository, dumps, loads, now
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    step: int
+    name: str
+    path: str
+    created_at: float
+    quest_id: int | None
+    skill: str | None
+    level: int | None
+    train_loss: float | None
+    val_loss: float | None
+    profile: str | None
+    weights_sha256: str | None
+    size_bytes: int | None
+    ledger: dict[str, Any]
+    pinned: bool
+    deleted_at: float | None
+    on_node: bool = False
+
+
+def checkpoint_from_row(row: Any) -> CheckpointRow:
+    d = dict(row)
+    d["ledger"] = loads(d["ledger"], {})
+    d["pinned"] = bool(d["pinned"])
+    d["on_node"] = bool(d.get("on_node", 0))
+    return CheckpointRow(**d)
+
+
+class Checkpoints(Repository):
+    async def record(self, step: int, name: str, path: str, **fields: Any) -> bool:
+        """Insert a checkpoint once (a repeated step is ignored); True when new."""
+        fields.setdefault("created_at", now())
+        if "ledger" in fields:
+            fields["ledger"] = dumps(fields["ledger"])
+        cols = {"step": step, "name": name, "path": path, **fields}
+        async with self.store.transaction() as conn:
+            cur = await conn.execute(
+                f"INSERT INTO checkpoints({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                "ON CONFLICT(step) DO NOTHING",
+                tuple(cols.values()),
+            )
+            return cur.rowcount == 1
+
+    async def update(self, step: int, **changes: Any) -> None:
+        if "ledger" in changes:
+            changes["ledger"] = dumps(changes["ledger"])
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        async with self.store.transaction() as conn:
+            await conn.execute(f"UPDATE checkpoints SET {sets} WHERE step = ?", (*changes.values(), step))
+
+    async def get(self, step: int) -> CheckpointRow | None:
+        row = await self.store.fetchone("SELECT * FROM checkpoints WHERE step = ?", (step,))
+        return checkpoint_from_row(row) if row else None
+
+    async def live(self) -> list[CheckpointRow]:
+        """Checkpoints still on disk, newest first."""
+        rows = await self.store.fetchall("SELECT * FROM checkpoints WHERE deleted_at IS NULL ORDER BY step DESC")
+        return [checkpoint_from_row(r) for r in rows]
+
+    async def newest(self) -> CheckpointRow | None:
+        row = await self.store.fetchone(
+            "SELECT * FROM checkpoints WHERE deleted_at IS NULL ORDER BY step DESC LIMIT 1"
+        )
+        return checkpoint_from_row(row) if row else None
+
+    async def count(self) -> int:
+        return int(await self.store.scalar("SELECT COUNT(*) FROM checkpoints"))

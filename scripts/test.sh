@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set everything up with the test extras and run the whole test suite.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh" test
+cd "$ROOT"
+exec "${REALM_VENV:-$ROOT/.venv}/bin/python" -m pytest -q "$@"

@@ -1,0 +1,36 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's REALM_* settings or touches saves/."""
+    for name in list(os.environ):
+        if name.startswith("REALM_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REALM_SAVE", str(tmp_path / "default-save"))
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable
+
+
+@pytest.fixture
+async def new_save(tmp_path: Path):
+    """An initialised save slot (folders, realm.yaml, database)."""
+    from backend.savegame import init_save
+    from backend.slot import SaveSlot
+
+    slot = SaveSlot(tmp_path / "save")
+    await init_save(slot)
+    return slot

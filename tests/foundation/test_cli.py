@@ -1,0 +1,77 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def realm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_init_then_status_shows_dio_level_1(tmp_path: Path) -> None:
+    save = tmp_path / "slot"
+    first = realm("init", "--save", str(save))
+    assert first.returncode == 0, first.stderr
+    listing = sorted(p.relative_to(save).as_posix() for p in save.rglob("*") if p.name != "realm.db-shm")
+    again = realm("--save", str(save), "init")
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    assert sorted(p.relative_to(save).as_posix() for p in save.rglob("*") if p.name != "realm.db-shm") == listing
+    status = realm("status", "--save", str(save))
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("DIO — level 1")
+    assert "Daemon: never started" in status.stdout
+    data = json.loads(realm("status", "--json", "--save", str(save)).stdout)
+    assert data["level"] == 1 and data["xp"] == 0 and data["daemon"]["alive"] is False
+
+
+def test_realm_save_env_fallback(tmp_path: Path, monkeypatch) -> None:
+    save = tmp_path / "via-env"
+    monkeypatch.setenv("REALM_SAVE", str(save))
+    assert realm("init").returncode == 0
+    assert (save / "realm.yaml").is_file() and (save / "realm.db").is_file()
+
+
+def test_missing_save_is_a_clear_error(tmp_path: Path) -> None:
+    result = realm("status", "--save", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert "no save slot" in result.stderr and "realm init" in result.stderr
+
+
+def test_config_check_reports_problems(tmp_path: Path) -> None:
+    save = tmp_path / "slot"
+    realm("init", "--save", str(save))
+    cfg = save / "realm.yaml"
+    cfg.write_text(cfg.read_text().replace("learning_rate: 0.002", "learning_rate: nope"))
+    result = realm("config", "check", "--save", str(save))
+    assert result.returncode == 1
+    assert "training.learning_rate" in result.stdout and "fix:" in result.stdout
+
+
+def test_locked_key_needs_force(tmp_path: Path) -> None:
+    import asyncio
+
+    from backend.store import Store
+
+    save = tmp_path / "slot"
+    realm("init", "--save", str(save))
+
+    async def lock() -> None:
+        async with await Store.open(save / "realm.db") as store:
+            await store.meta.set("config_lock", {"step": 300, "values": {"training.max_length": 512}})
+
+    asyncio.run(lock())
+    refused = realm("config", "set", "training.max_length", "1024", "--save", str(save))
+    assert refused.returncode == 2 and "locked" in refused.stderr and "--force" in refused.stderr
+    assert "max_length: 512" in (save / "realm.yaml").read_text()
+    check = realm("config", "check", "--save", str(save))
+    assert check.returncode == 0
+    forced = realm("config", "set", "training.max_length", "1024", "--force", "--save", str(save))
+    assert forced.returncode == 0, forced.stderr
+    check = realm("config", "check", "--save", str(save))
+    assert check.returncode == 1 and "locked since step 300" in check.stdout
+
+
+def test_help_lists_commands() -> None:
+    out = realm("--help").stdout
+    for command in ("init", "status", "config"):
+        assert command in out

@@ -1,0 +1,99 @@
+import random
+
+from backend.config.model import GameRules
+from backend.event_kinds import EventKind
+from backend.progression import away_summary, replay
+from backend.progression.achievements import load_achievements
+from backend.store.events import Event
+
+
+def log(*items: tuple[str, dict]) -> list[Event]:
+    return [Event(i + 1, 1000.0 + i * 60, kind, payload) for i, (kind, payload) in enumerate(items)]
+
+
+def battle_log() -> list[Event]:
+    return log(
+        (EventKind.SAVE_CREATED, {}),
+        (EventKind.QUEST_STARTED, {"quest_id": 1, "skill": "bin", "level": 1}),
+        (EventKind.CHECKPOINT_SAVED, {"step": 400, "train_loss": 2.0, "val_loss": 2.5, "skill": "bin"}),
+        (EventKind.CHECKPOINT_SAVED, {"step": 400, "train_loss": 2.0, "val_loss": 2.5, "skill": "bin"}),  # resumed battle re-reports
+        (EventKind.CHECKPOINT_SAVED, {"step": 1200, "train_loss": 0.5, "val_loss": 0.8, "skill": "bin"}),
+        (EventKind.QUEST_COMPLETED, {"quest_id": 1, "name": "q1", "final_step": 1200}),
+        (EventKind.EVALUATION, {"step": 1200, "skill": "bin", "level": 1, "accuracy": 0.8}),
+        (EventKind.EVALUATION, {"step": 1300, "skill": "bin", "level": 1, "accuracy": 1.0}),
+        (EventKind.EVALUATION, {"step": 1400, "skill": "bin", "level": 1, "accuracy": 0.6}),
+        (EventKind.CHAMPION, {"step": 1200}),
+    )
+
+
+def test_stats_from_log() -> None:
+    s = replay(battle_log(), GameRules())
+    assert s.xp == 1200 and s.level == 2 and s.xp_in_level == (200, 1000)
+    assert s.gold == 100 and s.quests_completed == 1
+    assert s.atk == 200.0 and s.defense == 125.0
+    assert s.acc == 0.6
+    assert s.skill_levels == {"bin": 1}  # (0.8 + 1.0 + 0.6) / 3 = 0.8 >= 0.8
+    assert s.champion_step == 1200
+
+
+def test_replay_twice_identical() -> None:
+    events = battle_log()
+    assert replay(events).snapshot() == replay(list(events)).snapshot()
+
+
+def test_level_up_rule_at_boundary() -> None:
+    rules = GameRules(level_up_accuracy=0.8, level_up_window=3)
+    below = log(*[(EventKind.EVALUATION, {"skill": "bin", "level": 1, "accuracy": a, "step": i}) for i, a in enumerate([0.8, 0.8, 0.79])])
+    at = log(*[(EventKind.EVALUATION, {"skill": "bin", "level": 1, "accuracy": a, "step": i}) for i, a in enumerate([0.8, 0.8, 0.8])])
+    two = log(*[(EventKind.EVALUATION, {"skill": "bin", "level": 1, "accuracy": 1.0, "step": i}) for i in range(2)])
+    assert replay(below, rules).skill_levels["bin"] == 0
+    assert replay(at, rules).skill_levels["bin"] == 1
+    assert replay(two, rules).skill_levels["bin"] == 0  # not enough evaluations yet
+
+
+def test_levels_are_mastered_in_order() -> None:
+    events = log(*[(EventKind.EVALUATION, {"skill": "sy", "level": 2, "accuracy": 1.0, "step": i}) for i in range(5)])
+    assert replay(events).skill_levels["sy"] == 0
+
+
+def test_each_achievement_fires_once() -> None:
+    events = battle_log() * 3  # the same events replayed several times
+    events = [Event(i + 1, e.ts, e.kind, e.payload) for i, e in enumerate(events)]
+    s = replay(events)
+    assert len(s.achievements) == len(set(s.achievements))
+    for expected in ("first_steps", "first_blood", "level_2", "first_save", "first_eval", "first_champion", "bin_adept"):
+        assert s.achievements.count(expected) == 1
+
+
+def test_every_achievement_is_reachable_and_fires_once() -> None:
+    table = load_achievements()
+    rng = random.Random(7)
+    items: list[tuple[str, dict]] = []
+    step = 0
+    for quest in range(120):
+        step += rng.randint(50, 200)
+        items += [
+            (EventKind.QUEST_STARTED, {"quest_id": quest, "skill": "bin"}),
+            (EventKind.CHECKPOINT_SAVED, {"step": step, "train_loss": 1.0, "val_loss": 1.0}),
+            (EventKind.QUEST_COMPLETED, {"quest_id": quest, "final_step": step}),
+            (EventKind.CHAMPION, {"step": step}),
+        ]
+    for skill in ("bin", "sy"):
+        for level in range(1, 8):
+            items += [(EventKind.EVALUATION, {"step": step, "skill": skill, "level": level, "accuracy": 1.0})] * 3
+    s = replay(log(*items), achievements=table)
+    assert sorted(s.achievements) == sorted(a.id for a in table)
+
+
+def test_away_summary() -> None:
+    events = battle_log()
+    summary = away_summary(events, seen_id=2, now_ts=events[-1].ts + 30)
+    assert summary.levels_gained == 1 and summary.level_now == 2
+    assert summary.gold_gained == 100 and summary.quests_completed == ["q1"]
+    assert summary.skill_level_ups == [("bin", 1)]
+    assert summary.new_champions == [1200]
+    assert "first_blood" in summary.achievements
+    assert summary.elapsed_s == events[-1].ts + 30 - events[1].ts
+    text = "\n".join(summary.lines())
+    assert "You were away for 8m 30s" in text and "BIN mastered level 1" in text
+    assert away_summary(events, seen_id=len(events)).empty

@@ -1,0 +1,88 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from backend.store import SCHEMA_VERSION, Store
+from backend.store.db import migrate
+from backend.store.migrations import MIGRATIONS
+
+
+async def test_migrates_empty_database(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        mode = await store.scalar("PRAGMA journal_mode")
+        assert mode == "wal"
+        assert await store.scalar("PRAGMA foreign_keys") == 1
+        assert await store.scalar("PRAGMA busy_timeout") >= 5000
+
+
+async def test_upgrades_older_schema_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    async with await Store.open(db, create=True, target_version=1) as old:
+        assert await old.schema_version() == 1
+        await old.conn.execute("BEGIN IMMEDIATE")
+        await old.conn.execute(
+            "INSERT INTO quests(name, path, state, created_at, updated_at) VALUES ('q.jsonl', 'quests/queued/q.jsonl', 'queued', 1, 1)"
+        )
+        await old.conn.execute("INSERT INTO events(ts, kind, payload) VALUES (1, 'save_created', '{}')")
+        await old.conn.execute("COMMIT")
+        with pytest.raises(sqlite3.OperationalError):
+            await old.fetchall("SELECT * FROM heartbeat")
+    async with await Store.open(db) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        quest = await store.quests.get(1)
+        assert quest.name == "q.jsonl" and quest.validation_level is None
+        assert await store.heartbeat.read() is None
+        assert await store.events.last_id() == 1
+
+
+async def test_migration_is_idempotent_and_ordered(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        assert await migrate(store.conn) == []
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_event_log_is_append_only(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        first = await store.events.append("quest_completed", {"quest_id": 1}, dedupe_key="quest_completed:1")
+        again = await store.events.append("quest_completed", {"quest_id": 1}, dedupe_key="quest_completed:1")
+        assert first == 1 and again is None
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction() as conn:
+                await conn.execute("DELETE FROM events")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction() as conn:
+                await conn.execute("UPDATE events SET kind = 'x'")
+        assert len(await store.events.since(0)) == 1
+
+
+async def test_queue_order_priority_then_fifo(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        for name, prio, t in [("a", "low", 1), ("b", "normal", 2), ("c", "high", 3), ("d", "normal", 1.5), ("e", "high", 4)]:
+            await store.quests.create(name, f"quests/queued/{name}", state="queued", priority=prio, queued_at=t)
+        order = []
+        while (q := await store.quests.next_queued()) is not None:
+            order.append(q.name)
+            await store.quests.update(q.id, state="completed")
+        assert order == ["c", "e", "d", "b", "a"]
+
+
+async def test_data_version_changes_on_other_connections_commit(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    async with await Store.open(db, create=True) as writer, await Store.open(db) as reader:
+        v0 = await reader.data_version()
+        assert await reader.data_version() == v0
+        await writer.events.append("warning", {"message": "hello"})
+        assert await reader.data_version() != v0
+
+
+async def test_commands_round_trip(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        cid = await store.commands.submit("pause", {}, source="tui")
+        pending = await store.commands.pending()
+        assert [c.id for c in pending] == [cid]
+        assert await store.commands.claim(cid) and not await store.commands.claim(cid)
+        await store.commands.finish(cid, True, {"ok": 1})
+        done = await store.commands.get(cid)
+        assert done.status == "done" and done.result == {"ok": 1}
