@@ -1,0 +1,192 @@
+"""The Oracle client: talk to the inference node (or any OpenAI-compatible server:
+vLLM, llama.cpp's server) about which checkpoints are loaded, load one, and chat
+with it, streamed and cancellable, strict about which checkpoint answered."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from backend.config.model import RealmConfig
+from backend.http_client import (
+    ModelNotLoaded,
+    ServiceAuthError,
+    ServiceClient,
+    ServiceDecodeError,
+    ServiceHttpError,
+    ServiceSettings,
+)
+from backend.slot import SaveSlot
+from contracts.node_api import HEADER_MODEL, HEADER_SHA256, HEADER_STEP
+
+SERVICE = "inference_node"
+
+
+class IdentityMismatch(ServiceDecodeError):
+    """The server answered with another model than the one asked for."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    model: str
+    step: int | None
+    sha256: str | None
+
+    @property
+    def short_sha(self) -> str:
+        return (self.sha256 or "")[:12]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    id: str
+    step: int | None
+    sha256: str | None
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    text: str
+    identity: Identity
+    finish_reason: str | None = None
+
+
+def node_url(config: RealmConfig) -> str:
+    inference = config.hosts.inference
+    return f"http://127.0.0.1:{inference.port}" if inference.url == "local" else inference.url
+
+
+def node_settings(slot: SaveSlot, config: RealmConfig) -> ServiceSettings:
+    """The local node's key lives in the slot (run/node.key); a remote node's in the
+    environment variable named by hosts.inference.api_key_env."""
+    key = os.environ.get(config.hosts.inference.api_key_env)
+    key_file = slot.run_dir / "node.key"
+    if config.hosts.inference.url == "local" and key_file.exists():
+        key = key_file.read_text().strip()
+    return ServiceSettings(SERVICE, node_url(config), key).with_env()
+
+
+def identity_from(headers: Any, fallback_model: str) -> Identity:
+    step = headers.get(HEADER_STEP)
+    return Identity(headers.get(HEADER_MODEL, fallback_model), int(step) if step and step.isdigit() else None,
+                    headers.get(HEADER_SHA256) or None)
+
+
+class OracleClient:
+    def __init__(self, base_url: str, api_key: str | None, *, timeout_s: float = 60.0, retries: int = 2) -> None:
+        self.client = ServiceClient(ServiceSettings(SERVICE, base_url, api_key, timeout_s, retries).with_env())
+
+    @classmethod
+    def from_config(cls, slot: SaveSlot, config: RealmConfig) -> "OracleClient":
+        s = node_settings(slot, config)
+        return cls(s.base_url, s.api_key, timeout_s=s.timeout_s, retries=s.retries)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def health(self) -> dict[str, Any]:
+        return await self.client.get_json("/health", retry=False)
+
+    async def models(self) -> list[ModelCard]:
+        """Models the server can answer with now (realm nodes add step and sha256)."""
+        listing = await self.client.get_json("/v1/models")
+        ids = [m["id"] for m in listing.get("data", [])]
+        details = await self.model_details()
+        return [ModelCard(i, details.get(i, {}).get("step"), details.get(i, {}).get("weights_sha256"), True) for i in ids]
+
+    async def model_details(self) -> dict[str, dict[str, Any]]:
+        """/models/info of a realm node; empty for plain OpenAI-compatible servers."""
+        try:
+            info = await self.client.get_json("/models/info", retry=False)
+        except (ServiceHttpError, ServiceDecodeError) as exc:
+            if isinstance(exc, ServiceAuthError):
+                raise
+            return {}
+        return {m["id"]: m for m in info.get("models", [])}
+
+    async def load(self, model_id: str) -> ModelCard:
+        body = await self.client.post_json("/models/load", {"model": model_id}, retry=False)
+        return ModelCard(body["id"], body.get("step"), body.get("weights_sha256"), True)
+
+    async def unload(self, model_id: str) -> None:
+        await self.client.post_json("/models/unload", {"model": model_id}, retry=False)
+
+    async def stream_chat(self, model_id: str, messages: list[dict[str, str]], *, max_tokens: int = 256,
+                          temperature: float = 0.7, top_p: float = 1.0, stop: list[str] | None = None,
+                          seed: int | None = None) -> AsyncIterator[ChatDelta]:
+        """Content deltas as they arrive. Cancelling the consumer closes the stream
+        (the node then cancels the generation)."""
+        body = request_body(model_id, messages, max_tokens, temperature, top_p, stop, seed, stream=True)
+        async with self.client.stream("POST", "/v1/chat/completions", json=body) as response:
+            identity = identity_from(response.headers, model_id)
+            check_identity(model_id, identity.model)
+            async for line in response.aiter_lines():
+                delta = parse_sse_line(line, model_id, identity)
+                if delta == "done":
+                    return
+                if delta is not None:
+                    yield delta
+
+    async def chat(self, model_id: str, messages: list[dict[str, str]], **params: Any) -> tuple[str, Identity]:
+        """A whole answer at once (evaluations use this at temperature 0)."""
+        body = request_body(model_id, messages, stream=False, **{**DEFAULTS, **params})
+        response = await self.client.request("POST", "/v1/chat/completions", json=body, retry=True)
+        identity = identity_from(response.headers, model_id)
+        try:
+            data = response.json()
+            text = data["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ServiceDecodeError(SERVICE, f"unexpected chat completion: {response.text[:200]!r}") from exc
+        check_identity(model_id, data.get("model", identity.model))
+        return text, identity
+
+
+DEFAULTS: dict[str, Any] = {"max_tokens": 256, "temperature": 0.7, "top_p": 1.0, "stop": None, "seed": None}
+
+
+def request_body(model_id: str, messages: list[dict[str, str]], max_tokens: int, temperature: float, top_p: float,
+                 stop: list[str] | None, seed: int | None, *, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model_id, "messages": messages, "max_tokens": max_tokens,
+                            "temperature": temperature, "top_p": top_p, "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    if stop:
+        body["stop"] = stop
+    if seed is not None:
+        body["seed"] = seed
+    return body
+
+
+def check_identity(asked: str, answered: str) -> None:
+    if answered != asked:
+        raise IdentityMismatch(SERVICE, f"asked {asked!r} but {answered!r} answered; refusing the answer")
+
+
+def parse_sse_line(line: str, model_id: str, identity: Identity) -> ChatDelta | str | None:
+    """One SSE line -> a delta, 'done', or None (keep-alives, role and usage chunks)."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return "done"
+    try:
+        chunk = json.loads(data)
+    except ValueError as exc:
+        raise ServiceDecodeError(SERVICE, f"bad stream chunk: {data[:200]!r}") from exc
+    if "error" in chunk:
+        err = chunk["error"] or {}
+        cls = ModelNotLoaded if err.get("param") == "model" else ServiceHttpError
+        raise cls(SERVICE, int(err.get("status", 500)), str(err.get("message", "error in stream")), code=err.get("code"), param=err.get("param"))
+    check_identity(model_id, chunk.get("model", model_id))
+    choices = chunk.get("choices") or []
+    if not choices:
+        return None
+    text = (choices[0].get("delta") or {}).get("content") or ""
+    finish = choices[0].get("finish_reason")
+    if not text and not finish:
+        return None
+    return ChatDelta(text, identity, finish)
