@@ -1,0 +1,1 @@
+"""One-off build tools for skill data (not imported at run time)."""
