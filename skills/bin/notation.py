@@ -1,0 +1,23 @@
+"""Circled binary notation: 5 -> ①⓪①."""
+
+from __future__ import annotations
+
+ZERO = "\u24ea"  # ⓪
+ONE = "\u2460"  # ①
+DIGITS = ZERO + ONE
+_TO_CIRCLED = str.maketrans({"0": ZERO, "1": ONE})
+_FROM_CIRCLED = str.maketrans({ZERO: "0", ONE: "1"})
+
+
+def to_circled(n: int) -> str:
+    """A non-negative integer in circled binary, no leading zeros (0 -> ⓪)."""
+    if n < 0:
+        raise ValueError(f"circled binary is for non-negative numbers (got {n})")
+    return format(n, "b").translate(_TO_CIRCLED)
+
+
+def from_circled(text: str) -> int:
+    """Inverse of to_circled. Raises ValueError for anything but ⓪ and ①."""
+    if not text or any(c not in DIGITS for c in text):
+        raise ValueError(f"not circled binary: {text!r}")
+    return int(text.translate(_FROM_CIRCLED), 2)

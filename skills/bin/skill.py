@@ -1,0 +1,85 @@
+"""BinSkill: Binary Alchemy, arithmetic in circled binary."""
+
+from __future__ import annotations
+
+import random
+
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from skills.base import Grade, Problem
+from skills.bin.forms import DRAW, FORMS, NEEDS_SMALL, Form, count_form
+from skills.generated import GeneratedSkill, Made
+from skills.spec import SkillSpec
+
+
+class BinLevel(BaseModel):
+    """One BIN level (a row of `levels:` in skills/bin.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    forms: list[Form] = Field(min_length=1, description="problem forms, drawn with equal odds")
+    max: int = Field(ge=1, le=2**40, description="largest operand")
+    min: int = Field(1, ge=0, description="smallest operand")
+    small: int = Field(0, ge=0, le=2**20, description="largest small factor / divisor (mul, div, cmpx, expr)")
+    terms: int = Field(3, ge=3, le=8, description="operands of an expr")
+
+    @field_validator("forms")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("list each form once")
+        return v
+
+
+class BinSkill(GeneratedSkill):
+    GENERATOR_ID = "skills.bin"
+    GENERATOR_VERSION = "1"
+    LevelParams = BinLevel
+    PROMPT_FIELDS = frozenset({"question"})
+
+    def __init__(self, spec: SkillSpec) -> None:
+        super().__init__(spec)
+        self._draws = {n: [DRAW[f] for f in p.forms] for n, p in self.levels.items()}
+
+    def check_level(self, params: BinLevel) -> str | None:
+        if params.min > params.max:
+            return f"min ({params.min}) must not exceed max ({params.max})"
+        needs = sorted(NEEDS_SMALL & set(params.forms))
+        if needs and params.small < 2:
+            return f"forms {needs} need small >= 2 (the largest small factor or divisor)"
+        return None
+
+    def make(self, level: int, params: BinLevel, rng: random.Random) -> Made:
+        draws = self._draws[level]
+        draw = draws[rng.randrange(len(draws))] if len(draws) > 1 else draws[0]
+        question, answer, gloss = draw(rng, params.min, params.max, params.small, params.terms)
+        return Made({"question": question}, answer, None, gloss)
+
+    def grade(self, problem: Problem, answer: str) -> Grade:
+        """Exact: the golden answer with any surrounding whitespace, nothing else."""
+        if answer.strip() == problem.answer:
+            return Grade(correct=True, score=1.0, detail="exact")
+        shown = answer if len(answer) <= 40 else answer[:37] + "..."
+        return Grade(correct=False, score=0.0, detail=f"expected {problem.answer}, got {shown!r}")
+
+    def count_distinct(self, level: int) -> int:
+        self.require_level(level)
+        p = self.levels[level]
+        total = sum(count_form(f, p.min, p.max, p.small, p.terms) for f in p.forms)
+        return total - self.spec.evaluation.per_level  # type: ignore[union-attr]  # training never uses the evaluation problems
+
+    def summary(self, params: BinLevel) -> str:
+        parts = [", ".join(params.forms), f"operands {params.min}-{params.max}"]
+        if NEEDS_SMALL & set(params.forms):
+            parts.append(f"small factors 2-{params.small}")
+        if "expr" in params.forms:
+            parts.append(f"{params.terms}-term expressions")
+        return "; ".join(parts)
+
+
+def create_skill(spec: SkillSpec) -> BinSkill:
+    return BinSkill(spec)
+
+
+__all__ = ["BinLevel", "BinSkill", "FORMS", "create_skill"]
