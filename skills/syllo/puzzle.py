@@ -1,0 +1,106 @@
+"""Making one syllacrostic puzzle (a syllo_v1 record) from a level's parameters.
+
+1. A hidden word of `words` letters is drawn uniformly from the level's hidden words.
+2. For each of its letters a target word starting with that letter is drawn
+   uniformly from the level's vocabulary (all distinct, none equal to the hidden
+   word), so every ordered tuple of such words can come out.
+3. `distractors` extra syllables are drawn from the syllables of the vocabulary
+   (common syllables more often). The pool is every syllable, sorted.
+4. Clues: under hint "pattern" the word with a share `reveal` of its letters
+   after the first shown ('_' for the others; reveal 0 leaves the first letter
+   and the letter count); under hint "acrostic" only the first letter
+   ("c…"), and the prompt names the hidden word. Every clue gives the syllable count.
+5. Uniqueness: while some other known word (any multi-syllable word of the data
+   file) with the slot's first letter and syllable count could be built from
+   pool syllables and fits a slot's clue, that clue is strengthened (acrostic ->
+   letter count, then one more letter shown), so the golden answer is the only
+   answer that uses known words. Strengthening never changes which words were
+   drawn, so the counts above stay exact.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+from skills.syllo.words import Vocabulary, Word, by_first_syllable, vocabulary
+
+HIDDEN_TOP = 12000  # hidden words come from the 12,000 most frequent words
+ELLIPSIS = "…"
+
+
+def level_vocabulary(params: Any) -> Vocabulary:
+    return vocabulary(params.vocab, params.min_syllables, params.max_syllables, params.words, HIDDEN_TOP)
+
+
+def fits(word: str, clue: str) -> bool:
+    """Does `word` match a clue ('c_nd_e' pattern, or 'c…' first letter only)?"""
+    if clue.endswith(ELLIPSIS):
+        return word[:1] == clue[:1]
+    return len(word) == len(clue) and all(c == "_" or c == w for c, w in zip(clue, word))
+
+
+def first_clue(word: str, hint: str, reveal: float, rng: random.Random) -> str:
+    if hint == "acrostic":
+        return word[0] + ELLIPSIS
+    hidden_count = round((len(word) - 1) * (1.0 - reveal))
+    hide = set(rng.sample(range(1, len(word)), hidden_count)) if hidden_count else set()
+    return "".join("_" if i in hide else ch for i, ch in enumerate(word))
+
+
+def strengthen(word: str, clue: str, rng: random.Random) -> str:
+    if clue.endswith(ELLIPSIS):
+        return word[0] + "_" * (len(word) - 1)
+    hidden = [i for i, c in enumerate(clue) if c == "_"]
+    i = hidden[rng.randrange(len(hidden))]
+    return clue[:i] + word[i] + clue[i + 1:]
+
+
+def rivals(word: Word, pool: set[str], starts: dict[str, list[str]]) -> list[str]:
+    """Known words other than `word`, with its first letter and syllable count, that can
+    be built from pool syllables (each syllable is only checked for presence)."""
+    index = by_first_syllable()
+    n = len(word.syllables)
+    out = []
+    for s in starts.get(word.text[0], ()):
+        for text, rest in index.get((s, n), ()):
+            if text != word.text and pool.issuperset(rest):
+                out.append(text)
+    return out
+
+
+def make_record(params: Any, rng: random.Random, level: int, puzzle_id: str) -> dict[str, Any]:
+    vocab = level_vocabulary(params)
+    hidden = vocab.hidden_words[rng.randrange(len(vocab.hidden_words))]
+    used = {hidden}
+    words: list[Word] = []
+    for ch in hidden:
+        candidates = vocab.targets_by_letter[ch]
+        while True:
+            w = candidates[rng.randrange(len(candidates))]
+            if w.text not in used:
+                break
+        used.add(w.text)
+        words.append(w)
+    source = vocab.syllable_pool
+    distractors = [source[rng.randrange(len(source))] for _ in range(params.distractors)]
+    pool = sorted([s for w in words for s in w.syllables] + distractors)
+    clues = [first_clue(w.text, params.hint, params.reveal, rng) for w in words]
+    pool_set = set(pool)
+    starts: dict[str, list[str]] = defaultdict(list)
+    for s in pool_set:
+        starts[s[0]].append(s)
+    for i, w in enumerate(words):
+        competing = rivals(w, pool_set, starts)
+        while competing and any(fits(r, clues[i]) for r in competing):
+            clues[i] = strengthen(w.text, clues[i], rng)
+    return {
+        "id": puzzle_id,
+        "level": level,
+        "hidden": hidden,
+        "show_hidden": params.hint == "acrostic",
+        "words": [{"word": w.text, "syllables": list(w.syllables), "clue": c} for w, c in zip(words, clues)],
+        "distractors": distractors,
+        "pool": pool,
+    }

@@ -1,0 +1,97 @@
+"""SySkill: Word Weaving, syllacrostic puzzles."""
+
+from __future__ import annotations
+
+import random
+from math import prod
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from skills.base import Grade, Problem
+from skills.generated import GeneratedSkill, Made
+from skills.spec import SkillSpec
+from skills.syllo.grade import grade_words
+from skills.syllo.puzzle import level_vocabulary, make_record
+from skills.syllo.render import golden_answer, prompt_fields
+
+
+class SyLevel(BaseModel):
+    """One SY level (a row of `levels:` in skills/sy.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: int = Field(ge=4, le=14, description="target words = letters of the hidden word")
+    hint: Literal["pattern", "acrostic"] = Field(description="pattern: letters shown; acrostic: first letter only")
+    reveal: float = Field(0.0, ge=0.0, le=1.0, description="pattern: share of the letters after the first shown")
+    min_syllables: int = Field(2, ge=2, le=7)
+    max_syllables: int = Field(2, ge=2, le=7)
+    vocab: int = Field(ge=200, le=40000, description="targets come from this many most frequent multi-syllable words")
+    distractors: int = Field(0, ge=0, le=64, description="extra syllables in the pool")
+
+    @model_validator(mode="after")
+    def _range(self) -> "SyLevel":
+        if self.min_syllables > self.max_syllables:
+            raise ValueError(f"min_syllables ({self.min_syllables}) exceeds max_syllables ({self.max_syllables})")
+        return self
+
+
+class SySkill(GeneratedSkill):
+    GENERATOR_ID = "skills.syllo"
+    GENERATOR_VERSION = "1"
+    LevelParams = SyLevel
+    PROMPT_FIELDS = frozenset({"count", "syllables", "clues"})
+    FORMATS = ("chat_sft_v1", "syllo_v1")
+
+    def check_level(self, params: SyLevel) -> str | None:
+        vocab = level_vocabulary(params)
+        if len(vocab.hidden_words) < 20:
+            return (f"only {len(vocab.hidden_words)} hidden words of {params.words} letters fit this vocabulary; "
+                    "raise vocab, widen the syllable range or use fewer words")
+        return None
+
+    def make(self, level: int, params: SyLevel, rng: random.Random) -> Made:
+        record = make_record(params, rng, level, "")
+        hidden = record["hidden"]
+        return Made(prompt_fields(record), golden_answer(record), record, f"hidden word: {hidden.upper()}")
+
+    def assemble(self, problem_id: str, level: int, made: Made) -> Problem:
+        assert made.record is not None
+        made.record["id"] = problem_id
+        return super().assemble(problem_id, level, made)
+
+    def key_of(self, problem: Problem) -> str:
+        """Two puzzles with the same target words are the same puzzle."""
+        return problem.answer
+
+    def grade(self, problem: Problem, answer: str) -> Grade:
+        return grade_words(problem.answer.split("\n"), answer)
+
+    def count_distinct(self, level: int) -> int:
+        """Ordered tuples of distinct target words over all hidden words (see puzzle.py):
+        sum over hidden words of the product, per letter, of the falling factorial
+        (candidates - 1) * (candidates - 2) ... (one per use of the letter; the -1 leaves out
+        the hidden word itself)."""
+        self.require_level(level)
+        vocab = level_vocabulary(self.levels[level])
+        total = 0
+        for hidden in vocab.hidden_words:
+            factors = []
+            for ch in set(hidden):
+                c = len(vocab.targets_by_letter[ch]) - 1
+                factors.extend(c - k for k in range(hidden.count(ch)))
+            total += prod(factors)
+        return total - self.spec.evaluation.per_level  # type: ignore[union-attr]
+
+    def summary(self, params: SyLevel) -> str:
+        syl = (f"{params.min_syllables}" if params.min_syllables == params.max_syllables
+               else f"{params.min_syllables}-{params.max_syllables}")
+        hint = f"{round(params.reveal * 100)}% of letters shown" if params.hint == "pattern" else "first letter only"
+        if params.hint == "pattern" and params.reveal == 0:
+            hint = "first letter + letter count"
+        return (f"{params.words} words of {syl} syllables from the top {params.vocab}; {hint}; "
+                f"{params.distractors} distractor syllables")
+
+
+def create_skill(spec: SkillSpec) -> SySkill:
+    return SySkill(spec)
