@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.cmd_init",
     "backend.cli.cmd_status",
     "backend.cli.cmd_config",
+    "backend.cli.cmd_skill",
 )
 
 
