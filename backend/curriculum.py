@@ -1,0 +1,287 @@
+"""The curriculum: what DIO masters, and which skill the next generated quest trains.
+
+Pure functions over plain data: no database, no clock, no randomness. The
+daemon feeds in evaluation history (from SQLite) and the skills of the quests
+it generated, and stores the decisions it gets back.
+
+Progress
+    Per skill: the mastered level (0 = none), the training level
+    (mastered + 1, capped at the skill's max level) and the accuracy history
+    of every level evaluated (oldest first).
+
+Level-up rule (GameRules: level_up_accuracy, level_up_window)
+    Recording an evaluation of a skill's *training level* masters that level
+    when the level has at least `level_up_window` evaluations and the mean of
+    the last `level_up_window` of them is >= `level_up_accuracy` (compared with
+    a 1e-9 tolerance, so 0.8 from 4/5 correct counts as 80 %). It fires on the
+    evaluation that first meets the rule and never again for that level: the
+    training level moves on, and evaluations of a mastered level (or of any
+    level other than the training level) are recorded without effect. One
+    evaluation masters at most one level. A maxed skill (mastered == max level)
+    never levels up again.
+
+Which skill next: see `decide`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from backend.config.model import CurriculumConfig, GameRules, SkillPlan
+
+TOLERANCE = 1e-9
+
+
+# ----- progress and the level-up rule ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a checkpoint on one level of one skill."""
+
+    skill: str
+    level: int
+    accuracy: float  # mean of Grade.correct over the level's evaluation set, 0..1
+
+
+@dataclass(frozen=True)
+class LevelUp:
+    skill: str
+    level: int  # the level just mastered
+    mean_accuracy: float  # over the window that met the rule
+    evaluations: int  # evaluations of that level so far
+
+
+@dataclass(frozen=True)
+class SkillProgress:
+    skill: str
+    max_level: int
+    mastered: int = 0
+    history: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
+
+    @property
+    def training_level(self) -> int:
+        """mastered + 1, capped at the max level."""
+        return min(self.mastered + 1, self.max_level)
+
+    @property
+    def maxed(self) -> bool:
+        return self.mastered >= self.max_level
+
+    def accuracies(self, level: int) -> tuple[float, ...]:
+        return self.history.get(level, ())
+
+    def window_mean(self, level: int, window: int) -> float | None:
+        """Mean of the last `window` accuracies of a level (None when it has fewer)."""
+        values = self.accuracies(level)
+        if len(values) < window:
+            return None
+        return math.fsum(values[-window:]) / window
+
+
+def level_up_due(accuracies: Sequence[float], rules: GameRules) -> bool:
+    """True when the last `level_up_window` accuracies average >= `level_up_accuracy`."""
+    window = rules.level_up_window
+    if len(accuracies) < window:
+        return False
+    return math.fsum(accuracies[-window:]) / window >= rules.level_up_accuracy - TOLERANCE
+
+
+def new_progress(skill: str, max_level: int, mastered: int = 0) -> SkillProgress:
+    if max_level < 1 or not 0 <= mastered <= max_level:
+        raise ValueError(f"{skill}: need 0 <= mastered ({mastered}) <= max_level ({max_level})")
+    return SkillProgress(skill, max_level, mastered, {})
+
+
+def record_evaluation(progress: SkillProgress, level: int, accuracy: float, rules: GameRules) -> tuple[SkillProgress, LevelUp | None]:
+    """Add one evaluation; returns the new progress and the LevelUp it caused, if any."""
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"accuracy must be within 0..1 (got {accuracy})")
+    if not 1 <= level <= progress.max_level:
+        raise ValueError(f"{progress.skill}: level {level} is outside 1-{progress.max_level}")
+    values = progress.accuracies(level) + (accuracy,)
+    updated = replace(progress, history={**progress.history, level: values})
+    if progress.maxed or level != progress.training_level or not level_up_due(values, rules):
+        return updated, None
+    window = rules.level_up_window
+    mean = math.fsum(values[-window:]) / window
+    return replace(updated, mastered=level), LevelUp(progress.skill, level, mean, len(values))
+
+
+def replay(
+    evaluations: Iterable[Evaluation],
+    max_levels: Mapping[str, int],
+    rules: GameRules,
+) -> tuple[dict[str, SkillProgress], list[LevelUp]]:
+    """Progress of every skill in `max_levels` from its evaluations in order (oldest
+    first), with every level-up on the way. Evaluations of unknown skills are ignored.
+    Replaying the same history always gives the same result."""
+    progress = {skill: new_progress(skill, top) for skill, top in max_levels.items()}
+    level_ups: list[LevelUp] = []
+    for ev in evaluations:
+        current = progress.get(ev.skill)
+        if current is None or not 1 <= ev.level <= current.max_level:
+            continue
+        progress[ev.skill], event = record_evaluation(current, ev.level, ev.accuracy, rules)
+        if event:
+            level_ups.append(event)
+    return progress, level_ups
+
+
+# ----- which skill next ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the next generated quest trains, and why (reason is for the player)."""
+
+    skill: str | None
+    level: int | None
+    strategy: str
+    reason: str
+
+
+def plan_for(config: CurriculumConfig, skill: str) -> SkillPlan:
+    """The skill's plan in realm.yaml; a skill not listed there gets the defaults
+    (enabled, weight 1, priority 0), so a newly added skill trains without edits."""
+    return config.skills.get(skill) or SkillPlan()
+
+
+def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) -> list[str]:
+    """Enabled, installed skills; maxed skills only when every enabled skill is maxed."""
+    enabled = sorted(s for s in progress if plan_for(config, s).enabled)
+    growing = [s for s in enabled if not progress[s].maxed]
+    return growing or enabled
+
+
+def last_index(recent: Sequence[str], skill: str) -> int:
+    """Position of the skill's latest quest in `recent` (-1 when it has none)."""
+    for i in range(len(recent) - 1, -1, -1):
+        if recent[i] == skill:
+            return i
+    return -1
+
+
+def decide(config: CurriculumConfig, progress: Mapping[str, SkillProgress], recent: Sequence[str] = ()) -> Decision:
+    """The skill (and its training level) of the next generated quest.
+
+    `progress`: the installed skills (id -> SkillProgress). `recent`: the skills
+    of the quests generated so far, oldest first (the daemon may pass only the
+    latest ones). Candidates are the enabled installed skills (see `plan_for`);
+    maxed skills are left out unless every enabled skill is maxed. Then:
+
+    - equal: round robin. The candidate whose latest quest in `recent` is
+      oldest (a skill with none comes first); ties go to the higher priority,
+      then the smaller id.
+    - focus: `config.focus` when it is a candidate; otherwise as `equal` (the
+      reason says why the focus was skipped).
+    - weighted: among candidates with weight > 0, the one with the smallest
+      (quests in `recent` + 1) / weight, so quest counts follow the weights
+      (a weight-2 skill gets two quests for every one of a weight-1 skill).
+      Ties go to the higher priority, then the older latest quest, then the
+      smaller id. With every weight 0, as `equal`.
+    - catch-up: the candidate with the lowest mastered level; ties go to the
+      higher priority, then the older latest quest, then the smaller id.
+    """
+    pool = candidates(config, progress)
+    strategy = config.strategy
+    if not pool:
+        return Decision(None, None, strategy, "no enabled skill: enable one under curriculum.skills in realm.yaml")
+
+    def priority(s: str) -> int:
+        return plan_for(config, s).priority
+
+    def pick(skill: str, reason: str) -> Decision:
+        return Decision(skill, progress[skill].training_level, strategy, reason)
+
+    if strategy == "focus":
+        focus = config.focus
+        if focus in pool:
+            return pick(focus, f"focus: realm.yaml focuses on {focus}")
+        why = ("no focus skill is set" if not focus
+               else f"focus skill '{focus}' is not installed" if focus not in progress
+               else f"focus skill '{focus}' is disabled" if not plan_for(config, focus).enabled
+               else f"focus skill '{focus}' is maxed")
+        skill = _round_robin(pool, recent, priority)
+        return pick(skill, f"focus: {why}; taking turns instead: {skill} {_turn_text(recent, skill)}")
+
+    if strategy == "weighted":
+        weighted = [s for s in pool if plan_for(config, s).weight > 0]
+        if weighted:
+            counts = {s: sum(1 for r in recent if r == s) for s in weighted}
+            total_weight = sum(plan_for(config, s).weight for s in weighted)
+            skill = min(weighted, key=lambda s: ((counts[s] + 1) / plan_for(config, s).weight,
+                                                 -priority(s), last_index(recent, s), s))
+            share = plan_for(config, skill).weight / total_weight
+            done = sum(counts.values())
+            return pick(skill, f"weighted: {skill} has {counts[skill]} of {done} quests, "
+                               f"its weight asks for {share:.0%}")
+        skill = _round_robin(pool, recent, priority)
+        return pick(skill, f"weighted: every weight is 0; taking turns instead: {skill} {_turn_text(recent, skill)}")
+
+    if strategy == "catch-up":
+        skill = min(pool, key=lambda s: (progress[s].mastered, -priority(s), last_index(recent, s), s))
+        others = ", ".join(f"{s} {progress[s].mastered}" for s in pool if s != skill)
+        return pick(skill, f"catch-up: {skill} has mastered the fewest levels ({progress[skill].mastered}"
+                           + (f"; {others})" if others else ")"))
+
+    skill = _round_robin(pool, recent, priority)
+    return pick(skill, f"equal: {skill} {_turn_text(recent, skill)}")
+
+
+def _round_robin(pool: list[str], recent: Sequence[str], priority: Callable[[str], int]) -> str:
+    return min(pool, key=lambda s: (last_index(recent, s), -priority(s), s))
+
+
+def _turn_text(recent: Sequence[str], skill: str) -> str:
+    i = last_index(recent, skill)
+    if i < 0:
+        return "has not had a quest yet"
+    ago = len(recent) - i
+    return f"had the oldest last quest ({ago} quest{'s' if ago != 1 else ''} ago)"
+
+
+def preview(config: CurriculumConfig, progress: Mapping[str, SkillProgress], recent: Sequence[str] = (), n: int = 3) -> list[Decision]:
+    """The next `n` decisions, assuming each one's quest is generated (progress unchanged)."""
+    out: list[Decision] = []
+    history = list(recent)
+    for _ in range(n):
+        decision = decide(config, progress, history)
+        out.append(decision)
+        if decision.skill is None:
+            break
+        history.append(decision.skill)
+    return out
+
+
+# ----- auto-generation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerateVerdict:
+    """Whether to generate a quest now; truthy when it should."""
+
+    go: bool
+    reason: str
+    wait_s: float = 0.0  # seconds until the cooldown ends (when that is what blocks)
+
+    def __bool__(self) -> bool:
+        return self.go
+
+
+def should_generate(queue_len: int, config: CurriculumConfig, last_generated_at: float | None, now: float) -> GenerateVerdict:
+    """Auto-generation: generate when it is enabled, fewer than `threshold` quests are
+    queued, and at least `cooldown_s` seconds passed since the last generation
+    (times in seconds, any common clock; None = never generated)."""
+    auto = config.auto_generate
+    if not auto.enabled:
+        return GenerateVerdict(False, "auto-generation is off (curriculum.auto_generate.enabled)")
+    if queue_len >= auto.threshold:
+        return GenerateVerdict(False, f"{queue_len} quest(s) queued; generating below {auto.threshold}")
+    if last_generated_at is not None:
+        waited = now - last_generated_at
+        if waited < auto.cooldown_s:
+            return GenerateVerdict(False, f"cooling down ({waited:.1f} of {auto.cooldown_s:g} s)", auto.cooldown_s - waited)
+    return GenerateVerdict(True, f"{queue_len} quest(s) queued, below the threshold of {auto.threshold}")
