@@ -1,0 +1,218 @@
+"""The curriculum: level-up exactly at the rule's boundary and once; each strategy picks
+exactly as its docstring says; auto-generation threshold and cooldown."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
+from backend.curriculum import (
+    Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
+    replay, should_generate,
+)
+
+RULES = GameRules()  # 80 % over the last 3 evaluations
+
+
+def progress(**mastered: int) -> dict[str, SkillProgress]:
+    tops = {"bin": 30, "sy": 50, "zed": 10}
+    return {s: new_progress(s, tops.get(s, 10), m) for s, m in mastered.items()}
+
+
+def config(strategy: str = "equal", focus: str | None = None, **plans: SkillPlan) -> CurriculumConfig:
+    return CurriculumConfig(strategy=strategy, focus=focus, skills=plans or {"bin": SkillPlan(), "sy": SkillPlan()})
+
+
+# ----- level-up rule -------------------------------------------------------------------------
+
+
+def feed(p: SkillProgress, level: int, accuracies: list[float], rules: GameRules = RULES) -> tuple[SkillProgress, list[LevelUp]]:
+    ups = []
+    for acc in accuracies:
+        p, up = record_evaluation(p, level, acc, rules)
+        if up:
+            ups.append(up)
+    return p, ups
+
+
+def test_level_up_fires_exactly_at_the_boundary() -> None:
+    p = new_progress("bin", 30)
+    assert p.training_level == 1
+    p, ups = feed(p, 1, [0.8, 0.8])
+    assert ups == [] and p.mastered == 0  # two evaluations: window not full
+    p, ups = feed(p, 1, [0.8])  # mean exactly 0.8 (4/5 correct three times)
+    assert ups == [LevelUp("bin", 1, pytest.approx(0.8), 3)] and p.mastered == 1 and p.training_level == 2
+    p, ups = feed(p, 1, [1.0, 1.0, 1.0])  # the mastered level never fires again
+    assert ups == [] and p.mastered == 1 and p.accuracies(1) == (0.8, 0.8, 0.8, 1.0, 1.0, 1.0)
+
+
+def test_just_below_the_boundary_does_not_fire() -> None:
+    p, ups = feed(new_progress("bin", 30), 1, [1.0, 0.6, 0.8 - 1e-6])
+    assert ups == [] and p.mastered == 0
+    p, ups = feed(p, 1, [1.0])  # window 0.6, 0.8-, 1.0: just under 0.8
+    assert ups == []
+    p, ups = feed(p, 1, [0.8])  # window 0.8-, 1.0, 0.8: about 0.867, fires
+    assert [u.level for u in ups] == [1]
+
+
+def test_only_the_training_level_levels_up() -> None:
+    p, ups = feed(new_progress("bin", 30), 2, [1.0, 1.0, 1.0])
+    assert ups == [] and p.mastered == 0 and p.accuracies(2) == (1.0, 1.0, 1.0)
+    p, ups = feed(p, 1, [1.0, 1.0, 1.0])
+    assert [u.level for u in ups] == [1] and p.mastered == 1  # one level per evaluation
+    p, ups = feed(p, 2, [1.0])  # level 2's window is now full of 1.0
+    assert [u.level for u in ups] == [2] and p.mastered == 2
+
+
+def test_maxed_skill_stays_maxed() -> None:
+    p = new_progress("zed", 2, mastered=1)
+    p, ups = feed(p, 2, [1.0, 1.0, 1.0])
+    assert [u.level for u in ups] == [2] and p.maxed and p.training_level == 2
+    p, ups = feed(p, 2, [1.0, 1.0, 1.0])
+    assert ups == [] and p.mastered == 2
+
+
+def test_custom_rule() -> None:
+    rules = GameRules(level_up_accuracy=0.5, level_up_window=1)
+    p, ups = feed(new_progress("bin", 30), 1, [0.4, 0.5], rules)
+    assert [u.evaluations for u in ups] == [2]
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError):
+        record_evaluation(new_progress("bin", 30), 1, 1.2, RULES)
+    with pytest.raises(ValueError):
+        record_evaluation(new_progress("bin", 30), 31, 1.0, RULES)
+    with pytest.raises(ValueError):
+        new_progress("bin", 30, mastered=31)
+
+
+@settings(max_examples=200, deadline=None)
+@given(accs=st.lists(st.sampled_from([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), max_size=12),
+       window=st.integers(1, 5), threshold=st.sampled_from([0.6, 0.8, 1.0]))
+def test_level_up_matches_the_rule_by_brute_force(accs: list[float], window: int, threshold: float) -> None:
+    rules = GameRules(level_up_accuracy=threshold, level_up_window=window)
+    expected = next((i + 1 for i in range(len(accs)) if i + 1 >= window
+                     and sum(round(a * 5) for a in accs[i + 1 - window:i + 1]) >= round(threshold * 5) * window), None)
+    p, ups = feed(new_progress("bin", 30), 1, accs, rules)
+    assert [u.evaluations for u in ups] == ([expected] if expected else [])
+    assert p.mastered == (1 if expected else 0)
+    assert level_up_due(accs, rules) == (len(accs) >= window and math.fsum(accs[-window:]) / window >= threshold - 1e-9)
+
+
+def test_replay_is_deterministic_and_ignores_unknown_skills() -> None:
+    history = [Evaluation("bin", 1, 0.8)] * 3 + [Evaluation("sy", 1, 1.0), Evaluation("ghost", 1, 1.0),
+                                                  Evaluation("bin", 2, 1.0), Evaluation("bin", 99, 1.0)]
+    first, ups = replay(history, {"bin": 30, "sy": 50}, RULES)
+    again, ups2 = replay(history, {"bin": 30, "sy": 50}, RULES)
+    assert first == again and ups == ups2
+    assert first["bin"].mastered == 1 and first["sy"].mastered == 0 and [u.level for u in ups] == [1]
+
+
+# ----- strategies ------------------------------------------------------------------------------
+
+
+def picks(cfg: CurriculumConfig, prog: dict[str, SkillProgress], n: int, recent: list[str] | None = None) -> list[str]:
+    return [d.skill for d in preview(cfg, prog, recent or [], n)]  # type: ignore[misc]
+
+
+def test_equal_takes_turns() -> None:
+    prog = progress(bin=0, sy=0)
+    assert picks(config(), prog, 5) == ["bin", "sy", "bin", "sy", "bin"]  # ties: priority, then id
+    assert picks(config(), prog, 3, ["bin"]) == ["sy", "bin", "sy"]  # oldest latest quest first
+    assert picks(config(), prog, 2, ["sy", "sy", "bin"]) == ["sy", "bin"]
+    cfg = config(bin=SkillPlan(), sy=SkillPlan(priority=5))
+    assert picks(cfg, prog, 4) == ["sy", "bin", "sy", "bin"]  # priority breaks the first tie
+    d = decide(config(), prog, ["bin", "sy"])
+    assert d.skill == "bin" and d.level == 1 and d.strategy == "equal" and "2 quests ago" in d.reason
+
+
+def test_focus_trains_the_focus_only_and_falls_back_to_equal() -> None:
+    prog = progress(bin=3, sy=0)
+    d = decide(config("focus", focus="sy"), prog, ["sy", "sy"])
+    assert (d.skill, d.level) == ("sy", 1) and d.reason == "focus: realm.yaml focuses on sy"
+    assert picks(config("focus", focus="sy"), prog, 3) == ["sy", "sy", "sy"]
+    d = decide(config("focus", focus=None), prog, ["bin"])
+    assert d.skill == "sy" and "no focus skill is set" in d.reason
+    d = decide(config("focus", focus="sy", bin=SkillPlan(), sy=SkillPlan(enabled=False)), prog)
+    assert d.skill == "bin" and "'sy' is disabled" in d.reason
+    d = decide(config("focus", focus="chess"), prog, ["bin"])
+    assert d.skill == "sy" and "'chess' is not installed" in d.reason
+    maxed = {**prog, "sy": new_progress("sy", 50, 50)}
+    d = decide(config("focus", focus="sy"), maxed)
+    assert d.skill == "bin" and "'sy' is maxed" in d.reason
+
+
+def test_weighted_follows_the_weights() -> None:
+    cfg = config("weighted", bin=SkillPlan(weight=2), sy=SkillPlan(weight=1))
+    prog = progress(bin=0, sy=0)
+    seq = picks(cfg, prog, 30)
+    assert seq.count("bin") == 20 and seq.count("sy") == 10
+    # smallest (count + 1) / weight: bin 1/2, sy 1/1 -> bin; then bin 2/2 = sy 1/1 -> tie -> older latest (sy never) ...
+    assert seq[:6] == ["bin", "sy", "bin", "bin", "sy", "bin"]
+    d = decide(cfg, prog, ["bin", "bin", "bin"])
+    assert d.skill == "sy" and "0 of 3 quests" in d.reason and "33%" in d.reason
+
+
+def test_weighted_skips_zero_weights_and_falls_back() -> None:
+    prog = progress(bin=0, sy=0)
+    assert picks(config("weighted", bin=SkillPlan(weight=0), sy=SkillPlan(weight=1)), prog, 3) == ["sy"] * 3
+    d = decide(config("weighted", bin=SkillPlan(weight=0), sy=SkillPlan(weight=0)), prog, ["bin"])
+    assert d.skill == "sy" and "every weight is 0" in d.reason
+
+
+def test_catch_up_trains_the_laggard() -> None:
+    prog = progress(bin=5, sy=2)
+    d = decide(config("catch-up"), prog, ["sy"] * 5)
+    assert (d.skill, d.level) == ("sy", 3) and "fewest levels (2; bin 5)" in d.reason
+    tie = progress(bin=2, sy=2)
+    assert decide(config("catch-up"), tie, []).skill == "bin"  # ties: priority, older latest quest, id
+    assert decide(config("catch-up"), tie, ["bin"]).skill == "sy"
+    assert decide(config("catch-up", bin=SkillPlan(), sy=SkillPlan(priority=1)), tie, ["sy"]).skill == "sy"
+
+
+def test_disabled_and_maxed_skills() -> None:
+    cfg = config(bin=SkillPlan(enabled=False), sy=SkillPlan())
+    assert picks(cfg, progress(bin=0, sy=0), 3) == ["sy"] * 3
+    none = decide(config(bin=SkillPlan(enabled=False), sy=SkillPlan(enabled=False)), progress(bin=0, sy=0))
+    assert none.skill is None and none.level is None and "no enabled skill" in none.reason
+    prog = {"bin": new_progress("bin", 30, 30), "sy": new_progress("sy", 50, 4)}
+    assert picks(config(), prog, 3) == ["sy"] * 3  # a maxed skill waits while another grows
+    all_maxed = {"bin": new_progress("bin", 30, 30), "sy": new_progress("sy", 50, 50)}
+    d = decide(config(), all_maxed)
+    assert (d.skill, d.level) == ("bin", 30)  # everything maxed: keep training at the top level
+
+
+def test_skills_missing_from_the_config_get_default_plans() -> None:
+    prog = progress(bin=0, sy=0, zed=0)
+    assert picks(config(bin=SkillPlan(), sy=SkillPlan()), prog, 3) == ["bin", "sy", "zed"]
+    assert picks(config(chess=SkillPlan()), progress(bin=0), 2) == ["bin", "bin"]  # unknown listed skill ignored
+
+
+def test_preview_does_not_change_progress() -> None:
+    prog = progress(bin=1, sy=0)
+    decisions = preview(config(), prog, [], 4)
+    assert [(d.skill, d.level) for d in decisions] == [("bin", 2), ("sy", 1), ("bin", 2), ("sy", 1)]
+    assert all(d.reason for d in decisions)
+
+
+# ----- auto-generation ------------------------------------------------------------------------
+
+
+def test_should_generate() -> None:
+    cfg = CurriculumConfig(auto_generate=AutoGenerateConfig(threshold=2, cooldown_s=5.0))
+    assert should_generate(0, cfg, None, 100.0)
+    assert should_generate(1, cfg, None, 100.0)
+    v = should_generate(2, cfg, None, 100.0)
+    assert not v and "below 2" in v.reason
+    v = should_generate(0, cfg, 96.0, 100.0)
+    assert not v and v.wait_s == pytest.approx(1.0) and "cooling down" in v.reason
+    assert should_generate(0, cfg, 95.0, 100.0)  # exactly the cooldown: go
+    off = CurriculumConfig(auto_generate=AutoGenerateConfig(enabled=False))
+    assert not should_generate(0, off, None, 0.0)
+    never = CurriculumConfig(auto_generate=AutoGenerateConfig(threshold=0))
+    assert not should_generate(0, never, None, 0.0)

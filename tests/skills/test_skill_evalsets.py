@@ -1,0 +1,113 @@
+"""Evaluation sets are fixed forever (pinned hashes), 5 distinct problems per level, and
+training generation never produces one of them. Generation is deterministic for
+(level, seed, index), across processes too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.skill_registry import all_eval_problems, eval_index
+from skills.generated import EVAL_SPACE, TRAIN_SPACE, rng_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Changing an evaluation set breaks comparability with every evaluation ever stored.
+# Only update these on purpose (and say so in the commit): a new generator version
+# must keep old evaluation sets or the level's history starts over.
+PINNED = {
+    "bin": "d9dba28bf8070c0067fbdd880aa4111f0113d61fef4db4807c5d41838b5f6967",
+    "sy": "968c9e7675d2a06fb489fe8d89c07990f82fc854bd961a5f023d7c89a3aef34e",
+}
+
+
+def eval_digest(skill) -> str:
+    rows = []
+    for level in range(1, skill.info.max_level + 1):
+        for p in skill.eval_set(level):
+            rows.append([p.id, p.level, [[m.role, m.content] for m in p.messages], p.answer, p.record])
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_eval_sets_are_pinned(all_skills, skill_id: str) -> None:
+    assert eval_digest(all_skills[skill_id]) == PINNED[skill_id]
+
+
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_eval_sets_hold_five_distinct_problems_per_level(all_skills, skill_id: str) -> None:
+    skill = all_skills[skill_id]
+    for level in range(1, skill.info.max_level + 1):
+        problems = skill.eval_set(level)
+        assert len(problems) == 5
+        assert len({skill.key_of(p) for p in problems}) == 5
+        assert [p.id for p in problems] == [f"{skill_id}/L{level}/eval/{i}" for i in range(5)]
+        assert all(skill.grade(p, p.answer).correct for p in problems)
+        assert skill.eval_set(level) == problems  # cached, and stable
+
+
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_training_never_produces_an_eval_problem(all_skills, skill_id: str) -> None:
+    skill = all_skills[skill_id]
+    for level in range(1, skill.info.max_level + 1):
+        eval_keys = {skill.key_of(p) for p in skill.eval_set(level)}
+        for seed in (0, 1, 5150, 7301):  # 7301 and 5150 are the evaluation seeds: still disjoint
+            train = skill.sample(level, 60, seed)
+            assert eval_keys.isdisjoint(skill.key_of(p) for p in train)
+
+
+def test_tiny_level_exhausted_by_training_still_excludes_eval(bin_skill) -> None:
+    """BIN level 1 has 100 problems: 3,000 training draws see all 95 others and no eval one."""
+    eval_prompts = {p.prompt_text for p in bin_skill.eval_set(1)}
+    train_prompts = {p.prompt_text for p in bin_skill.sample(1, 3000, seed=0)}
+    assert len(train_prompts) == 95 and train_prompts.isdisjoint(eval_prompts)
+
+
+def test_seed_spaces_differ() -> None:
+    a = rng_for(TRAIN_SPACE, "bin", 3, 7301, 0).random()
+    b = rng_for(EVAL_SPACE, "bin", 3, 7301, 0).random()
+    assert a != b
+
+
+def test_eval_index_covers_every_level(all_skills) -> None:
+    problems = all_eval_problems(all_skills)
+    assert len(problems) == (30 + 50) * 5
+    index = eval_index(all_skills)
+    assert len(index) == len(problems)
+    item = index[all_skills["bin"].eval_set(1)[0].prompt_text]
+    assert item.skill == "bin" and item.level == 1 and item.problem_id == "bin/L1/eval/0"
+
+
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_deterministic_for_level_seed_index(all_skills, skill_id: str) -> None:
+    skill = all_skills[skill_id]
+    level = skill.info.max_level // 2
+    whole = skill.sample(level, 30, seed=11)
+    assert skill.sample(level, 30, seed=11) == whole
+    assert skill.sample(level, 10, seed=11, start=20) == whole[20:]  # index i never depends on count
+    assert skill.sample(level, 30, seed=12) != whole
+
+
+SNIPPET = """
+import hashlib, json
+from skills.catalog import builtin_skills
+s = builtin_skills()
+rows = [p.model_dump() for sid, lv in (("bin", 17), ("sy", 44)) for p in s[sid].sample(lv, 25, seed=3)]
+print(hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest())
+"""
+
+
+def test_deterministic_across_processes(all_skills) -> None:
+    rows = [p.model_dump() for sid, lv in (("bin", 17), ("sy", 44)) for p in all_skills[sid].sample(lv, 25, seed=3)]
+    here = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", SNIPPET], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == here
