@@ -13,7 +13,7 @@
 5. Uniqueness: while some other known word (any multi-syllable word of the data
    file) with the slot's first letter and syllable count could be built from
    pool syllables and fits a slot's clue, that clue is strengthened (acrostic ->
-   letter count, then one more letter shown), so the golden answer is the only
+   letter count, then one more letter shown where such a rival differs), so the golden answer is the only
    answer that uses known words. Strengthening never changes which words were
    drawn, so the counts above stay exact.
 """
@@ -24,7 +24,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from skills.syllo.words import Vocabulary, Word, by_first_syllable, vocabulary
+from skills.syllo.words import Vocabulary, Word, by_first_syllables, vocabulary
 
 HIDDEN_TOP = 12000  # hidden words come from the 12,000 most frequent words
 ELLIPSIS = "…"
@@ -49,24 +49,30 @@ def first_clue(word: str, hint: str, reveal: float, rng: random.Random) -> str:
     return "".join("_" if i in hide else ch for i, ch in enumerate(word))
 
 
-def strengthen(word: str, clue: str, rng: random.Random) -> str:
+def strengthen(word: str, clue: str, fitting: list[str], rng: random.Random) -> str:
+    """A stronger clue: a first-letter clue gains the letter count; a pattern shows one
+    more letter, chosen among the positions where some fitting rival differs."""
     if clue.endswith(ELLIPSIS):
         return word[0] + "_" * (len(word) - 1)
-    hidden = [i for i, c in enumerate(clue) if c == "_"]
-    i = hidden[rng.randrange(len(hidden))]
+    telling = [i for i, c in enumerate(clue) if c == "_" and any(r[i] != word[i] for r in fitting)]
+    i = telling[rng.randrange(len(telling))]
     return clue[:i] + word[i] + clue[i + 1:]
 
 
 def rivals(word: Word, pool: set[str], starts: dict[str, list[str]]) -> list[str]:
     """Known words other than `word`, with its first letter and syllable count, that can
     be built from pool syllables (each syllable is only checked for presence)."""
-    index = by_first_syllable()
+    index = by_first_syllables()
     n = len(word.syllables)
     out = []
     for s in starts.get(word.text[0], ()):
-        for text, rest in index.get((s, n), ()):
-            if text != word.text and pool.issuperset(rest):
-                out.append(text)
+        following = index.get((s, n))
+        if not following:
+            continue
+        for second in following.keys() & pool:
+            for text, rest in following[second]:
+                if text != word.text and (not rest or pool.issuperset(rest)):
+                    out.append(text)
     return out
 
 
@@ -93,8 +99,16 @@ def make_record(params: Any, rng: random.Random, level: int, puzzle_id: str) -> 
         starts[s[0]].append(s)
     for i, w in enumerate(words):
         competing = rivals(w, pool_set, starts)
-        while competing and any(fits(r, clues[i]) for r in competing):
-            clues[i] = strengthen(w.text, clues[i], rng)
+        if not competing:
+            continue
+        clue = clues[i]
+        if clue.endswith(ELLIPSIS):  # every rival has the first letter: the letter count is needed
+            clue = strengthen(w.text, clue, competing, rng)
+        fitting = [r for r in competing if fits(r, clue)]
+        while fitting:  # clues only grow, so the rivals that still fit only shrink
+            clue = strengthen(w.text, clue, fitting, rng)
+            fitting = [r for r in fitting if fits(r, clue)]
+        clues[i] = clue
     return {
         "id": puzzle_id,
         "level": level,

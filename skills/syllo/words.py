@@ -39,13 +39,15 @@ def multi_syllable() -> tuple[Word, ...]:
 
 
 @lru_cache(maxsize=1)
-def by_first_syllable() -> dict[tuple[str, int], tuple[tuple[str, tuple[str, ...]], ...]]:
-    """(first syllable, syllable count) -> (word, its other syllables) for every
-    multi-syllable word: the words a solver might build, used to keep puzzles unambiguous."""
-    index: dict[tuple[str, int], list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+def by_first_syllables() -> dict[tuple[str, int], dict[str, tuple[tuple[str, tuple[str, ...]], ...]]]:
+    """(first syllable, syllable count) -> second syllable -> (word, its remaining syllables),
+    over every multi-syllable word: the words a solver might build, used to keep puzzles
+    unambiguous. Keyed this way so a pool's syllables filter candidates with one set
+    intersection."""
+    index: dict[tuple[str, int], dict[str, list[tuple[str, tuple[str, ...]]]]] = defaultdict(lambda: defaultdict(list))
     for w in multi_syllable():
-        index[(w.syllables[0], len(w.syllables))].append((w.text, w.syllables[1:]))
-    return {k: tuple(v) for k, v in index.items()}
+        index[(w.syllables[0], len(w.syllables))][w.syllables[1]].append((w.text, w.syllables[2:]))
+    return {k: {s2: tuple(v) for s2, v in d.items()} for k, d in index.items()}
 
 
 @lru_cache(maxsize=1)
