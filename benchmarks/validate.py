@@ -1,6 +1,6 @@
 """Benchmark: quest validation (QUICK and STANDARD) on 100,000-line chat_sft_v1 files.
 
-    python benchmarks/validate.py [--lines 100000] [--repeat 3] [--tokenizer PATH]
+    python benchmarks/validate.py [--lines 100000] [--repeat 3] [--tokenizer PATH] [--deep]
 
 Targets (issue 5): QUICK < 1 s and STANDARD < 30 s per 100,000 lines.
 Baselines measured in the same run, on the same file:
@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.validation import ValidationLimits, validate_quest  # noqa: E402
+from backend.validation import ValidationLimits, skills_eval_index, validate_quest  # noqa: E402
 from backend.validation.standard import load_tokenizer, render_chatml  # noqa: E402
 
 QUICK_TARGET_S = 1.0
@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tokenizer", default=None)
     ap.add_argument("--max-length", type=int, default=512)
+    ap.add_argument("--deep", action="store_true", help="also time DEEP once (no target)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,6 +146,10 @@ def main() -> None:
         t_quick = best(lambda: run("quick"), args.repeat)
         t_enc = best(lambda: baseline_encode(data, tok_path), max(1, args.repeat - 1))
         t_std = best(lambda: run("standard"), max(1, args.repeat - 1))
+        t_deep = None
+        if args.deep:
+            skills_eval_index()  # built once per daemon process; not timed
+            t_deep = best(lambda: run("deep"), 1)
         for level, r in reports.items():
             assert r.verdict == "pass" and r.counts.ok == args.lines, (level, r.summary)
 
@@ -154,6 +159,8 @@ def main() -> None:
             ("baseline encode_batch_fast (rendered)", t_enc, None),
             ("STANDARD", t_std, STANDARD_TARGET_S),
         ]
+        if t_deep is not None:
+            rows.append(("DEEP (no target; informational)", t_deep, None))
         print(f"{'what':40} {'s/100k':>8} {'lines/s':>11} {'target':>8} {'vs target':>10}")
         for name, t, target in rows:
             s100 = t * scale

@@ -26,9 +26,13 @@ Near-duplicates (`near_duplicate`)
     the whole file. Examples with fewer than `near_dup_min_words` words, or
     left with fewer than 8 shingles, are not compared. Candidates come from
     one-permutation MinHash (Shrivastava & Li) with rotation densification,
-    160 bins in 32 LSH bands of 5; a candidate is confirmed with the exact
-    Jaccard similarity of the two shingle sets (>= `near_dup_threshold`,
-    default 0.85). The later line is the near-duplicate of the earlier one.
+    40 bins in 8 LSH bands of 5 rows (a pair with Jaccard 0.85 becomes a
+    candidate with probability 0.99, one with 0.3 with probability 0.02); a
+    candidate is confirmed with the exact Jaccard similarity of the two shingle
+    sets (>= `near_dup_threshold`, default 0.85). The later line is the
+    near-duplicate of the earlier one. At most 64 examples are kept per bucket
+    and 256 candidates tried per example, which bounds the cost on pathological
+    files (many moderately similar examples).
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def skills_eval_index() -> EvalIndex:
 # ----- near-duplicates ---------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+")
-BINS = 160
+BINS = 40
 ROWS = 5
 BANDS = BINS // ROWS
 MIN_SHINGLES = 8
@@ -203,7 +207,7 @@ class NearDupIndex:
             if len(hs) < MIN_SHINGLES:
                 continue
             sig = oph_signature(hs)
-            keys = [(b, tuple(sig[b * ROWS:(b + 1) * ROWS])) for b in range(BANDS)]
+            keys = list(enumerate(zip(*[iter(sig)] * ROWS)))
             match = self._match(hs, keys)
             if match is not None:
                 found[ex.line] = match
