@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ async def init_save(slot: SaveSlot) -> InitReport:
         )
     report.created_db = not slot.db_path.exists()
     async with await Store.open(slot.db_path, create=True) as store:
-        await store.meta.set_default("created_at", __import__("time").time())
+        await store.meta.set_default("created_at", time.time())
         await store.events.append(
             EventKind.SAVE_CREATED, {"hero": config.hero.name, "base_model": config.hero.base_model},
             dedupe_key="save_created",

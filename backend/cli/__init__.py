@@ -14,6 +14,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.cmd_init",
     "backend.cli.cmd_status",
     "backend.cli.cmd_config",
+    "backend.cli.cmd_daemon",
+    "backend.cli.cmd_quest",
+    "backend.cli.cmd_lineage",
+    "backend.cli.cmd_tasks",
+    "backend.cli.cmd_doctor",
     "backend.cli.cmd_skill",
 )
 

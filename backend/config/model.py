@@ -33,7 +33,7 @@ class TrainingConfig(Section):
     weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay")
     warmup_steps: int = Field(20, ge=0, description="linear warmup steps at the start of every battle")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warmup")
-    epochs: float = Field(1.0, gt=0, le=100, description="passes over a quest's examples")
+    epochs: int = Field(1, ge=1, le=100, description="passes over a quest's examples")
     max_steps_per_quest: int = Field(0, ge=0, description="step budget of one battle (0 = as many as the epochs need)")
     save_every: int = Field(100, ge=1, description="save a checkpoint every N optimizer steps")
     log_every: int = Field(5, ge=1, description="report a step event every N optimizer steps")
@@ -121,6 +121,7 @@ class ValidationConfig(Section):
     level: Literal["quick", "standard", "deep"] = Field("standard", description="data validation run on intake")
     policy: Literal["reject", "quarantine"] = Field("quarantine", description="bad lines reject the file, or are set aside and the rest trains")
     max_bad_fraction: float = Field(0.2, ge=0, le=1.0, description="under 'quarantine', reject the file when more lines than this are bad")
+    duplicates: Literal["bad", "warn"] = Field("bad", description="exact duplicate lines in your own files: bad lines, or a warning (generated quests always warn)")
 
 
 class DaemonConfig(Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backend.config.model import GameRules
+from backend.curriculum import level_up_due
 
 
 def level_for_xp(xp: int, rules: GameRules) -> int:
@@ -25,10 +26,5 @@ def scaled_inverse(loss: float | None, rules: GameRules) -> float | None:
 
 
 def level_mastered(accuracies: Sequence[float], rules: GameRules) -> bool:
-    """Mastered when the mean of the last `level_up_window` evaluations of the level
-    reaches `level_up_accuracy` (and there are at least that many)."""
-    window = rules.level_up_window
-    if len(accuracies) < window:
-        return False
-    recent = accuracies[-window:]
-    return sum(recent) / window >= rules.level_up_accuracy - 1e-12
+    """The curriculum's level-up rule (one rule for the whole game)."""
+    return level_up_due(accuracies, rules)

@@ -1,0 +1,153 @@
+"""Supervised battles: one engine subprocess at a time for the next quest.
+
+A crash (no result: non-zero exit, a signal) restarts from the newest complete
+checkpoint with backoff, up to daemon.max_engine_restarts times; then the quest
+fails with the engine's last error. A quest found 'processing' after a daemon
+restart resumes. XP and gold come from deduplicated events, never twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from backend.daemon.battle_sink import BattleSink
+from backend.daemon.component import Component
+from backend.daemon.config_lock import ensure_lock, lock_problems
+from backend.daemon.context import DaemonContext
+from backend.daemon.disk_guard import DiskGuard
+from backend.daemon.engine_proc import EngineProcess
+from backend.daemon.jobs import build_job, start_point
+from backend.daemon.pipeline import QuestPipeline
+from backend.event_kinds import EventKind
+from backend.hero import create_nano, hero_exists
+from backend.store.quests import Quest
+from contracts.engine_events import TrainingResult
+
+log = logging.getLogger("realm.daemon.battle")
+IDLE_S = 2.0
+
+
+class BattleLoop(Component):
+    name = "battle"
+
+    def __init__(self, ctx: DaemonContext, pipeline: QuestPipeline) -> None:
+        super().__init__(ctx)
+        self.pipeline = pipeline
+        self.engine: EngineProcess | None = None
+        self.quest: Quest | None = None
+        self.player_stopped = False
+        self.disk = DiskGuard(ctx, self)
+        self.on_checkpoint_hooks: list = []
+
+    # --- the loop -------------------------------------------------------------
+    async def run(self, ctx: DaemonContext) -> None:
+        await self.ensure_hero()
+        while not ctx.state.stopping.is_set():
+            quest = await self.next_quest()
+            if quest is None or ctx.state.paused:
+                ctx.state.activity = "paused" if ctx.state.paused else "idle"
+                await self.nap(IDLE_S)
+                continue
+            if await self.config_blocked():
+                await self.nap(10.0)
+                continue
+            await self.fight(quest)
+
+    async def next_quest(self) -> Quest | None:
+        processing = await self.ctx.store.quests.in_state("processing")
+        return processing[0] if processing else await self.ctx.store.quests.next_queued()
+
+    async def ensure_hero(self) -> None:
+        if not hero_exists(self.ctx.slot, self.ctx.config):
+            self.ctx.state.activity = "creating hero"
+            out = await create_nano(self.ctx.slot, self.ctx.config)
+            await self.ctx.event(EventKind.HERO_CREATED, {"path": str(self.ctx.slot.base_model_dir), "detail": out.strip()[-200:]},
+                                 dedupe_key="hero_created")
+
+    async def config_blocked(self) -> bool:
+        problems = await lock_problems(self.ctx)
+        if problems:
+            key = "config_blocked:" + "|".join(p.path for p in problems)
+            await self.ctx.event(EventKind.WARNING, {"source": "config", "message": "training paused: " + problems[0].what,
+                                                     "fix": problems[0].fix}, dedupe_key=key + f":{self.ctx.config_mtime()}")
+        return bool(problems)
+
+    # --- one quest ------------------------------------------------------------
+    async def fight(self, quest: Quest) -> None:
+        ctx = self.ctx
+        if quest.state != "processing":
+            await self.pipeline.move_to(quest, "processing", started_at=time.time())
+            quest = await ctx.store.quests.get(quest.id)
+        await ensure_lock(ctx)
+        attempt, delay = 0, ctx.config.daemon.restart_backoff_s
+        while not ctx.state.stopping.is_set():
+            attempt += 1
+            await ctx.store.quests.update(quest.id, attempts=quest.attempts + attempt)
+            result, engine = await self.run_engine(quest, attempt)
+            if result is not None:
+                await self.finish(quest, result, engine)
+                return
+            if ctx.state.stopping.is_set() or self.player_stopped:
+                return  # the quest stays 'processing' and resumes later
+            if attempt > ctx.config.daemon.max_engine_restarts:
+                await self.fail(quest, engine.crash_reason())
+                return
+            await ctx.event(EventKind.ENGINE_CRASHED, {"quest_id": quest.id, "name": quest.name, "attempt": attempt,
+                                                       "error": engine.crash_reason(), "restart_in_s": delay})
+            if await self.sleep(delay):
+                return
+            delay *= 2
+
+    async def run_engine(self, quest: Quest, attempt: int) -> tuple[TrainingResult | None, EngineProcess]:
+        ctx = self.ctx
+        start = start_point(ctx.slot, ctx.config, quest)
+        job = build_job(ctx.slot, ctx.config, quest, start)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",
+                               ctx.slot.logs_dir / f"engine-quest-{quest.id}.log")
+        sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
+        self.engine, self.quest, self.player_stopped = engine, quest, False
+        await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
+                                                  "level": quest.level, "attempt": attempt, "start": start.describe()})
+        ctx.state.activity = "training"
+        try:
+            await engine.start()
+            result = await engine.events(sink)
+            await sink.flush()
+        finally:
+            self.engine = None
+            ctx.state.activity = "idle"
+        return result, engine
+
+    async def after_checkpoint(self, event: object) -> None:
+        for hook in self.on_checkpoint_hooks:
+            await hook(event)
+
+    async def finish(self, quest: Quest, result: TrainingResult, engine: EngineProcess) -> None:
+        ctx = self.ctx
+        if result.stopped:
+            await ctx.event(EventKind.BATTLE_STOPPED, {"quest_id": quest.id, "name": quest.name, "step": result.global_step})
+            return  # 'processing' with its checkpoint: resumes when battles resume
+        if not result.success:
+            await self.fail(quest, result.error_message or engine.last_error or result.summary or "training failed")
+            return
+        await self.pipeline.move_to(quest, "completed", finished_at=time.time(), steps_done=result.job_steps)
+        await ctx.event(EventKind.QUEST_COMPLETED, {
+            "quest_id": quest.id, "name": quest.name, "skill": quest.skill, "level": quest.level,
+            "steps": result.job_steps, "final_step": result.global_step, "final_loss": result.final_loss,
+            "runtime_s": result.runtime_sec}, dedupe_key=f"quest_completed:{quest.id}")
+
+    async def fail(self, quest: Quest, reason: str) -> None:
+        await self.pipeline.move_to(quest, "failed", fail_reason=reason, finished_at=time.time())
+        await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
+
+    # --- control from commands and shutdown --------------------------------------
+    async def send(self, command: str) -> bool:
+        return bool(self.engine and await self.engine.send(command))
+
+    async def stop(self) -> None:
+        """Daemon shutdown: the battle checkpoints and ends; its quest resumes next time."""
+        if self.engine is not None:
+            await self.engine.terminate()

@@ -1,0 +1,31 @@
+"""Assembling the daemon's parts."""
+
+from __future__ import annotations
+
+from backend.daemon.battle import BattleLoop
+from backend.daemon.battle_ops import register_battle_ops
+from backend.daemon.command_loop import CommandLoop
+from backend.daemon.component import Component
+from backend.daemon.context import DaemonContext
+from backend.daemon.dispatch import Dispatcher
+from backend.daemon.generation import Generator
+from backend.daemon.heartbeat import HeartbeatLoop
+from backend.daemon.inbox import InboxLoop
+from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.queue_ops import register_queue_ops
+from backend.daemon.settings_ops import register_settings_ops
+from backend.daemon.taskmaster import TaskMaster
+from backend.daemon.upkeep import upkeep_tasks
+
+
+def build_components(ctx: DaemonContext) -> list[Component]:
+    dispatcher = Dispatcher(ctx)
+    pipeline = QuestPipeline(ctx)
+    battle = BattleLoop(ctx, pipeline)
+    generator = Generator(ctx, pipeline)
+    register_queue_ops(dispatcher, pipeline)
+    register_battle_ops(dispatcher, battle)
+    register_settings_ops(dispatcher)
+    generator.register(dispatcher)
+    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task()])
+    return [HeartbeatLoop(ctx), CommandLoop(ctx, dispatcher), InboxLoop(ctx, pipeline), battle, tasks]

@@ -1,0 +1,75 @@
+"""Quest generation: auto-generation when the queue runs low (the curriculum picks
+skill and level) and the player's 'generate' command. Generated files carry their
+lineage sidecar and enter the normal pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from backend.command_kinds import CommandKind, QuestGenerate
+from backend.curriculum import decide, should_generate
+from backend.daemon.context import DaemonContext
+from backend.daemon.dispatch import Dispatcher
+from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.taskmaster import Task
+from backend.questgen import quest_filename, write_quest
+from backend.skill_progress import recent_generated_skills, skill_progress
+from backend.skill_registry import check_level, get_skill, load_skills
+
+SEED_META_KEY = "next_generation_seed"
+
+
+class Generator:
+    def __init__(self, ctx: DaemonContext, pipeline: QuestPipeline) -> None:
+        self.ctx = ctx
+        self.pipeline = pipeline
+        self.skills = load_skills()
+        self.last_generated_at: float | None = None
+
+    async def next_seed(self) -> int:
+        seed = int(await self.ctx.store.meta.get(SEED_META_KEY, 1))
+        await self.ctx.store.meta.set(SEED_META_KEY, seed + 1)
+        return seed
+
+    async def generate(self, skill_id: str, level: int, count: int, priority: str = "normal", seed: int | None = None) -> int:
+        skill = get_skill(self.skills, skill_id)
+        check_level(skill, skill_id, level)
+        seed = await self.next_seed() if seed is None else seed
+        out = self.ctx.slot.run_dir / "generated" / quest_filename(skill_id, level, seed)
+        await asyncio.to_thread(write_quest, skill, level, count, seed, out)
+        self.last_generated_at = time.time()
+        return await self.pipeline.take(out, source="generator", priority=priority)
+
+    async def queue_length(self) -> int:
+        counts = await self.ctx.store.quests.counts()
+        return counts["queued"] + counts["validating"]
+
+    async def due(self, ctx: DaemonContext) -> bool:
+        return bool(should_generate(await self.queue_length(), ctx.config.curriculum, self.last_generated_at, time.time()))
+
+    async def auto(self, ctx: DaemonContext) -> str:
+        progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
+        decision = decide(ctx.config.curriculum, progress, await recent_generated_skills(ctx.store))
+        if decision.skill is None:
+            self.last_generated_at = time.time()
+            return decision.reason
+        quest_id = await self.generate(decision.skill, decision.level, ctx.config.curriculum.auto_generate.count)
+        return f"quest #{quest_id}: {decision.skill} level {decision.level} ({decision.reason})"
+
+    def task(self) -> Task:
+        return Task("generation", 30, lambda ctx: ctx.config.curriculum.auto_generate.cooldown_s, "light",
+                    self.auto, due=self.due)
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        async def handle(ctx: DaemonContext, p: QuestGenerate) -> dict[str, Any]:
+            level = p.level
+            if level is None:
+                progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
+                get_skill(self.skills, p.skill)
+                level = progress[p.skill].training_level
+            quest_id = await self.generate(p.skill, level, p.count, p.priority, p.seed)
+            return {"quest_id": quest_id, "skill": p.skill, "level": level}
+
+        dispatcher.register(CommandKind.QUEST_GENERATE, handle)

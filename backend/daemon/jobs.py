@@ -1,0 +1,89 @@
+"""Building the engine job for a quest from realm.yaml and the newest checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.config.model import RealmConfig
+from backend.hero import base_model_ref
+from backend.slot import SaveSlot
+from backend.store.quests import Quest
+from contracts.checkpoint import CheckpointLedger, list_complete
+from contracts.engine_job import DataFile, EngineJob, Hyperparameters, QuestMeta
+
+TRAIN_COPY_SUFFIX = ".train.jsonl"
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    model_dir: str
+    init_step: int
+    resume_from: str | None
+
+    def describe(self) -> str:
+        if self.resume_from:
+            return f"resuming from {Path(self.resume_from).name}"
+        return f"starting from {Path(self.model_dir).name} (step {self.init_step})"
+
+
+def job_id_for(quest: Quest) -> str:
+    return f"quest-{quest.id}"
+
+
+def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest) -> StartPoint:
+    """Resume this quest's own newest complete checkpoint when there is one; otherwise
+    start from the hero's newest complete checkpoint, or the base model."""
+    complete = list_complete(slot.checkpoints_dir)
+    own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and led.resume is not None]
+    if own and own[-1][1].step == max(led.step for _, led in complete):
+        return StartPoint(str(own[-1][0]), own[-1][1].step, str(own[-1][0]))
+    if complete:
+        path, ledger = max(complete, key=lambda item: item[1].step)
+        return StartPoint(str(path), ledger.step, None)
+    return StartPoint(base_model_ref(slot, config), 0, None)
+
+
+def training_file(slot: SaveSlot, quest: Quest) -> Path:
+    """The quest file, or its clean copy when validation quarantined bad lines."""
+    path = slot.root / quest.path
+    clean = path.with_name(path.name + TRAIN_COPY_SUFFIX)
+    return clean if clean.is_file() else path
+
+
+def hyperparameters(config: RealmConfig) -> Hyperparameters:
+    t = config.training
+    return Hyperparameters(
+        learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps, schedule=t.schedule,
+        tokens_per_micro_batch=t.tokens_per_micro_batch, grad_accum=t.grad_accum, max_length=t.max_length,
+        overlength=t.overlength, grad_clip=t.grad_clip, epochs=t.epochs,
+        max_steps=t.max_steps_per_quest or None, seed=t.seed, validation_fraction=t.validation_fraction,
+    )
+
+
+def build_job(slot: SaveSlot, config: RealmConfig, quest: Quest, start: StartPoint) -> EngineJob:
+    t = config.training
+    return EngineJob(
+        job_id=job_id_for(quest),
+        model_dir=start.model_dir,
+        init_step=start.init_step,
+        resume_from=start.resume_from,
+        data_files=[DataFile(path=str(training_file(slot, quest)), schema=quest.schema or "chat_sft_v1")],
+        hyperparameters=hyperparameters(config),
+        precision=t.precision, attention=t.attention, gradient_checkpointing=t.gradient_checkpointing,
+        profile=t.profile, save_every_steps=t.save_every, log_every_steps=t.log_every, log_every_seconds=1.0,
+        output_dir=str(slot.checkpoints_dir), device=config.hosts.trainer.device, threads=config.hosts.trainer.threads,
+        quest=QuestMeta(quest_id=str(quest.id), quest_file=quest.name, skill=quest.skill, level=quest.level),
+    )
+
+
+def ledger_facts(ledger: CheckpointLedger) -> dict:
+    """Columns of the checkpoints table from a ledger."""
+    return {
+        "train_loss": ledger.train_loss, "val_loss": ledger.val_loss, "skill": ledger.skill, "level": ledger.level,
+        "quest_id": int(ledger.quest_id) if ledger.quest_id and ledger.quest_id.isdigit() else None,
+        "profile": ledger.profile.name, "weights_sha256": ledger.weights_sha256,
+        "size_bytes": sum(f.size for f in ledger.files.values()),
+        "created_at": ledger.saved_at.timestamp(),
+        "ledger": ledger.model_dump(mode="json", exclude={"files"}),
+    }

@@ -1,0 +1,26 @@
+"""Which checkpoints retention removes: a pure function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.store.checkpoints import CheckpointRow
+
+
+def rank_key(step: int, accuracy: float | None, val_loss: float | None) -> tuple[float, float, int]:
+    """Sort key, best first: higher accuracy, then lower validation loss, then later step."""
+    return (-(accuracy if accuracy is not None else -1.0), val_loss if val_loss is not None else float("inf"), -step)
+
+
+def choose_deletions(rows: Sequence[CheckpointRow], scores: dict[int, float], *, keep_last: int, keep_best: int,
+                     protected: set[int]) -> list[CheckpointRow]:
+    """Keep the last K, the best M by evaluation, the newest, and every protected step
+    (champion, deployed, pinned); everything else goes."""
+    if not rows:
+        return []
+    by_step = sorted(rows, key=lambda r: -r.step)
+    keep = {r.step for r in by_step[:max(keep_last, 1)]} | set(protected)
+    evaluated = [r for r in rows if r.step in scores]
+    best = sorted(evaluated, key=lambda r: rank_key(r.step, scores.get(r.step), r.val_loss))[:keep_best]
+    keep |= {r.step for r in best}
+    return [r for r in by_step if r.step not in keep]

@@ -1,0 +1,53 @@
+"""Bookkeeping tasks: database backups and retention of checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+from backend.daemon.context import DaemonContext
+from backend.daemon.retention import choose_deletions
+from backend.daemon.taskmaster import Task
+from backend.event_kinds import EventKind
+from backend.store.integrity import backup_online
+
+
+async def backup_database(ctx: DaemonContext) -> str:
+    path = await backup_online(ctx.store.conn, ctx.slot.backups_dir, ctx.config.daemon.backups_keep)
+    return f"backup {path.name}"
+
+
+async def apply_retention(ctx: DaemonContext) -> str:
+    rows = await ctx.store.checkpoints.live()
+    protected = await protected_steps(ctx)
+    doomed = choose_deletions(rows, await scores(ctx), keep_last=ctx.config.retention.keep_last,
+                              keep_best=ctx.config.retention.keep_best, protected=protected)
+    for row in doomed:
+        path = ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+        await asyncio.to_thread(shutil.rmtree, path, True)
+        await ctx.store.checkpoints.update(row.step, deleted_at=time.time())
+        await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": row.step, "name": row.name, "reason": "retention"})
+    return f"{len(doomed)} checkpoint(s) removed, {len(rows) - len(doomed)} kept"
+
+
+async def protected_steps(ctx: DaemonContext) -> set[int]:
+    """Champion, deployed and pinned checkpoints are never removed by retention."""
+    meta = ctx.store.meta
+    steps = {s for s in (await meta.get("champion_step"), await meta.get("deployed_step")) if s is not None}
+    rows = await ctx.store.fetchall("SELECT step FROM checkpoints WHERE pinned = 1 AND deleted_at IS NULL")
+    return steps | {r[0] for r in rows}
+
+
+async def scores(ctx: DaemonContext) -> dict[int, float]:
+    """Mean evaluation accuracy per checkpoint (over every skill and level evaluated)."""
+    rows = await ctx.store.fetchall("SELECT checkpoint_step, AVG(accuracy) FROM evaluations GROUP BY checkpoint_step")
+    return {r[0]: float(r[1]) for r in rows}
+
+
+def upkeep_tasks() -> list[Task]:
+    return [
+        Task("database_backup", 10, lambda ctx: ctx.config.daemon.backup_every_min * 60, "light", backup_database),
+        Task("retention", 20, 30.0, "light", apply_retention),
+    ]

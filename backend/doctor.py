@@ -1,0 +1,105 @@
+"""realm doctor: every check says what it found and, when something is wrong, the fix."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from backend.config import check_config
+from backend.daemon.control import log_path, running_pid
+from backend.fmt import fmt_bytes
+from backend.http_client import ServiceError
+from backend.oracle import OracleClient
+from backend.slot import SaveSlot
+from backend.store.integrity import check_integrity
+
+ENGINE_PROBE = (
+    "import json, torch, transformers, engine; "
+    "print(json.dumps({'torch': torch.__version__, 'transformers': transformers.__version__, "
+    "'cuda': torch.cuda.is_available(), 'gpus': [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]}))"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    warn_only: bool = False
+
+
+def check_config_file(slot: SaveSlot) -> Check:
+    config, problems = check_config(slot.config_path)
+    if config is None:
+        return Check("config", False, f"{len(problems)} problem(s), first: {problems[0].render()}", "run `realm config check` and fix each key it names")
+    return Check("config", True, f"{slot.config_path} is valid")
+
+
+def check_disk(slot: SaveSlot, min_free_gb: float) -> Check:
+    usage = shutil.disk_usage(slot.root)
+    ok = usage.free >= min_free_gb * 1024**3
+    return Check("disk", ok, f"{fmt_bytes(usage.free)} free of {fmt_bytes(usage.total)}",
+                 f"free space or lower retention.keep_last (below {min_free_gb} GB battles pause)")
+
+
+def check_database(slot: SaveSlot) -> Check:
+    ok, detail = check_integrity(slot.db_path)
+    return Check("database", ok, f"integrity_check: {detail}",
+                 "start the daemon: it sets a damaged database aside and restores the newest backup")
+
+
+def check_daemon(slot: SaveSlot) -> Check:
+    pid = running_pid(slot)
+    if pid:
+        return Check("daemon", True, f"running, pid {pid}")
+    return Check("daemon", False, "not running", f"`realm daemon start` (log: {log_path(slot)})", warn_only=True)
+
+
+def check_engine() -> tuple[Check, dict]:
+    try:
+        out = subprocess.run([sys.executable, "-c", ENGINE_PROBE], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return Check("engine", False, "importing the engine took over 120 s", "check the machine's load and disk"), {}
+    if out.returncode != 0:
+        return Check("engine", False, f"cannot import the engine: {out.stderr.strip().splitlines()[-1:]}",
+                     "reinstall: bash scripts/setup.sh"), {}
+    import json
+
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    return Check("engine", True, f"torch {facts['torch']}, transformers {facts['transformers']}"), facts
+
+
+def check_gpu(facts: dict) -> Check:
+    if not facts:
+        return Check("gpu", False, "unknown (the engine did not import)", "fix the engine first", warn_only=True)
+    if facts.get("cuda"):
+        return Check("gpu", True, ", ".join(facts["gpus"]))
+    return Check("gpu", True, "no CUDA GPU: nano DIO trains on the CPU (the embedded default)", warn_only=True)
+
+
+async def check_node(slot: SaveSlot) -> Check:
+    config, _ = check_config(slot.config_path)
+    if config is None:
+        return Check("inference node", False, "config invalid", "fix the config first")
+    client = OracleClient.from_config(slot, config)
+    try:
+        health = await client.health()
+        models = await client.models()
+        return Check("inference node", True, f"{client.client.settings.base_url}: {health.get('status', 'ok')}, {len(models)} model(s) loaded")
+    except ServiceError as exc:
+        local = config.hosts.inference.url == "local"
+        fix = "the daemon starts the local node: `realm daemon start`" if local else \
+            f"start `realm-node` on the inference host and check {config.hosts.inference.api_key_env}"
+        return Check("inference node", False, str(exc), fix, warn_only=local)
+    finally:
+        await client.aclose()
+
+
+async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
+    engine, facts = await asyncio.to_thread(check_engine)
+    return [check_config_file(slot), check_disk(slot, min_free_gb), check_database(slot), check_daemon(slot),
+            engine, check_gpu(facts), await check_node(slot)]

@@ -1,0 +1,28 @@
+"""Each skill's curriculum progress, from the evaluations stored in the save."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backend.config.model import GameRules
+from backend.curriculum import Evaluation, LevelUp, SkillProgress, replay
+from backend.store import Store
+from skills.base import Skill
+
+
+def max_levels(skills: Mapping[str, Skill]) -> dict[str, int]:
+    return {sid: skill.info.max_level for sid, skill in skills.items()}
+
+
+async def skill_progress(store: Store, skills: Mapping[str, Skill], rules: GameRules) -> tuple[dict[str, SkillProgress], list[LevelUp]]:
+    """Replay every stored evaluation (in the order they were recorded)."""
+    rows = await store.fetchall("SELECT skill, level, accuracy FROM evaluations ORDER BY id")
+    return replay((Evaluation(r["skill"], r["level"], r["accuracy"]) for r in rows), max_levels(skills), rules)
+
+
+async def recent_generated_skills(store: Store, limit: int = 50) -> list[str]:
+    """Skills of the latest generated quests, oldest first (the curriculum's 'recent')."""
+    rows = await store.fetchall(
+        "SELECT skill FROM (SELECT id, skill FROM quests WHERE source = 'generator' AND skill IS NOT NULL "
+        "ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,))
+    return [r["skill"] for r in rows]
