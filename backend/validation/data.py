@@ -285,6 +285,13 @@ class DataValidator:
                 col = raw.index(b"\x00")
                 flag(lineno, start, raw, "nul_byte", f"NUL byte at byte {col} of the line (file offset {start + col})")
                 continue
+            if "\r" in text:
+                body = text[:-2] if text.endswith("\r\n") else text
+                col = body.find("\r")
+                if col >= 0:
+                    flag(lineno, start, raw, "stray_cr",
+                         f"carriage return (\\r) at character {col} of the line, not part of a \\r\\n line ending")
+                    continue
             if text.isspace():
                 if blank_reject:
                     flag(lineno, start, raw, "blank_line", "the line is blank")

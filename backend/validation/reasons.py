@@ -64,6 +64,10 @@ REASONS: dict[str, Reason] = {
     "invalid_utf8": Reason("line", "the line is not valid UTF-8", "re-encode the file as UTF-8"),
     "nul_byte": Reason("line", "the line contains a NUL byte", "remove the NUL (\\x00) bytes; JSON text never contains them"),
     "line_too_long": Reason("line", "the line is longer than the configured byte limit", "shorten the example or split it"),
+    "stray_cr": Reason(
+        "line", "a carriage return inside the line (the trainer would split the line there)",
+        "use \\n (or \\r\\n) line endings only; inside strings write \\r as an escape",
+    ),
     "blank_line": Reason("line", "blank line (blank lines are rejected by configuration)", "remove the blank line"),
     "invalid_json": Reason("line", "the line is not valid JSON", "write exactly one JSON object per line"),
     "not_object": Reason("line", "the line is JSON but not an object", "write one JSON object {...} per line"),

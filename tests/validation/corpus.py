@@ -178,6 +178,7 @@ def build_corpus(folder: Path, *, aux: Path | None = None, huge_line_bytes: int 
     line_case("malformed_json", b'{"messages": [{"role": "user", "content": "hi"}\n', "invalid_json")
     line_case("truncated_last_line", b'{"messages": [{"role": "user", "con', "invalid_json")
     line_case("deep_nesting", b"[" * 100_000 + b"]" * 100_000 + b"\n", "invalid_json")
+    line_case("stray_carriage_return", b'{"messages":\r[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n', "stray_cr")
     line_case("invalid_utf8", b'{"messages": [{"role": "user", "content": "caf\xe9"}, {"role": "assistant", "content": "ok"}]}\n', "invalid_utf8")
     line_case("nul_byte", b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\x00\n', "nul_byte")
     add("utf8_bom", b"\xef\xbb\xbf" + ok1 + jsonl(good_chat(2)), "bom", 1)

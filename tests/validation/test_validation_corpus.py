@@ -50,7 +50,7 @@ def test_corpus_has_every_kind(corpus: dict[str, BadCase]) -> None:
 CASE_NAMES = sorted(EXPECTED_KINDS | {
     "gzip_compressed", "blank_lines_only", "bad_sidecar", "truncated_last_line", "deep_nesting", "utf8_bom",
     "json_string", "first_not_user", "consecutive_users", "messages_not_list", "empty_messages", "unknown_turn_key",
-    "lone_surrogate", "completion_not_string",
+    "lone_surrogate", "completion_not_string", "stray_carriage_return",
 })
 
 
