@@ -118,7 +118,6 @@ class DataValidator:
         self.schema_line = 0
         self.other_schema: dict[str, list[int]] = defaultdict(list)
         self.ambiguous: list[int] = []
-        self.levels_run: list[Level] = []
         self.tokenizer: Any = None
         self.token_lengths = array("I")
         self.seen: dict[bytes, int] = {}
@@ -502,17 +501,21 @@ class DataValidator:
         report.top_answer_share = round(self.top_share, 4) if self.top_share is not None else None
         # verdict
         errors = list(self.file_errors)
+        first = ""
+        if report.bad_lines:
+            b = report.bad_lines[0]
+            first = f"; first bad line {b.line}: {b.code}: {b.message}"
         if not errors:
             if counts.ok == 0:
-                errors.append(issue("no_good_lines", f"none of the {judged:,} example line(s) passed"))
+                errors.append(issue("no_good_lines", f"none of the {judged:,} example line(s) passed{first}"))
             elif counts.bad and self.policy == "reject":
-                errors.append(issue("bad_lines", f"{counts.bad:,} of {judged:,} lines are bad and the policy is 'reject'"))
+                errors.append(issue("bad_lines", f"{counts.bad:,} of {judged:,} lines are bad and the policy is 'reject'{first}"))
             elif counts.bad and report.bad_fraction > self.max_bad_fraction:
                 errors.append(
                     issue(
                         "too_many_bad_lines",
                         f"{counts.bad:,} of {judged:,} lines are bad ({report.bad_fraction:.1%}); "
-                        f"max_bad_fraction is {self.max_bad_fraction:.1%}",
+                        f"max_bad_fraction is {self.max_bad_fraction:.1%}{first}",
                     )
                 )
         report.file_errors = errors

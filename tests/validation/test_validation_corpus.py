@@ -79,6 +79,8 @@ def test_bad_input_is_rejected_with_its_reason(name: str, corpus: dict[str, BadC
         assert all(ch.isprintable() for ch in first.excerpt), first.excerpt
         assert len(first.excerpt) <= 200
         assert f"line {case.line}" in report.reason_text()
+        # the rejection itself names the first bad line (what the quest list shows)
+        assert f"first bad line {case.line}: {case.code}" in report.file_errors[0].message
     assert report.summary.startswith("reject")
     # never modified (nor, for a symlink, its target)
     assert fingerprint(case.path) == before
