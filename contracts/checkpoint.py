@@ -1,0 +1,231 @@
+"""Checkpoint folders: canonical names, the ledger, and completeness checks.
+
+A checkpoint is a Hugging Face model folder named `checkpoint-{step}-{YYYYMMDD}-{HHMM}`
+(UTC time of the save; `step` is the hero's cumulative global step). The engine writes
+it under a temporary name (`.tmp-checkpoint-...`), fsyncs and renames it, so a folder
+with a canonical name is either complete or was damaged afterwards. Inside it:
+
+- the weights (`*.safetensors`), `config.json`, `generation_config.json`, the tokenizer
+  files with the chat template;
+- `resume_state.pt` (optimizer, scheduler, RNG; torch format) when the job can be resumed;
+- `.ledger.json` (`CheckpointLedger`): stats at save time, the sha256 and size of every
+  other file in the folder, and `resume` (job step, data cursor, ...).
+
+Only complete checkpoints are resumed from, evaluated or deployed: use `is_complete`
+(cheap: presence and sizes; `verify_hashes=True` re-hashes every file) and
+`newest_complete`. Pure pydantic and the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+LEDGER_NAME = ".ledger.json"
+RESUME_STATE_NAME = "resume_state.pt"
+TEMP_PREFIX = ".tmp-"
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+LEDGER_VERSION = 1
+
+_NAME_RE = re.compile(r"^checkpoint-(\d+)-(\d{8})-(\d{4})$")
+
+
+class CheckpointName(NamedTuple):
+    step: int
+    created: datetime  # UTC, minute resolution
+
+
+def format_checkpoint_name(step: int, when: datetime | None = None) -> str:
+    """`checkpoint-{step}-{YYYYMMDD}-{HHMM}` with `when` (default: now) in UTC."""
+    if step < 0:
+        raise ValueError(f"checkpoint step must be >= 0, got {step}")
+    moment = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"checkpoint-{step}-{moment:%Y%m%d}-{moment:%H%M}"
+
+
+def parse_checkpoint_name(name: str) -> CheckpointName | None:
+    """Step and UTC time of a canonical name; None for anything else (temp names included)."""
+    m = _NAME_RE.match(name)
+    if not m:
+        return None
+    try:
+        created = datetime.strptime(m.group(2) + m.group(3), "%Y%m%d%H%M").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return CheckpointName(int(m.group(1)), created)
+
+
+class FileDigest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sha256: str
+    size: int
+
+
+class ProfileInfo(BaseModel):
+    """The data profile the checkpoint was trained with; what inference needs to match it."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = "none"
+    chat_style: str = "chatml"
+    system_prompt: str | None = None
+    stop_sequences: list[str] = Field(default_factory=list)
+    logit_penalties: dict[str, float] = Field(default_factory=dict)
+
+
+class ResumeInfo(BaseModel):
+    """Where a job was when this checkpoint was saved; the tensors live in `state_file`."""
+
+    model_config = ConfigDict(extra="ignore")
+    job_id: str = ""
+    init_step: int = Field(description="global step of the weights the job started from")
+    job_step: int = Field(description="optimizer steps the job had done")
+    total_steps: int
+    epoch: int = Field(description="epoch index of the next step")
+    step_in_epoch: int = Field(description="index of the next step inside that epoch's plan")
+    micro_batch_split: int = Field(1, description="micro-batches are split this many ways (after CUDA OOM)")
+    data_fingerprint: str = Field(description="hash of data files and data/batching settings; must match to resume")
+    tokens_seen: int = 0
+    supervised_tokens_seen: int = 0
+    loss_ema: float | None = None
+    state_file: str = RESUME_STATE_NAME
+
+
+class CheckpointLedger(BaseModel):
+    """`.ledger.json`: stats at save time and the digest of every file in the folder."""
+
+    model_config = ConfigDict(extra="ignore")
+    ledger_version: int = LEDGER_VERSION
+    name: str
+    step: int = Field(description="the hero's global step")
+    job_step: int
+    init_step: int
+    saved_at: datetime
+    reason: Literal["periodic", "command", "stop", "end"]
+    job_id: str = ""
+    train_loss: float | None = None
+    val_loss: float | None = None
+    lr: float | None = None
+    epoch: float | None = None
+    tokens_seen: int = 0
+    supervised_tokens_seen: int = 0
+    quest_id: str | None = None
+    quest_file: str | None = None
+    skill: str | None = None
+    level: int | None = None
+    profile: ProfileInfo = Field(default_factory=ProfileInfo)
+    precision: str = "fp32"
+    started_from: str = Field("", description="model_dir or resume_from the job started with")
+    files: dict[str, FileDigest] = Field(description="every file in the folder except the ledger")
+    weights_sha256: str = Field(description="sha256 of the weight file, or of the sorted weight digests if sharded")
+    resume: ResumeInfo | None = None
+
+    def weight_files(self) -> list[str]:
+        return sorted(n for n in self.files if n.endswith(WEIGHT_SUFFIXES))
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def combined_weights_sha256(files: dict[str, FileDigest]) -> str:
+    """The weight file's own sha256 when there is one; for shards, sha256 of `name sha` lines."""
+    weights = sorted((n, d) for n, d in files.items() if n.endswith(WEIGHT_SUFFIXES))
+    if not weights:
+        return ""
+    if len(weights) == 1:
+        return weights[0][1].sha256
+    text = "".join(f"{n} {d.sha256}\n" for n, d in weights)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class LedgerError(ValueError):
+    """A ledger that is missing or unreadable."""
+
+
+def read_ledger(checkpoint_dir: str | Path) -> CheckpointLedger:
+    path = Path(checkpoint_dir) / LEDGER_NAME
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LedgerError(f"{path}: no ledger; the checkpoint is incomplete") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LedgerError(f"{path}: unreadable ledger ({exc})") from None
+    try:
+        return CheckpointLedger.model_validate(raw)
+    except ValidationError as exc:
+        raise LedgerError(f"{path}: invalid ledger ({exc.error_count()} problems: {exc.errors()[0]['msg']})") from None
+
+
+def check_checkpoint(path: str | Path, *, verify_hashes: bool = False) -> list[str]:
+    """Why `path` is not a complete checkpoint; an empty list means it is complete."""
+    p = Path(path)
+    if not p.is_dir():
+        return [f"{p}: not a folder"]
+    if parse_checkpoint_name(p.name) is None:
+        return [f"{p.name}: not a canonical checkpoint name (checkpoint-STEP-YYYYMMDD-HHMM)"]
+    try:
+        ledger = read_ledger(p)
+    except LedgerError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    if ledger.name != p.name:
+        problems.append(f"{p.name}: ledger names {ledger.name!r}")
+    if parse_checkpoint_name(p.name).step != ledger.step:  # type: ignore[union-attr]
+        problems.append(f"{p.name}: ledger step {ledger.step} differs from the name")
+    if not ledger.weight_files():
+        problems.append(f"{p.name}: ledger lists no weight file")
+    for fname, digest in ledger.files.items():
+        fp = p / fname
+        if not fp.is_file():
+            problems.append(f"{p.name}/{fname}: missing")
+            continue
+        size = fp.stat().st_size
+        if size != digest.size:
+            problems.append(f"{p.name}/{fname}: {size} bytes, ledger says {digest.size}")
+        elif verify_hashes and sha256_file(fp) != digest.sha256:
+            problems.append(f"{p.name}/{fname}: sha256 differs from the ledger")
+    if ledger.resume is not None and ledger.resume.state_file not in ledger.files:
+        problems.append(f"{p.name}: resume state file {ledger.resume.state_file} not in the ledger")
+    return problems
+
+
+def is_complete(path: str | Path, *, verify_hashes: bool = False) -> bool:
+    """Canonical name, parseable ledger, every listed file present with its size (and sha256 if asked)."""
+    return not check_checkpoint(path, verify_hashes=verify_hashes)
+
+
+def list_complete(
+    checkpoints_dir: str | Path, *, verify_hashes: bool = False, resumable: bool = False
+) -> list[tuple[Path, CheckpointLedger]]:
+    """Complete checkpoints in a folder, oldest first (by save time, then step)."""
+    d = Path(checkpoints_dir)
+    if not d.is_dir():
+        return []
+    found = []
+    for child in d.iterdir():
+        if parse_checkpoint_name(child.name) is None or not is_complete(child, verify_hashes=verify_hashes):
+            continue
+        ledger = read_ledger(child)
+        if resumable and ledger.resume is None:
+            continue
+        found.append((child, ledger))
+    found.sort(key=lambda item: (item[1].saved_at, item[1].step, item[0].name))
+    return found
+
+
+def newest_complete(
+    checkpoints_dir: str | Path, *, verify_hashes: bool = False, resumable: bool = False
+) -> Path | None:
+    """The most recently saved complete checkpoint (ties: higher step), or None."""
+    found = list_complete(checkpoints_dir, verify_hashes=verify_hashes, resumable=resumable)
+    return found[-1][0] if found else None

@@ -1,0 +1,130 @@
+"""Deterministic epoch plans: micro-batches of example indices grouped into optimizer steps.
+
+The plan of epoch e depends only on (seed, e, the example lengths and the settings), so a
+resumed job rebuilds it and continues at (epoch, step_in_epoch) exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+Mode = Literal["padded", "packed", "padding_free"]
+
+
+@dataclass(frozen=True)
+class MicroBatchPlan:
+    rows: tuple[tuple[int, ...], ...]  # example indices per row; `padded` has one example per row
+
+    def examples(self) -> list[int]:
+        return [i for row in self.rows for i in row]
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    epoch: int
+    steps: tuple[tuple[MicroBatchPlan, ...], ...]
+
+
+def resolve_batching(requested: str, attention: str) -> Mode:
+    """`auto` -> padding_free with flash_attention_2, else padded (fastest on the CPU, see RESULTS.md)."""
+    if requested == "auto":
+        return "padding_free" if attention == "flash_attention_2" else "padded"
+    if requested == "packed" and attention == "flash_attention_2":
+        raise ValueError(
+            "batching=packed builds several rows with a block mask, which flash_attention_2 cannot take; "
+            "use batching=padding_free (or auto) with flash_attention_2"
+        )
+    return requested  # type: ignore[return-value]
+
+
+def plan_padded(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random) -> list[MicroBatchPlan]:
+    """Length buckets: sort by length (ties in `order`), fill each micro-batch while count x longest <= budget."""
+    rank = {idx: r for r, idx in enumerate(order)}
+    by_len = sorted(order, key=lambda i: (lengths[i], rank[i]))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for idx in by_len:
+        longest = max(lengths[idx], lengths[current[-1]] if current else 0)
+        if current and (len(current) + 1) * longest > budget:
+            batches.append(current)
+            current = []
+        current.append(idx)
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return [MicroBatchPlan(tuple((i,) for i in b)) for b in batches]
+
+
+def plan_packed(
+    order: Sequence[int], lengths: Sequence[int], row_tokens: int, budget: int, rng: random.Random
+) -> list[MicroBatchPlan]:
+    """Short packed rows (best-fit-decreasing), then as many rows per micro-batch as fit the budget."""
+    from engine.batching.bfd import best_fit_decreasing
+
+    rows = best_fit_decreasing([(i, lengths[i]) for i in order], row_tokens)
+    rng.shuffle(rows)
+    row_len = [sum(lengths[i] for i in r) for r in rows]
+    # group rows of similar length so the padded row width wastes little
+    ranked = sorted(range(len(rows)), key=lambda r: row_len[r])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for r in ranked:
+        longest = max(row_len[r], row_len[current[-1]] if current else 0)
+        if current and (len(current) + 1) * longest > budget:
+            batches.append(current)
+            current = []
+        current.append(r)
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return [MicroBatchPlan(tuple(tuple(rows[r]) for r in b)) for b in batches]
+
+
+def plan_padding_free(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random) -> list[MicroBatchPlan]:
+    """One flattened row per micro-batch, filled by best-fit-decreasing up to the budget."""
+    from engine.batching.bfd import best_fit_decreasing
+
+    bins = best_fit_decreasing([(i, lengths[i]) for i in order], budget)
+    rng.shuffle(bins)
+    return [MicroBatchPlan((tuple(b),)) for b in bins]
+
+
+def plan_epoch(
+    lengths: Sequence[int],
+    mode: Mode,
+    budget: int,
+    grad_accum: int,
+    seed: int,
+    epoch: int,
+    row_tokens: int = 256,
+) -> EpochPlan:
+    """The micro-batches of one epoch, grouped `grad_accum` per optimizer step (the last step may hold fewer)."""
+    rng = random.Random(f"realm-epoch-{seed}-{epoch}")
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if mode == "padded":
+        micro = plan_padded(order, lengths, budget, rng)
+    elif mode == "packed":
+        micro = plan_packed(order, lengths, min(row_tokens, budget), budget, rng)
+    elif mode == "padding_free":
+        micro = plan_padding_free(order, lengths, budget, rng)
+    else:
+        raise ValueError(f"unknown batching mode {mode!r}")
+    steps = tuple(tuple(micro[i : i + grad_accum]) for i in range(0, len(micro), grad_accum))
+    return EpochPlan(epoch, steps)
+
+
+def split_micro_batch(mb: MicroBatchPlan, parts: int) -> list[MicroBatchPlan]:
+    """Split a micro-batch into up to `parts` smaller ones by rows, or by examples for a single row."""
+    if parts <= 1:
+        return [mb]
+    if len(mb.rows) >= 2:
+        k = min(parts, len(mb.rows))
+        return [MicroBatchPlan(mb.rows[i::k]) for i in range(k)]
+    row = mb.rows[0]
+    if len(row) < 2:
+        return [mb]
+    k = min(parts, len(row))
+    return [MicroBatchPlan((row[i::k],)) for i in range(k)]

@@ -1,0 +1,132 @@
+"""Atomic checkpoint saves and resume-state loading (format: contracts/checkpoint.py).
+
+Save: write everything into `.tmp-checkpoint-...-PID` in the output folder (model, tokenizer,
+resume state, then the ledger with every file's sha256 and size), fsync each file and the
+folder, rename to the canonical name, fsync the parent. A process killed at any point leaves
+either no canonical folder or a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from contracts.checkpoint import (
+    LEDGER_NAME,
+    RESUME_STATE_NAME,
+    TEMP_PREFIX,
+    CheckpointLedger,
+    FileDigest,
+    combined_weights_sha256,
+    format_checkpoint_name,
+    read_ledger,
+    sha256_file,
+)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _free_name(output_dir: Path, step: int, now: datetime) -> str:
+    """The canonical name for `step` at `now`, moved a minute on while it is taken."""
+    when = now
+    while True:
+        name = format_checkpoint_name(step, when)
+        if not (output_dir / name).exists():
+            return name
+        when += timedelta(minutes=1)
+
+
+def _digest_files(folder: Path) -> dict[str, FileDigest]:
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.name != LEDGER_NAME:
+            out[f.name] = FileDigest(sha256=sha256_file(f), size=f.stat().st_size)
+    return out
+
+
+def save_checkpoint(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    output_dir: Path,
+    global_step: int,
+    ledger_fields: dict[str, Any],
+    resume_state: dict[str, Any] | None,
+) -> tuple[Path, CheckpointLedger]:
+    """Write a complete checkpoint for `global_step`; returns its folder and ledger.
+
+    `ledger_fields` holds every CheckpointLedger field but name, step, saved_at, files and
+    weights_sha256 (computed here); its `resume` must be set iff `resume_state` is given."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc)
+    name = _free_name(output_dir, global_step, now)
+    tmp = output_dir / f"{TEMP_PREFIX}{name}-{os.getpid()}"
+    tmp.mkdir()
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    if resume_state is not None:
+        torch.save(resume_state, tmp / RESUME_STATE_NAME)
+    for f in tmp.iterdir():
+        if f.is_file():
+            _fsync_file(f)
+    files = _digest_files(tmp)
+    ledger = CheckpointLedger(
+        name=name,
+        step=global_step,
+        saved_at=now,
+        files=files,
+        weights_sha256=combined_weights_sha256(files),
+        **ledger_fields,
+    )
+    ledger_tmp = tmp / (LEDGER_NAME + ".part")
+    ledger_tmp.write_text(json.dumps(ledger.model_dump(mode="json"), indent=1), encoding="utf-8")
+    _fsync_file(ledger_tmp)
+    os.replace(ledger_tmp, tmp / LEDGER_NAME)
+    _fsync_dir(tmp)
+    final = output_dir / name
+    os.rename(tmp, final)
+    _fsync_dir(output_dir)
+    return final, ledger
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+
+
+def load_resume_state(checkpoint_dir: Path) -> tuple[CheckpointLedger, dict[str, Any]]:
+    """The ledger and the resume tensors (optimizer, scheduler, RNG) of a checkpoint."""
+    ledger = read_ledger(checkpoint_dir)
+    if ledger.resume is None:
+        raise ValueError(f"{checkpoint_dir.name} has no resume state")
+    state = torch.load(checkpoint_dir / ledger.resume.state_file, map_location="cpu", weights_only=True)
+    return ledger, state
+
+
+def stale_temp_folders(output_dir: Path) -> list[Path]:
+    """Temp folders of saves that never finished (their process died)."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(p for p in output_dir.iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))

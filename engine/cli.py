@@ -1,0 +1,96 @@
+"""`python -m engine`: run | job-template | nano.
+
+    python -m engine run JOB.json          train; JSON-lines events on stdout, control lines on stdin
+    python -m engine job-template          print a job with every field at its default
+    python -m engine nano PATH [--seed N] [--spec JSON]   create nano DIO in PATH
+
+Exit codes of `run`: 0 success (also after `stop`/SIGTERM), 1 training failed, 2 bad job file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from contracts.engine_events import ErrorEvent, ResultEvent
+    from contracts.engine_job import JobFileError, load_job
+    from engine.control import ControlChannel
+    from engine.events import EventWriter, take_over_stdout
+
+    events = EventWriter(take_over_stdout())
+    control = ControlChannel(sys.stdin)
+    control.install_signal_handlers()
+    try:
+        job = load_job(args.job)
+    except JobFileError as exc:
+        events.emit(ErrorEvent(code="bad_job", message=str(exc), where=str(args.job),
+                               fix="compare with `python -m engine job-template`"))
+        events.emit(ResultEvent(success=False, global_step=0, runtime_sec=0.0, summary="bad job file",
+                                error_message=str(exc)))
+        return 2
+    from engine.runner import result_event, run_job
+
+    result = run_job(job, events, control)
+    events.emit(result_event(result))
+    return 0 if result.success else 1
+
+
+def _cmd_job_template(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from contracts.engine_job import job_template
+
+    print(json.dumps(job_template(), indent=2))
+    return 0
+
+
+def _parse_spec(text: str | None):
+    from pydantic import ValidationError
+
+    from contracts.nano import NanoSpec
+
+    if not text:
+        return NanoSpec()
+    raw = text if text.lstrip().startswith("{") else Path(text).read_text(encoding="utf-8")
+    try:
+        return NanoSpec.model_validate_json(raw)
+    except ValidationError as exc:
+        raise SystemExit(f"engine nano: bad --spec: {exc}") from None
+
+
+def _cmd_nano(args: argparse.Namespace) -> int:
+    from engine.loading import quiet_transformers
+    from engine.nano_model import create_nano
+
+    quiet_transformers()
+    spec = _parse_spec(args.spec)
+    try:
+        out = create_nano(args.path, seed=args.seed, spec=spec)
+    except FileExistsError as exc:
+        print(f"engine nano: {exc}", file=sys.stderr)
+        return 2
+    print(str(out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="Realm of Training's training engine.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="train a job; events on stdout, control lines on stdin")
+    run.add_argument("job", type=Path, help="job JSON file (see job-template)")
+    run.set_defaults(func=_cmd_run)
+    tmpl = sub.add_parser("job-template", help="print a complete job with every field at its default")
+    tmpl.set_defaults(func=_cmd_job_template)
+    nano = sub.add_parser("nano", help="create nano DIO (tiny Qwen3 + compact tokenizer) in PATH")
+    nano.add_argument("path", type=Path)
+    nano.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    nano.add_argument("--spec", default=None, help="NanoSpec as a JSON object or a JSON file path")
+    nano.set_defaults(func=_cmd_nano)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,1 @@
+"""Quest data: read JSONL records, render them to token ids + labels, split off validation."""

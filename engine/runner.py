@@ -1,0 +1,203 @@
+"""Run one job end to end: resolve settings, load, build data, validate masks, train, report.
+
+Every failure becomes an `error` event (code, what, where, fix) followed by a failed
+`result`; the `result` event is always the last line.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from contracts.checkpoint import ProfileInfo, check_checkpoint
+from contracts.engine_events import ErrorEvent, ResultEvent, StartedEvent, TrainingResult, WarningEvent
+from contracts.engine_job import EngineJob
+from engine.batching.plan import resolve_batching
+from engine.chat import detect_style, response_template_ids
+from engine.checkpointing import load_resume_state, stale_temp_folders
+from engine.control import ControlChannel
+from engine.data.dataset import build_job_data, data_fingerprint
+from engine.errors import EngineError
+from engine.events import EventWriter
+from engine.forward import ForwardConfig
+from engine.loading import (
+    count_parameters,
+    load_model,
+    load_tokenizer,
+    quiet_transformers,
+    resolve_attention,
+    resolve_device,
+    resolve_precision,
+    set_threads,
+)
+from engine.profiles import get_profile
+from engine.trainer import Setup, Trainer
+from engine.validators import MaskingContext, validate_batches
+
+VALIDATE_MICRO_BATCHES = 4
+
+
+def _resume_source(job: EngineJob):
+    """(model_dir, init_step, ledger, state) for resume_from, or None."""
+    if not job.resume_from:
+        return None
+    path = Path(job.resume_from)
+    problems = check_checkpoint(path, verify_hashes=True)
+    if problems:
+        raise EngineError("resume", "resume_from is not a complete checkpoint: " + "; ".join(problems[:3]),
+                          where="resume_from", fix="pick a complete one (contracts.checkpoint.newest_complete)")
+    try:
+        ledger, state = load_resume_state(path)
+    except ValueError:
+        raise EngineError("resume", f"{path.name} has no resume state", where="resume_from",
+                          fix=f'start a new job with model_dir="{path}" and init_step set to its step') from None
+    return path, ledger, state
+
+
+def _masking_context(tokenizer, model, hp) -> MaskingContext:
+    im_start = tokenizer.convert_tokens_to_ids("<|im_start|>")
+    unk = getattr(tokenizer, "unk_token_id", None)
+    pad = tokenizer.pad_token_id
+    return MaskingContext(
+        vocab_size=model.get_output_embeddings().weight.shape[0],
+        pad_id=-1 if pad == tokenizer.eos_token_id else pad,
+        im_start_id=None if im_start in (None, unk) else im_start,
+        response_template=tuple(response_template_ids(tokenizer)),
+        masked_ratio_min=hp.masked_ratio_min,
+        masked_ratio_max=hp.masked_ratio_max,
+    )
+
+
+def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) -> Setup:
+    hp = job.hyperparameters
+    set_threads(job.threads)
+    device = resolve_device(job.device)
+    precision = resolve_precision(job.precision, device)
+    attention = resolve_attention(job.attention, device)
+    try:
+        mode = resolve_batching(hp.batching, attention)
+    except ValueError as exc:
+        raise EngineError("bad_job", str(exc), where="hyperparameters.batching") from None
+    resume = _resume_source(job)
+    model_dir = str(resume[0]) if resume else job.model_dir
+    init_step = resume[1].resume.init_step if resume else job.init_step
+    tokenizer = load_tokenizer(model_dir)
+    model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
+    profile = get_profile(job.profile)
+    style = profile.chat_style or detect_style(tokenizer)
+    data = build_job_data(job, tokenizer, profile, style)
+    fingerprint = data_fingerprint(job, mode, extra={"vocab": len(tokenizer), "style": style})
+    if resume and resume[1].resume.data_fingerprint != fingerprint:
+        raise EngineError(
+            "resume", "resume_from was saved by a job with different data or data/batching settings, so its "
+            "data cursor means nothing here", where="resume_from",
+            fix=f'to keep its weights but start this data afresh, use model_dir="{resume[0]}" and '
+                f"init_step={resume[1].step} instead of resume_from",
+        )
+    forward = ForwardConfig.for_model(
+        model, attention, job.gradient_checkpointing, torch.bfloat16 if precision == "bf16" else None
+    )
+    info = profile.describe()
+    info["chat_style"] = style
+    return Setup(
+        job=job, model=model, tokenizer=tokenizer, data=data, mode=mode, forward=forward, device=device,
+        precision=precision, attention=attention, profile=ProfileInfo(**info), fingerprint=fingerprint,
+        init_step=init_step, started_from=str(resume[0]) if resume else job.model_dir, events=events,
+        control=control, resume_state=resume[2] if resume else None,
+        resume_info=resume[1].resume if resume else None, resume_path=resume[0] if resume else None,
+    )
+
+
+def _startup_warnings(setup: Setup) -> None:
+    st = setup.data.stats
+    ev = setup.events
+    if st.dropped_overlength:
+        ev.emit(WarningEvent(code="overlength_dropped", message=f"{st.dropped_overlength} examples longer than "
+                             f"max_length={setup.job.hyperparameters.max_length} were dropped",
+                             details={"count": st.dropped_overlength}))
+    if st.truncated_overlength:
+        ev.emit(WarningEvent(code="overlength_truncated", message=f"{st.truncated_overlength} examples were "
+                             "truncated to max_length", details={"count": st.truncated_overlength}))
+    if st.dropped_unsupervised:
+        ev.emit(WarningEvent(code="no_supervised_tokens", message=f"{st.dropped_unsupervised} examples had no "
+                             "trained token and were dropped", details={"count": st.dropped_unsupervised}))
+    if not setup.data.val:
+        ev.emit(WarningEvent(code="no_validation_split", message="no held-out examples; val_loss will be null "
+                             "(raise validation_fraction or add examples)"))
+    for p in stale_temp_folders(Path(setup.job.output_dir)):
+        ev.emit(WarningEvent(code="stale_temp_checkpoint", message=f"{p.name} is an unfinished save from a "
+                             "process that died; it is never resumed from and may be deleted",
+                             details={"path": str(p)}))
+
+
+def _started_event(setup: Setup, trainer: Trainer) -> StartedEvent:
+    total, trainable = count_parameters(setup.model)
+    hp = setup.job.hyperparameters
+    return StartedEvent(
+        job_id=setup.job.job_id, total_steps=trainer.total_steps, init_step=setup.init_step,
+        resume_step=setup.resume_info.job_step if setup.resume_info else None,
+        start_global_step=trainer.global_step, examples_train=len(setup.data.train),
+        examples_val=len(setup.data.val), dropped_overlength=setup.data.stats.dropped_overlength,
+        truncated_overlength=setup.data.stats.truncated_overlength, parameters=total,
+        trainable_parameters=trainable, device=str(setup.device), precision=setup.precision,
+        attention=setup.attention, batching=setup.mode, profile=setup.profile.name,
+        tokens_per_micro_batch=hp.tokens_per_micro_batch, grad_accum=hp.grad_accum,
+        model_dir=setup.started_from, output_dir=setup.job.output_dir,
+    )
+
+
+def validate_first_batches(setup: Setup, trainer: Trainer) -> None:
+    if trainer.state.job_step >= trainer.total_steps:
+        return
+    batches = trainer.collate_step(trainer.current_step_plan())[:VALIDATE_MICRO_BATCHES]
+    ctx = _masking_context(setup.tokenizer, setup.model, setup.job.hyperparameters)
+    validate_batches(batches, setup.data.train, ctx)
+
+
+def run_job(job: EngineJob, events: EventWriter, control: ControlChannel) -> TrainingResult:
+    """Train `job`; emits every event but the final `result`, which the caller writes."""
+    t0 = time.monotonic()
+    quiet_transformers()
+    trainer: Trainer | None = None
+    try:
+        setup = build_setup(job, events, control)
+        trainer = Trainer(setup)
+        _startup_warnings(setup)
+        validate_first_batches(setup, trainer)
+        events.emit(_started_event(setup, trainer))
+        return trainer.run()
+    except EngineError as exc:
+        events.emit(ErrorEvent(code=exc.code, message=exc.message, where=exc.where, fix=exc.fix))
+        return _failed(t0, job, trainer, exc.render())
+    except torch.OutOfMemoryError as exc:
+        events.emit(ErrorEvent(code="out_of_memory", message=f"out of memory even with split micro-batches: {exc}",
+                               fix="lower hyperparameters.tokens_per_micro_batch or max_length, or enable "
+                                   "gradient_checkpointing"))
+        return _failed(t0, job, trainer, f"out of memory: {exc}")
+    except Exception as exc:  # a bug or an environment problem: say so, keep the traceback in the log
+        traceback.print_exc(file=sys.stderr)
+        events.emit(ErrorEvent(code="internal", message=f"{type(exc).__name__}: {exc}",
+                               fix="see the engine's stderr log for the traceback"))
+        return _failed(t0, job, trainer, f"{type(exc).__name__}: {exc}")
+
+
+def _failed(t0: float, job: EngineJob, trainer: Trainer | None, message: str) -> TrainingResult:
+    """A failed result that still says how far training got and which checkpoint is the last good one."""
+    return TrainingResult(
+        success=False,
+        global_step=trainer.global_step if trainer else job.init_step,
+        job_steps=trainer.state.job_step if trainer else 0,
+        runtime_sec=time.monotonic() - t0,
+        last_checkpoint_path=str(trainer.last_checkpoint) if trainer and trainer.last_checkpoint else None,
+        final_loss=trainer.state.last_loss if trainer else None,
+        summary="training failed",
+        error_message=message,
+    )
+
+
+def result_event(result: TrainingResult) -> ResultEvent:
+    return ResultEvent(**result.model_dump())
