@@ -1,4 +1,4 @@
-"""realm-tui: the game. (The full set of screens grows in game/screens/.)"""
+"""realm-tui: the game (Textual). Starts the daemon of the save when none runs."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from game.realm_app import RealmApp
 
-    app = RealmApp(save=args.save, start_daemon=not args.no_daemon)
-    app.run()
-    return app.return_code or 0
+    save = args.save
+    while True:
+        app = RealmApp(save=save, start_daemon=not args.no_daemon)
+        app.run()
+        if app.switch_to is None:
+            return app.return_code or 0
+        save = str(app.switch_to)  # "switch save": open the other slot in a fresh app
 
 
 if __name__ == "__main__":

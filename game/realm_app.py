@@ -1,49 +1,461 @@
-"""The Textual application."""
+"""The Textual application: modes, the database watch, commands, toasts, the daemon.
+
+Refreshes are driven by the database: a one-shot timer checks `PRAGMA data_version`
+(one tiny query), then re-arms itself. Only when the version moved does the app
+pull the new events (folded into the hero's stats incrementally) and ask the
+visible screen to refresh; each screen re-reads what it shows and touches only
+the widgets whose data changed. Hidden screens are refreshed when they come back.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-from backend.cli.cmd_status import render
-from backend.config import load_config
-from backend.savegame import init_save
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker
+
+from backend.command_kinds import CommandKind
+from backend.commands_client import submit, wait_for
+from backend.config import check_config
+from backend.config.model import RealmConfig
+from backend.errors import UserFacingError
+from backend.event_kinds import EventKind
+from backend.progression import away_summary
 from backend.slot import SaveSlot, resolve_save_path
-from backend.store import Store
-from backend.views import read_status
+from backend.store import Event, Store
+from backend.store.commands import Command
+from game.data.eventtext import TOAST_KINDS, TOAST_TITLES, describe
+from game.data.evals import EvalIndex
+from game.data.feed import EventFeed
+from game.data.skills import Catalogue, load_catalogue
+from game.data.state import TuiState, load_state, save_state, seen_now
+from game.hangup import HangupGuard
+from game.screens.base import DataView
+from game.screens.tavern import TavernScreen
+from game.theme import REALM_THEMES
+
+POLL_S = 1.0  # how often data_version is checked
+LIVENESS_S = 5.0  # re-judge daemon liveness this often even when nothing changed (a dead daemon writes nothing)
+STATE_SAVE_S = 60.0  # how often the last seen event is written while the app is open
+COMMAND_WAIT_S = 30.0
+
+
+def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """Import a mode's screen when it is first opened (keeps start-up fast)."""
+
+    def make() -> Screen[Any]:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
+MODE_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("tavern", "t", "Tavern"),
+    ("quests", "q", "Quests"),
+    ("vault", "v", "Vault"),
+    ("oracle", "o", "Oracle"),
+    ("guild", "g", "Guild"),
+    ("settings", "s", "Settings"),
+)
+MODES_GROUP = Binding.Group("Modes", compact=True)
+
+
+@dataclass(frozen=True)
+class Toast:
+    title: str
+    message: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    command_id: int
+    kind: str
+    status: str  # done | failed | pending (no answer in time)
+    result: Any
 
 
 class RealmApp(App[int]):
     TITLE = "Realm of Training"
-    BINDINGS = [("ctrl+q", "quit", "Quit")]
+    CSS_PATH = "realm.tcss"
+    MODES = {
+        "tavern": TavernScreen,
+        "quests": _lazy("game.screens.quests", "QuestsScreen"),
+        "vault": _lazy("game.screens.vault", "VaultScreen"),
+        "oracle": _lazy("game.screens.oracle", "OracleScreen"),
+        "guild": _lazy("game.screens.guild", "GuildScreen"),
+        "settings": _lazy("game.screens.settings", "SettingsScreen"),
+    }
+    BINDINGS = [
+        *[Binding(key, f"switch_mode('{mode}')", label, group=MODES_GROUP) for mode, key, label in MODE_KEYS],
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
-    def __init__(self, save: str | None = None, start_daemon: bool = True) -> None:
+    def __init__(
+        self,
+        save: str | os.PathLike[str] | None = None,
+        start_daemon: bool = True,
+        *,
+        poll_s: float = POLL_S,
+        environ: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.slot = SaveSlot(resolve_save_path(save))
         self.start_daemon = start_daemon
+        self.poll_s = poll_s
+        self.environ = dict(os.environ if environ is None else environ)
+        self.store: Store | None = None
+        self.config: RealmConfig | None = None
+        self.config_mtime: int = 0
+        self.feed: EventFeed | None = None
+        self.evals = EvalIndex()
+        self.catalogue: Catalogue | None = None
+        self.tui_state = TuiState()
+        self.daemon_note = ""  # why the daemon could not be started
+        self.ready = asyncio.Event()
+        self.switch_to: Path | None = None  # set by "switch save": main() opens that save next
+        self.toasts: list[Toast] = []
+        self.outcomes: list[CommandOutcome] = []
+        self.away_lines: list[str] = []
+        self._version: int | None = None
+        self._timer: Any = None
+        self._force = False
+        self._last_liveness = 0.0
+        self._last_state_save = 0.0
+        self._hangup = HangupGuard(self)
+        for theme in REALM_THEMES:
+            self.register_theme(theme)
+        self.theme = REALM_THEMES[0].name
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="status")
-        yield Footer()
+    # ----- start-up -----------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
-        await init_save(self.slot)
-        self.store = await Store.open(self.slot.db_path)
-        self.config = load_config(self.slot.config_path)
-        await self.refresh_status()
-        self.set_interval(0.5, self.poll)
+    def on_mount(self) -> None:
+        self.sub_title = self.slot.name
+        self.switch_mode("tavern")
+        self.run_worker(self.boot, name="boot", group="boot", exclusive=True)
+
+    async def boot(self) -> None:
+        from backend.savegame import init_save
+
+        try:
+            await init_save(self.slot)
+            self.config = self.read_config_strict()
+            self.store = await Store.open(self.slot.db_path)
+        except UserFacingError as exc:
+            from game.screens.fatal import FatalScreen
+
+            self.push_screen(FatalScreen(f"The save at {self.slot.root} cannot be opened.", str(exc)))
+            return
+        self.feed = EventFeed(self.config.game)
+        everything = await self.feed.pull(self.store, keep_all=True)
+        stored = load_state(self.slot.tui_state_path)
+        if stored is not None:
+            self.tui_state = stored
+            if stored.theme and stored.theme in self.available_themes:
+                self.theme = stored.theme
         self._version = await self.store.data_version()
+        self.ready.set()
+        await self.refresh_screen(self.screen)
+        if stored is not None and self.feed.last_id > stored.last_seen_event_id:
+            self.show_away(everything, stored)
+        del everything
+        self.mark_seen()
+        if not self.is_headless:
+            self._hangup.install()
+        if self.start_daemon:
+            self.run_worker(self.ensure_daemon, thread=True, name="daemon-start", group="daemon", exclusive=True)
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.arm_timer()
 
-    async def poll(self) -> None:
+    def read_config_strict(self) -> RealmConfig:
+        config, problems = check_config(self.slot.config_path, self.environ)
+        if config is None:
+            raise UserFacingError(
+                "realm.yaml has problems:\n" + "\n".join(p.render() for p in problems),
+                where=str(self.slot.config_path), fix="fix them (`realm config check` lists them again)",
+            )
+        self.config_mtime = self._mtime()
+        return config
+
+    def config_mtime_now(self) -> int:
+        return self._mtime()
+
+    def _mtime(self) -> int:
+        try:
+            return self.slot.config_path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def reload_config_if_changed(self) -> bool:
+        mtime = self._mtime()
+        if mtime == self.config_mtime:
+            return False
+        config, _ = check_config(self.slot.config_path, self.environ)
+        self.config_mtime = mtime
+        if config is None:
+            return False  # keep showing the last good settings; Settings lists the problems
+        self.config = config
+        if self.feed:
+            self.feed.set_rules(config.game)
+        return True
+
+    def ensure_daemon(self) -> None:
+        """Thread worker: start the daemon when none runs (it detaches and outlives the app)."""
+        from backend.daemon.control import start
+
+        try:
+            result = start(self.slot)
+        except Exception as exc:  # noqa: BLE001 - say why, never crash the UI over it
+            self.call_from_thread(self.daemon_start_failed, f"{type(exc).__name__}: {exc}")
+            return
+        if result.error:
+            self.call_from_thread(self.daemon_start_failed, result.error)
+        elif not result.already_running:
+            self.call_from_thread(self.notify, f"The daemon is up (pid {result.pid}); training continues when you close the app.",
+                                  title="Daemon started")
+            self.call_from_thread(self.poll_now)
+
+    def daemon_start_failed(self, why: str) -> None:
+        first = why.strip().splitlines()[0] if why.strip() else "unknown reason"
+        self.daemon_note = f"cannot start: {first}"
+        self.notify(f"The daemon could not be started: {why}", title="Daemon", severity="error", timeout=30)
+        self.poll_now()
+
+    def show_away(self, events: list[Event], stored: TuiState) -> None:
+        assert self.config is not None
+        summary = away_summary(events, stored.last_seen_event_id, self.config.game,
+                               seen_ts=stored.last_seen_at, now_ts=time.time())
+        if summary.empty:
+            return
+        from game.screens.away import AwayScreen
+
+        self.away_lines = summary.lines()
+        self.push_screen(AwayScreen(self.away_lines))
+
+    # ----- the database watch --------------------------------------------------------------
+
+    def arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(self.poll_s, self._on_timer, name="data-watch")
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.run_worker(self._poll, name="poll", group="poll", exclusive=True, exit_on_error=False)
+
+    def poll_now(self) -> None:
+        """Check for changes now and refresh the visible screen even if none."""
+        self._force = True
+        if self.ready.is_set():
+            self.run_worker(self._poll, name="poll", group="poll", exclusive=True, exit_on_error=False)
+
+    async def _poll(self) -> None:
+        try:
+            await self.check_for_changes()
+        finally:
+            if self.is_running:
+                self.arm_timer()
+
+    async def check_for_changes(self) -> bool:
+        """One look at the database; True when the visible screen was refreshed."""
+        if self.store is None or self.feed is None:
+            return False
+        self._hangup.check()
+        force, self._force = self._force, False
         version = await self.store.data_version()
-        if version != self._version:
-            self._version = version
-            await self.refresh_status()
+        now = time.monotonic()
+        changed = version != self._version
+        liveness_due = now - self._last_liveness >= LIVENESS_S
+        if not (changed or force or liveness_due):
+            return False
+        self._version = version
+        self._last_liveness = now
+        if changed or force:
+            new = await self.feed.pull(self.store)
+            self.reload_config_if_changed()
+            self.toast_events(new)
+            if now - self._last_state_save >= STATE_SAVE_S and self.screen_is_tavern():
+                self.mark_seen()
+        await self.refresh_screen(self.screen)
+        return True
 
-    async def refresh_status(self) -> None:
-        view = await read_status(self.store, self.config)
-        self.query_one("#status", Static).update("\n".join(render(view)))
+    async def refresh_now(self) -> None:
+        """Look at the database and refresh the visible screen (tests and explicit refreshes)."""
+        await self.ready.wait()
+        self._force = True
+        await self.check_for_changes()
+
+    async def refresh_screen(self, screen: Screen[Any]) -> None:
+        if isinstance(screen, DataView) and self.store is not None:
+            try:
+                await screen.refresh_data()
+            except Exception as exc:  # noqa: BLE001 - a bad row must not kill the app left open for days
+                self.log.error(f"refresh of {screen!r} failed: {exc!r}")
+                if not getattr(screen, "_refresh_error_shown", False):
+                    screen._refresh_error_shown = True  # type: ignore[attr-defined]
+                    self.notify(f"Could not refresh this screen: {type(exc).__name__}: {exc}", severity="error")
+
+    def screen_resumed(self, screen: Screen[Any]) -> None:
+        """A screen came back into view: bring it up to date."""
+        if self.ready.is_set():
+            self.poll_now()
+
+    def screen_is_tavern(self) -> bool:
+        return isinstance(self.screen, TavernScreen)
+
+    # ----- toasts --------------------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        self.toasts.append(Toast(title, message, severity))
+        del self.toasts[:-100]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def toast_events(self, events: list[Event]) -> None:
+        for event in events[-8:]:
+            severity = TOAST_KINDS.get(event.kind)
+            if severity is None:
+                continue
+            icon = {EventKind.ACHIEVEMENT: event.payload.get("icon")}.get(event.kind) or ""
+            text = describe(event.kind, event.payload)
+            self.notify(f"{icon} {text}".strip(), title=TOAST_TITLES.get(event.kind, ""), severity=severity, timeout=8)
+
+    # ----- commands ------------------------------------------------------------------------
+
+    def send(self, kind: str, payload: dict[str, Any] | None = None, *, done: str,
+             on_done: Callable[[Command], None] | None = None) -> None:
+        """Write a command for the daemon; a worker waits for its outcome and toasts it."""
+        self.run_worker(partial(self._send, kind, payload or {}, done, on_done), name=f"command:{kind}",
+                        group="commands", exit_on_error=False)
+
+    async def _send(self, kind: str, payload: dict[str, Any], done: str,
+                    on_done: Callable[[Command], None] | None) -> None:
+        await self.ready.wait()
+        assert self.store is not None
+        try:
+            command_id = await submit(self.store, kind, payload, source="tui")
+        except UserFacingError as exc:
+            self.notify(str(exc), title="Not sent", severity="error")
+            return
+        command = await wait_for(self.store, command_id, COMMAND_WAIT_S, poll_s=0.25)
+        if command is None:
+            daemon = await self.store.heartbeat.read()
+            alive = bool(daemon and daemon.alive())
+            why = ("the daemon is not running; it will carry it out when it starts"
+                   if not alive else f"the daemon has not answered in {COMMAND_WAIT_S:.0f} s; it is still queued")
+            self.outcomes.append(CommandOutcome(command_id, kind, "pending", None))
+            self.notify(f"{done}: {why}.", title="Waiting", severity="warning")
+            return
+        self.outcomes.append(CommandOutcome(command_id, kind, command.status, command.result))
+        if command.status == "done":
+            self.notify(done_text(done, command.result), title="Done")
+            if on_done:
+                on_done(command)
+        else:
+            error = (command.result or {}).get("error") if isinstance(command.result, dict) else command.result
+            self.notify(str(error or "failed"), title=f"{kind.replace('_', ' ')} refused", severity="error", timeout=15)
+        self.poll_now()
+
+    def pause_or_resume(self) -> None:
+        paused = False
+        screen_data = getattr(self.screen, "battle_paused", None)
+        if callable(screen_data):
+            paused = bool(screen_data())
+        if paused:
+            self.send(CommandKind.RESUME, done="Battle resumed")
+        else:
+            self.send(CommandKind.PAUSE, done="Battle paused")
+
+    def confirm_stop(self) -> None:
+        from game.screens.confirm import ConfirmScreen
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.send(CommandKind.STOP_BATTLE, done="Battle stopped (a checkpoint was saved)")
+
+        self.push_screen(ConfirmScreen("Stop the battle?", "DIO saves a checkpoint and the quest goes back to the queue."), chosen)
+
+    # ----- actions -------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from game.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_switch_save(self) -> None:
+        from game.screens.ask_path import AskPathScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.switch_to = Path(path).expanduser().resolve()
+                self.exit(0)
+
+        self.push_screen(AskPathScreen("Switch save", "Folder of the save slot to open (a new folder creates a new save):",
+                                       str(self.slot.root.parent), directories_only=True), chosen)
+
+    def mark_seen(self) -> None:
+        if self.feed is None:
+            return
+        seen_now(self.tui_state, self.feed.last_id)
+        self.tui_state.theme = self.theme
+        save_state(self.slot.tui_state_path, self.tui_state)
+        self._last_state_save = time.monotonic()
+
+    def _on_theme_changed(self, theme: Any) -> None:
+        self.tui_state.theme = getattr(theme, "name", None)
+        save_state(self.slot.tui_state_path, self.tui_state)
+
+    def get_system_commands(self, screen: Screen[Any]):  # type: ignore[override]
+        from game.palette import realm_commands
+
+        yield from realm_commands(self, screen)
+        yield from super().get_system_commands(screen)
 
     async def on_unmount(self) -> None:
-        await self.store.close()
+        self._hangup.uninstall()
+        if self._timer is not None:
+            self._timer.stop()
+        if self.ready.is_set():
+            self.mark_seen()
+        if self.store is not None:
+            store, self.store = self.store, None
+            await store.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name == "boot" and worker.error is not None:
+            self.notify(f"Opening the save failed: {worker.error!r}", severity="error", timeout=60)
+
+    # ----- for screens ---------------------------------------------------------------------
+
+    async def skill_catalogue(self) -> Catalogue:
+        """The skills (loaded once, in a thread: reading skills/*.yaml takes a moment)."""
+        if self.catalogue is None:
+            self.catalogue = await asyncio.to_thread(load_catalogue)
+        return self.catalogue
+
+
+def done_text(done: str, result: Any) -> str:
+    if isinstance(result, dict):
+        extra = {k: v for k, v in result.items() if k not in ("ok",)}
+        if "moved_to" in extra:
+            return f"{done} (moved to {extra['moved_to']})"
+        if "quest_id" in extra and "priority" not in extra:
+            return f"{done} (quest #{extra['quest_id']})"
+        if "dest" in extra:
+            return f"{done} ({extra['dest']})"
+    return done
+

@@ -1,0 +1,108 @@
+"""The Vault's read model: checkpoints, their evaluations, marks, and the disk."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.store import Store
+from backend.store.checkpoints import CheckpointRow
+from backend.store.evaluations import Evaluation
+
+
+@dataclass(frozen=True)
+class VaultRow:
+    step: int
+    name: str
+    created_at: float
+    train_loss: float | None
+    val_loss: float | None
+    accuracy: tuple[tuple[str, float, int], ...]  # (skill, accuracy, level) of the latest level evaluated per skill
+    size_bytes: int | None
+    on_trainer: bool
+    on_node: bool
+    champion: bool
+    deployed: bool
+    pinned: bool
+    newest: bool
+    sha256: str | None
+    skill: str | None
+    level: int | None
+
+    def accuracy_for(self, skill: str) -> tuple[float, int] | None:
+        for s, acc, level in self.accuracy:
+            if s == skill:
+                return acc, level
+        return None
+
+    def delete_refusal(self) -> str | None:
+        """Why this checkpoint cannot be deleted (None when it can)."""
+        if self.champion:
+            return f"{self.name} is the champion; promote another checkpoint first"
+        if self.deployed:
+            return f"{self.name} is deployed on the inference node; deploy another first"
+        if self.newest:
+            return f"{self.name} is the newest checkpoint: training resumes from it"
+        return None
+
+
+@dataclass(frozen=True)
+class DiskInfo:
+    used_by_checkpoints: int
+    free: int
+    total: int
+
+
+@dataclass(frozen=True)
+class VaultData:
+    rows: tuple[VaultRow, ...]
+    skills: tuple[str, ...]
+    champion_step: int | None
+    deployed_step: int | None
+
+
+def latest_per_skill(evals: list[Evaluation]) -> tuple[tuple[str, float, int], ...]:
+    best: dict[str, Evaluation] = {}
+    for ev in evals:
+        cur = best.get(ev.skill)
+        if cur is None or ev.level >= cur.level:
+            best[ev.skill] = ev
+    return tuple((s, e.accuracy, e.level) for s, e in sorted(best.items()))
+
+
+async def evaluations_by_step(store: Store) -> dict[int, list[Evaluation]]:
+    rows = await store.fetchall(
+        "SELECT id, checkpoint_step, skill, level, correct, total, accuracy, '[]' AS samples, created_at "
+        "FROM evaluations ORDER BY checkpoint_step, skill, level"
+    )
+    out: dict[int, list[Evaluation]] = {}
+    for r in rows:
+        out.setdefault(r["checkpoint_step"], []).append(Evaluation(**{**dict(r), "samples": []}))
+    return out
+
+
+def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, deployed: int | None, newest: int | None) -> VaultRow:
+    return VaultRow(
+        step=cp.step, name=cp.name, created_at=cp.created_at, train_loss=cp.train_loss, val_loss=cp.val_loss,
+        accuracy=latest_per_skill(evals), size_bytes=cp.size_bytes,
+        on_trainer=cp.deleted_at is None and Path(cp.path).exists(), on_node=cp.on_node,
+        champion=cp.step == champion, deployed=cp.step == deployed, pinned=cp.pinned, newest=cp.step == newest,
+        sha256=cp.weights_sha256, skill=cp.skill, level=cp.level,
+    )
+
+
+async def read_vault(store: Store) -> VaultData:
+    live = await store.checkpoints.live()
+    evals = await evaluations_by_step(store)
+    champion = await store.meta.get("champion_step")
+    deployed = await store.meta.get("deployed_step")
+    newest = live[0].step if live else None
+    rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest) for cp in live)
+    skills = tuple(sorted({s for r in rows for s, _, _ in r.accuracy}))
+    return VaultData(rows, skills, champion, deployed)
+
+
+def disk_info(root: Path, rows: tuple[VaultRow, ...]) -> DiskInfo:
+    usage = shutil.disk_usage(root)
+    return DiskInfo(sum(r.size_bytes or 0 for r in rows), usage.free, usage.total)

@@ -1,0 +1,92 @@
+"""Every screen's keys, from the bindings themselves: the Help screen shows this,
+and the README's "Screens and keys" section is this (a test keeps them equal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+KEY_NAMES = {
+    "question_mark": "?", "plus": "+", "minus": "-", "escape": "esc", "space": "space", "enter": "enter",
+    "f1": "F1",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    summary: str
+    keys: tuple[tuple[str, str], ...]
+
+
+def key_text(binding: Binding) -> str:
+    keys = [k.strip() for k in binding.key.split(",")]
+    return " / ".join(KEY_NAMES.get(k, k) for k in keys)
+
+
+def keys_of(bindings: list[Binding | tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for b in bindings:
+        binding = b if isinstance(b, Binding) else Binding(*b)
+        out.append((key_text(binding), binding.description))
+    return tuple(out)
+
+
+def sections() -> list[Section]:
+    from game.realm_app import MODE_KEYS, RealmApp
+    from game.screens.guild import GuildScreen
+    from game.screens.oracle import OracleScreen
+    from game.screens.quests import QuestsScreen
+    from game.screens.settings import SettingsScreen
+    from game.screens.tavern import TavernScreen
+    from game.screens.vault import VaultScreen
+    from game.screens.vram import VramScreen
+
+    everywhere = [(key, f"{label}") for _, key, label in MODE_KEYS]
+    everywhere += [("? / F1", "Help: this list"), ("ctrl+p", "Command palette: every action, themes, switch save"),
+                   ("ctrl+q", "Quit (the daemon keeps training)"), ("tab / shift+tab", "Move between fields")]
+    assert any(b.action == "help" for b in RealmApp.BINDINGS)
+    return [
+        Section("Everywhere", "Mode keys work wherever no text field has the focus (esc leaves the Oracle's prompt).",
+                tuple(everywhere)),
+        Section("Tavern (t)", "DIO's portrait (it changes with the level tier), level and XP bar, ATK, DEF, ACC and gold; "
+                "the battle: quest, skill and level, progress with steps and ETA, loss sparkline, tokens/s (MFU on a GPU); "
+                "the chronicle of events; daemon and inference node status. Toasts announce quests completed, level-ups, "
+                "skill level-ups, new champions and achievements.", keys_of(TavernScreen.BINDINGS)),
+        Section("Quests (q)", "Every quest: state, priority, name, skill and level, examples, progress, validation. "
+                "The details show the validation report with the bad lines.", keys_of(QuestsScreen.BINDINGS)),
+        Section("Vault (v)", "Checkpoints: step, name, date, train and validation loss, accuracy per skill, size, where "
+                "they are (trainer, node), 👑 champion, 🚀 deployed, 📌 pinned; disk used and free. The champion, the deployed "
+                "checkpoint and the newest cannot be deleted.", keys_of(VaultScreen.BINDINGS)),
+        Section("Oracle (o)", "Chat with a checkpoint loaded on the inference node; the answer streams in and its header "
+                "names the checkpoint that answered (step, short sha256) as the node confirmed it. Type and press enter "
+                "to ask.", keys_of(OracleScreen.BINDINGS)),
+        Section("Guild (g)", "Each skill: mastered and training level of its maximum, accuracy history per level, "
+                "evaluation count; the curriculum strategy and each skill's plan (sent to the daemon).",
+                keys_of(GuildScreen.BINDINGS)),
+        Section("Settings (s)", "Every value of realm.yaml, validated as you type; locked values are marked 🔒 and ask "
+                "before changing.", keys_of(SettingsScreen.BINDINGS)),
+        Section("VRAM calculator (m in Settings)", "Weights, gradients, optimizer state and activations of one "
+                "micro-batch for a model, precision, tokens per micro-batch, sequence length, gradient checkpointing and "
+                "optimizer, against an RTX 4090 24 GB, an RTX 3090 24 GB and an H100 80 GB.", keys_of(VramScreen.BINDINGS)),
+        Section("Dialogs", "Confirmations, details and forms.",
+                (("y / n", "Yes / no in a confirmation"), ("enter", "Confirm or submit"), ("esc", "Close or cancel"),
+                 ("→", "Accept the path completion in a path field"), ("ctrl+s", "Post a new quest"))),
+    ]
+
+
+def markdown() -> str:
+    """The README's "Screens and keys" section body."""
+    lines = ["`realm-tui [--save PATH] [--no-daemon]` opens the Tavern of the save (starting its daemon when none runs; "
+             "with news since you last looked, a \"While you were away\" summary comes first). Keyboard only; "
+             "readable at 80x24. (This section is generated from the app's key bindings: `python -m game.keys`.)", ""]
+    for s in sections():
+        lines += [f"### {s.title}", "", s.summary, "", "| key | action |", "|---|---|"]
+        lines += [f"| `{k}` | {d} |" for k, d in s.keys]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

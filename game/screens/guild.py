@@ -1,0 +1,225 @@
+"""The Guild: each skill's icon and name, mastered and training level of its maximum,
+accuracy history per level, evaluation count; the curriculum strategy and each
+skill's plan (enable, weight, priority), sent to the daemon as commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+from backend.command_kinds import CommandKind
+from backend.curriculum import new_progress, preview
+from backend.fmt import fmt_count, fmt_float, fmt_percent
+from game.data.guild import GuildData, SkillRow, read_guild
+from game.palette import STRATEGIES, change_strategy
+from game.render import sparkline
+from game.screens.base import RealmScreen
+from game.widgets.line import Line
+from game.widgets.table import RealmTable
+
+COLUMNS = (("skill", "Skill"), ("level", "Level"), ("history", "Accuracy (training level)"), ("evals", "Evals"),
+           ("plan", "Plan"))
+
+
+def level_text(r: SkillRow) -> str:
+    top = r.card.max_level if r.card.max_level is not None else "?"
+    if r.maxed:
+        return f"{r.mastered}/{top} max"
+    return f"{r.mastered}→{r.training}/{top}"
+
+
+def history_text(r: SkillRow, width: int = 12) -> str:
+    values = r.accuracies(r.training)
+    if not values:
+        return "—"
+    return f"{sparkline(values, width, 0.0, 1.0)} {fmt_percent(values[-1])}"
+
+
+def plan_text(r: SkillRow) -> str:
+    if not r.enabled:
+        return "off"
+    return f"on w{r.weight:g} p{r.priority}"
+
+
+def cells(r: SkillRow) -> tuple[str, ...]:
+    return (f"{r.card.icon} {r.card.name} ({r.id})", level_text(r), history_text(r), fmt_count(r.evaluations), plan_text(r))
+
+
+def detail_text(r: SkillRow) -> str:
+    lines = []
+    if r.card.description:
+        lines.append(r.card.description)
+    if not r.history:
+        lines.append("No evaluation yet.")
+    for level, values in r.history:
+        state = "mastered" if level <= r.mastered else "training" if level == r.training else ""
+        summary = r.card.summary(level)
+        lines.append(f"L{level:<3} {sparkline(values, 20, 0.0, 1.0):<20} {fmt_percent(values[-1]):>4} "
+                     f"({len(values)} eval{'s' if len(values) != 1 else ''}) {state}" + (f" · {summary}" if summary else ""))
+    return "\n".join(lines)
+
+
+def check_weight(value: str) -> str | None:
+    try:
+        w = float(value)
+    except ValueError:
+        return "a number from 0 to 1000"
+    return None if 0 <= w <= 1000 else "a number from 0 to 1000"
+
+
+def check_priority(value: str) -> str | None:
+    try:
+        p = int(value)
+    except ValueError:
+        return "a whole number from -100 to 100"
+    return None if -100 <= p <= 100 else "a whole number from -100 to 100"
+
+
+class GuildScreen(RealmScreen):
+    MODE = "guild"
+    BINDINGS = [
+        Binding("enter", "samples", "Samples", priority=True),
+        Binding("e", "toggle", "Enable/disable"),
+        Binding("w", "weight", "Weight"),
+        Binding("p", "priority", "Priority"),
+        Binding("c", "strategy", "Strategy"),
+        Binding("f", "focus_skill", "Focus on skill"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: GuildData | None = None
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Line("", id="guild-curriculum", classes="strip")
+        yield RealmTable(COLUMNS, id="guild-table")
+        yield Line("", id="guild-detail", classes="box")
+
+    def on_mount(self) -> None:
+        self.query_one(RealmTable).focus()
+        self.query_one("#guild-detail").border_title = "Levels"
+
+    async def refresh_data(self) -> None:
+        app = self.realm
+        if app.store is None or app.config is None:
+            return
+        catalogue = await app.skill_catalogue()
+        mastered = dict(app.feed.stats.skill_levels) if app.feed else {}
+        data = await read_guild(app.store, app.evals, catalogue, app.config.curriculum, mastered)
+        recent = [r["skill"] for r in await app.store.fetchall(
+            "SELECT skill FROM quests WHERE source = 'generated' AND skill IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 50")]
+        recent.reverse()
+        if data == self.data and recent == getattr(self, "_recent", None):
+            return
+        self.data = data
+        self._recent = recent
+        self.query_one(RealmTable).set_rows([(r.id, cells(r)) for r in data.rows])
+        self.query_one("#guild-curriculum", Line).set(self.curriculum_text(data, recent))
+        self.show_detail()
+        if data.catalogue_error and not getattr(self, "_warned", False):
+            self._warned = True
+            self.notify(f"Skill files could not be read: {data.catalogue_error}", severity="warning")
+
+    def curriculum_text(self, data: GuildData, recent: list[str]) -> str:
+        text = f"Strategy {data.strategy}"
+        if data.strategy == "focus":
+            text += f" on {data.focus or '—'}"
+        progress = {r.id: new_progress(r.id, r.card.max_level or max(r.training, 1), min(r.mastered, r.card.max_level or r.mastered))
+                    for r in data.rows}
+        assert self.realm.config is not None
+        try:
+            nxt = preview(self.realm.config.curriculum, progress, recent, n=1)
+        except ValueError:
+            nxt = []
+        if nxt and nxt[0].skill:
+            text += f" · next quest: {nxt[0].skill.upper()} L{nxt[0].level}"
+        return text
+
+    def selected(self) -> SkillRow | None:
+        if self.data is None:
+            return None
+        key = self.query_one(RealmTable).current_key
+        for r in self.data.rows:
+            if r.id == key:
+                return r
+        return None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        r = self.selected()
+        self.query_one("#guild-detail", Line).set(detail_text(r) if r else "No skill.")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_samples()
+
+    def need_selected(self) -> SkillRow | None:
+        r = self.selected()
+        if r is None:
+            self.notify("No skill selected.", severity="warning")
+        return r
+
+    def action_samples(self) -> None:
+        r = self.need_selected()
+        if r is None:
+            return
+        from game.screens.eval_samples import EvalSamplesScreen
+
+        self.app.push_screen(EvalSamplesScreen(r.id, f"{r.card.icon} {r.card.name}"))
+
+    def plan(self, r: SkillRow, **change: Any) -> None:
+        what = ", ".join(f"{k} {v}" for k, v in change.items())
+        self.realm.send(CommandKind.SKILL_PLAN, {"skill": r.id, **change}, done=f"{r.id.upper()}: {what}")
+
+    def action_toggle(self) -> None:
+        r = self.need_selected()
+        if r is not None:
+            self.plan(r, enabled=not r.enabled)
+
+    def action_weight(self) -> None:
+        r = self.need_selected()
+        if r is None:
+            return
+        from game.screens.ask_value import AskValueScreen
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.plan(r, weight=float(value))
+
+        self.app.push_screen(AskValueScreen(f"Weight of {r.card.name}", "Share of quests under the 'weighted' strategy (0-1000):",
+                                            fmt_float(r.weight, 1), check_weight), chosen)
+
+    def action_priority(self) -> None:
+        r = self.need_selected()
+        if r is None:
+            return
+        from game.screens.ask_value import AskValueScreen
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.plan(r, priority=int(value))
+
+        self.app.push_screen(AskValueScreen(f"Priority of {r.card.name}", "Higher goes first on ties (-100 to 100):",
+                                            str(r.priority), check_priority), chosen)
+
+    def action_strategy(self) -> None:
+        from game.screens.pick_option import PickOptionScreen
+
+        current = self.data.strategy if self.data else None
+
+        def chosen(strategy: str | None) -> None:
+            if strategy:
+                change_strategy(self.realm, strategy)
+
+        options = [(s, f"{s}{'  (now)' if s == current else ''}") for s in STRATEGIES]
+        self.app.push_screen(PickOptionScreen("Curriculum strategy", options), chosen)
+
+    def action_focus_skill(self) -> None:
+        r = self.need_selected()
+        if r is not None:
+            self.realm.send(CommandKind.CURRICULUM_SET, {"strategy": "focus", "focus": r.id}, done=f"Curriculum: focus on {r.id}")

@@ -1,0 +1,273 @@
+"""The Oracle: ask a checkpoint on the inference node; the answer streams in as
+Markdown, and the header names the checkpoint that answered (step and short
+sha256) as the node confirmed it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Label, Markdown, Select, Static
+
+from backend.command_kinds import CommandKind
+from backend.fmt import fmt_count
+from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceError, ServiceUnavailable
+from backend.oracle import Identity, IdentityMismatch, ModelCard, OracleClient, node_url
+from game.screens.base import RealmScreen
+from game.widgets.field import Field
+from game.widgets.line import Line
+
+MAX_TOKENS = 256
+
+
+def identity_text(identity: Identity) -> str:
+    step = f"step {fmt_count(identity.step)}" if identity.step is not None else "base model"
+    return f"{identity.model} · {step} · sha256 {identity.short_sha or '—'}"
+
+
+def explain(exc: BaseException, model: str | None, url: str) -> str:
+    """What went wrong, for the player."""
+    if isinstance(exc, ModelNotLoaded):
+        return f"{model or 'That checkpoint'} is not loaded on the node ({exc.message}). Press ctrl+l to load a checkpoint."
+    if isinstance(exc, ServiceUnavailable):
+        return (f"The inference node is down or unreachable at {url}. The daemon starts the local node; "
+                "check the Tavern's status line (is the daemon running?).")
+    if isinstance(exc, ServiceAuthError):
+        return f"The node refused the API key ({exc.message}). Set the key named by hosts.inference.api_key_env."
+    if isinstance(exc, IdentityMismatch):
+        return f"Refused an answer from the wrong checkpoint: {exc}"
+    if isinstance(exc, ServiceError):
+        return f"The node answered with an error: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class OracleScreen(RealmScreen):
+    MODE = "oracle"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel / leave prompt"),
+        Binding("ctrl+y", "copy", "Copy answer"),
+        Binding("ctrl+l", "load", "Load checkpoint"),
+        Binding("ctrl+r", "models", "Refresh list"),
+        Binding("ctrl+n", "clear", "New chat"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client: OracleClient | None = None
+        self.models: list[ModelCard] = []
+        self.messages: list[dict[str, str]] = []
+        self.last_answer = ""
+        self.last_identity: Identity | None = None
+        self.streaming = False
+        self.node_status: str | None = None
+        self.note = ""
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Horizontal(id="oracle-head"):
+            yield Select([], id="oracle-model", prompt="no checkpoint loaded", allow_blank=True)
+        yield Line("Nobody has answered yet.", id="oracle-identity")
+        yield VerticalScroll(id="conversation", can_focus=True)
+        yield Field(placeholder="Ask DIO… (enter sends, esc cancels)", id="prompt")
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", Field).focus()
+        self.action_models()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            await client.aclose()
+
+    @property
+    def url(self) -> str:
+        config = self.realm.config
+        return node_url(config) if config else "the node"
+
+    def get_client(self) -> OracleClient:
+        if self.client is None:
+            assert self.realm.config is not None
+            self.client = OracleClient.from_config(self.realm.slot, self.realm.config)
+        return self.client
+
+    async def refresh_data(self) -> None:
+        """The node's status as the daemon last saw it; when it comes up, list its models again."""
+        app = self.realm
+        if app.store is None:
+            return
+        node = await app.store.services.get("inference_node")
+        status = node.status if node else None
+        if status != self.node_status:
+            was, self.node_status = self.node_status, status
+            if was is not None and status == "up":
+                self.action_models()
+
+    # ----- models ----------------------------------------------------------------------------
+
+    def action_models(self) -> None:
+        if self.realm.config is None:
+            self.app.call_later(self.action_models)  # not booted yet
+            return
+        self.list_models()
+
+    @work(exclusive=True, group="oracle-models", exit_on_error=False)
+    async def list_models(self, select: str | None = None) -> None:
+        try:
+            models = await self.get_client().models()
+        except Exception as exc:  # noqa: BLE001 - shown to the player
+            self.models = []
+            self.set_options([])
+            self.say(explain(exc, None, self.url))
+            return
+        self.models = models
+        self.set_options(models, select)
+        if not models:
+            self.say("No checkpoint is loaded on the node. Press ctrl+l to load one.")
+
+    def set_options(self, models: list[ModelCard], select: str | None = None) -> None:
+        widget = self.query_one("#oracle-model", Select)
+        current = widget.value if isinstance(widget.value, str) else None
+        options = []
+        for m in models:
+            step = f"step {fmt_count(m.step)}" if m.step is not None else "base"
+            options.append((f"{m.id}  ({step}, sha256 {(m.sha256 or '')[:12] or '—'})", m.id))
+        widget.set_options(options)
+        ids = [m.id for m in models]
+        choice = select if select in ids else current if current in ids else self.preferred(ids)
+        if choice is not None:
+            widget.value = choice
+
+    def preferred(self, ids: list[str]) -> str | None:
+        """The champion when it is loaded, else the newest checkpoint loaded."""
+        if not ids:
+            return None
+        steps = sorted((int(i.split("-")[1]) for i in ids if i.startswith("checkpoint-") and i[11:].isdigit()), reverse=True)
+        return f"checkpoint-{steps[0]}" if steps else ids[0]
+
+    def selected_model(self) -> str | None:
+        value = self.query_one("#oracle-model", Select).value
+        return value if isinstance(value, str) else None
+
+    def action_load(self) -> None:
+        from game.screens.pick_checkpoint import PickCheckpointScreen
+
+        def chosen(step: int | None) -> None:
+            if step is None:
+                return
+            model = f"checkpoint-{step}"
+            self.say(f"Loading {model} on the node…")
+            self.realm.send(CommandKind.NODE_LOAD, {"step": step}, done=f"{model} loaded on the node",
+                            on_done=lambda _cmd: self.list_models(model))
+
+        self.app.push_screen(PickCheckpointScreen("Load which checkpoint on the node?"), chosen)
+
+    # ----- chat ------------------------------------------------------------------------------
+
+    def on_input_submitted(self, event: Field.Submitted) -> None:
+        if event.input.id != "prompt":
+            return
+        question = event.value.strip()
+        if not question:
+            return
+        if self.streaming:
+            self.notify("DIO is still answering: esc cancels.", severity="warning")
+            return
+        model = self.selected_model()
+        if model is None:
+            self.say("Choose a checkpoint first (none is loaded? ctrl+l loads one).")
+            return
+        event.input.value = ""
+        self.ask(model, question)
+
+    def ask(self, model: str, question: str) -> None:
+        conversation = self.query_one("#conversation", VerticalScroll)
+        self.messages.append({"role": "user", "content": question})
+        header = Label(f"DIO · asking {model}…", classes="turn-dio")
+        answer = Markdown("")
+        conversation.mount(Label("You", classes="turn-user"), Static(question, markup=False), header, answer)
+        conversation.scroll_end(animate=False)
+        self.streaming = True
+        self.chat(model, list(self.messages), header, answer)
+
+    @work(exclusive=True, group="oracle-chat", exit_on_error=False)
+    async def chat(self, model: str, messages: list[dict[str, str]], header: Label, answer: Markdown) -> None:
+        stream = Markdown.get_stream(answer)
+        text: list[str] = []
+        identity: Identity | None = None
+        outcome = "cancelled"
+        try:
+            async for delta in self.get_client().stream_chat(model, messages, max_tokens=MAX_TOKENS):
+                if identity is None:
+                    identity = delta.identity
+                    header.update(f"DIO · {identity_text(identity)}")
+                    self.query_one("#oracle-identity", Line).set(f"Answered by {identity_text(identity)} (confirmed by the node)")
+                if delta.text:
+                    text.append(delta.text)
+                    await stream.write(delta.text)
+            outcome = "done"
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown to the player
+            outcome = "error"
+            header.update("DIO · no answer")
+            self.say(explain(exc, model, self.url))
+        finally:
+            await stream.stop()
+            self.streaming = False
+            full = "".join(text)
+            if outcome == "cancelled":
+                if identity is None:
+                    header.update("DIO · cancelled")
+                if full:
+                    await answer.append("\n\n*(cancelled)*")
+            if full:
+                self.messages.append({"role": "assistant", "content": full})
+                self.last_answer = full
+                self.last_identity = identity
+            elif self.messages and self.messages[-1]["role"] == "user":
+                self.messages.pop()  # nothing came back: ask again without a dangling turn
+            self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+
+    def action_cancel(self) -> None:
+        if self.streaming:
+            for worker in self.workers:
+                if worker.group == "oracle-chat":
+                    worker.cancel()
+            self.notify("Answer cancelled.")
+            return
+        prompt = self.query_one("#prompt", Field)
+        if prompt.has_focus:
+            self.query_one("#conversation").focus()
+        else:
+            prompt.focus()
+
+    def action_copy(self) -> None:
+        if not self.last_answer:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.last_answer)
+        who = f" from {self.last_identity.model}" if self.last_identity else ""
+        self.notify(f"Copied the last answer{who} ({len(self.last_answer)} characters) to the clipboard (OSC 52).")
+
+    def action_clear(self) -> None:
+        if self.streaming:
+            self.action_cancel()
+        self.messages.clear()
+        self.query_one("#conversation", VerticalScroll).remove_children()
+        self.query_one("#oracle-identity", Line).set("Nobody has answered yet.")
+
+    def say(self, text: str) -> None:
+        """A note from the Oracle screen itself (errors, hints) in the conversation."""
+        if text == self.note:
+            return
+        self.note = text
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.mount(Static(text, classes="turn-note", markup=False))
+        conversation.scroll_end(animate=False)
+
+    def notes(self) -> list[str]:
+        return [str(w.content) for w in self.query(".turn-note").results(Static)]

@@ -1,0 +1,40 @@
+"""The line on top of every mode: the save's name and the modes, with their keys."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+MODES: tuple[tuple[str, str, str], ...] = (
+    ("tavern", "t", "Tavern"),
+    ("quests", "q", "Quests"),
+    ("vault", "v", "Vault"),
+    ("oracle", "o", "Oracle"),
+    ("guild", "g", "Guild"),
+    ("settings", "s", "Settings"),
+)
+
+
+class ModeBar(Static):
+    DEFAULT_CSS = """
+    ModeBar { height: 1; background: $panel; color: $foreground; }
+    """
+
+    def __init__(self, current: str, save_name: str) -> None:
+        super().__init__(self.build(current, save_name))
+
+    @staticmethod
+    def build(current: str, save_name: str) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for mode, key, label in MODES:
+            style = "bold reverse" if mode == current else ""
+            text.append(" ")
+            start = len(text)
+            text.append(label, style=style)
+            if label[0].lower() == key:
+                text.stylize("underline bold", start, start + 1)
+            text.append(" ")
+        text.append(" ?", style="bold")
+        text.append(" Help ")
+        text.append(f"  ⌂ {save_name}", style="dim")
+        return text

@@ -1,0 +1,84 @@
+"""The Guild: skills, levels, accuracy history, the curriculum plan, samples."""
+
+from backend.command_kinds import CommandKind
+from game.screens.eval_samples import EvalSamplesScreen
+from game.widgets.table import RealmTable
+from conftest import commands_sent, make_app, press, screen_text, settle
+
+
+async def open_guild(app, pilot) -> RealmTable:
+    await settle(app, pilot)
+    await press(app, pilot, "g")
+    await settle(app, pilot)
+    return app.screen.query_one(RealmTable)
+
+
+async def test_guild_lists_skills_levels_history(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_guild(app, pilot)
+        assert [k for k, _ in table._rows] == ["bin", "sy"]
+        text = screen_text(app)
+        assert "⚗ Binary Alchemy (bin)  1→2/30" in text  # mastered 1, training 2, of 30
+        assert "Word Weaving (sy)" in text and "0→1/50" in text and "▂ 20%" in text
+        assert "on w1 p0" in text
+        assert "Strategy equal · next quest: SY L1" in text
+        # the selected skill's levels: accuracy history per level as a sparkline
+        assert "100% (3 evals) mastered" in text
+
+
+async def test_enter_shows_evaluation_samples(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_guild(app, pilot)
+        await press(app, pilot, "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, EvalSamplesScreen)
+        text = screen_text(app)
+        assert "Binary Alchemy: evaluation samples" in text
+        assert "①① + ①① =" in text and "①①⓪" in text and "✓" in text
+        await press(app, pilot, "escape")
+        await press(app, pilot, "down", "enter")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Build the words from: ca, t, do, g" in text and "cat dog" in text
+
+
+async def test_plan_keys_send_commands(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_guild(app, pilot)
+        await press(app, pilot, "e")
+        await press(app, pilot, "w")
+        field = app.screen.query_one("#value")
+        field.value = "abc"
+        await pilot.pause()
+        assert "a number from 0 to 1000" in screen_text(app)
+        field.value = "2.5"
+        await press(app, pilot, "enter")
+        await press(app, pilot, "p")
+        app.screen.query_one("#value").value = "7"
+        await press(app, pilot, "enter")
+        await press(app, pilot, "f")
+        assert await commands_sent(seeded) == [
+            (CommandKind.SKILL_PLAN, {"skill": "bin", "enabled": False, "weight": None, "priority": None}),
+            (CommandKind.SKILL_PLAN, {"skill": "bin", "enabled": None, "weight": 2.5, "priority": None}),
+            (CommandKind.SKILL_PLAN, {"skill": "bin", "enabled": None, "weight": None, "priority": 7}),
+            (CommandKind.CURRICULUM_SET, {"strategy": "focus", "focus": "bin"}),
+        ]
+
+
+async def test_strategy_picker(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_guild(app, pilot)
+        await press(app, pilot, "c")
+        assert "equal  (now)" in screen_text(app)
+        await press(app, pilot, "down", "down", "enter")  # weighted
+        await press(app, pilot, "c", "down", "enter")  # focus: asks which skill
+        await settle(app, pilot)
+        await press(app, pilot, "down", "enter")
+        assert await commands_sent(seeded) == [
+            (CommandKind.CURRICULUM_SET, {"strategy": "weighted", "focus": None}),
+            (CommandKind.CURRICULUM_SET, {"strategy": "focus", "focus": "sy"}),
+        ]

@@ -1,0 +1,167 @@
+"""The Tavern against a seeded save: what it shows, its keys, toasts, refresh rules."""
+
+from backend.command_kinds import CommandKind
+from backend.event_kinds import EventKind
+from backend.store import Store
+from game.screens.tavern import TavernScreen
+from game.widgets.chronicle import Chronicle
+from game.widgets.hero_card import HeroCard
+from game.widgets.portrait import tier_for
+from conftest import answer_commands, commands_sent, make_app, press, screen_text, settle, wait_until
+
+
+async def test_tavern_shows_hero_battle_chronicle_and_status(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, TavernScreen)
+        text = screen_text(app)
+        # hero: name, level, XP bar to the next level, ATK / DEF / ACC, gold, portrait tier
+        assert "DIO  Level 2" in text
+        assert "XP ████░░░░ 500/1,000" in text
+        assert "ATK 111.1" in text and "DEF 90.9" in text  # 100 / 0.9 and 100 / 1.1 (checkpoint 1,500)
+        assert "ACC 100% BIN" in text and "Gold 100" in text
+        assert "Apprentice" in text and ".---." in text
+        assert "Skills BIN 1 · SY 0" in text
+        # battle: quest, skill and level, progress with steps and ETA, loss sparkline, tokens/s
+        assert "⚔ bin-l2-0001.jsonl · BIN L2" in text
+        assert "step 300/800 · 38% · ETA 2m 05s" in text
+        assert "loss 0.750 " in text and "▁" in text
+        assert "19,030 tok/s" in text and "2 queued" in text
+        # chronicle with icons and times
+        assert "00:21 💀 Quest failed: my-notes.jsonl" in text
+        assert "👑 New champion: checkpoint-1200" in text
+        # daemon and node
+        assert "Daemon ○ not running" in text
+        assert "Node ○ last seen up http://127.0.0.1:8765 (1 loaded)" in text
+
+
+async def test_tavern_resting_when_no_battle(tmp_path) -> None:
+    from realm_seed import seed_save
+
+    slot = await seed_save(tmp_path / "save", battle=False)
+    app = make_app(slot)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "💤 DIO rests at the tavern." in text
+        assert "3 quests waiting on the board." in text
+
+
+def test_portrait_tiers() -> None:
+    assert tier_for(1)[0] == "Apprentice"
+    assert tier_for(5)[0] == "Adept"
+    assert tier_for(12)[0] == "Knight"
+    assert tier_for(30)[0] == "Champion"
+    assert tier_for(99)[0] == "Archmage"
+    assert tier_for(4)[1] != tier_for(5)[1]
+
+
+async def test_space_pauses_and_resumes(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "space")
+        await wait_until(pilot, lambda: len(app.workers) == 0 or True)
+        assert (await commands_sent(seeded))[-1] == (CommandKind.PAUSE, {})
+        async with await Store.open(seeded.db_path) as store:  # the daemon reports it paused
+            await store.heartbeat.beat(999_999, 0.0, 3600.0, "paused")
+        await app.refresh_now()
+        await pilot.pause()
+        await press(app, pilot, "space")
+        await wait_until(pilot, lambda: len(app.outcomes) >= 0)
+        sent = await commands_sent(seeded)
+        assert sent[-1] == (CommandKind.RESUME, {})
+
+
+async def test_stop_asks_first_and_checkpoint_now(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "x")
+        assert "Stop the battle?" in screen_text(app)
+        await press(app, pilot, "n")
+        assert await commands_sent(seeded) == []
+        await press(app, pilot, "x", "y")
+        await press(app, pilot, "c")
+        assert [k for k, _ in await commands_sent(seeded)] == [CommandKind.STOP_BATTLE, CommandKind.CHECKPOINT_NOW]
+
+
+async def test_command_outcomes_are_toasted(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await press(app, pilot, "c")
+        await wait_until(pilot, lambda: True)
+        assert await answer_commands(seeded, ok=True) == 1
+        await wait_until(pilot, lambda: any(t.title == "Done" for t in app.toasts))
+        await press(app, pilot, "c")
+        await pilot.pause(0.1)
+        assert await answer_commands(seeded, ok=False, result={"error": "no battle to checkpoint"}) == 1
+        await wait_until(pilot, lambda: any(t.severity == "error" for t in app.toasts))
+        error = [t for t in app.toasts if t.severity == "error"][-1]
+        assert error.message == "no battle to checkpoint"
+        assert [o.status for o in app.outcomes] == ["done", "failed"]
+
+
+async def test_new_events_raise_toasts_and_reach_the_screen(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.toasts == []  # old events never toast
+        async with await Store.open(seeded.db_path) as store:
+            await store.events.append(EventKind.QUEST_COMPLETED, {"quest_id": 2, "name": "bin-l2-0001.jsonl", "skill": "bin",
+                                                                  "level": 2, "steps": 800, "final_step": 2000})
+            await store.events.append(EventKind.LEVEL_UP, {"level": 3})
+            await store.events.append(EventKind.SKILL_LEVEL_UP, {"skill": "bin", "level": 2})
+            await store.events.append(EventKind.CHAMPION, {"step": 1500, "accuracy": 0.9})
+            await store.events.append(EventKind.ACHIEVEMENT, {"id": "level_5", "name": "Seasoned", "icon": "🌿"})
+            await store.events.append(EventKind.WARNING, {"source": "test", "message": "no toast for me"})
+        await app.refresh_now()
+        await pilot.pause()
+        titles = [t.title for t in app.toasts]
+        assert titles == ["Quest complete", "Level up", "Skill level up", "New champion", "Achievement unlocked"]
+        assert "🌿 Achievement unlocked: Seasoned" in [t.message for t in app.toasts]
+        text = screen_text(app)
+        assert "DIO  Level 3" in text and "Gold 200" in text  # XP and gold rose on screen
+        assert "no toast for me" in text  # in the chronicle
+
+
+async def test_unchanged_data_redraws_nothing(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        card = app.screen.query_one(HeroCard)
+        chronicle = app.screen.query_one(Chronicle)
+        hero_before, last_id = card.hero, chronicle.last_id
+        # the daemon's heartbeat moves data_version, but nothing the Tavern shows changes
+        async with await Store.open(seeded.db_path) as store:
+            await store.services.report("inference_node", "up", "http://127.0.0.1:8765", {"loaded": ["checkpoint-1200"]})
+        assert await app.check_for_changes() is True  # it looked ...
+        assert card.hero is hero_before  # ... and left the widgets alone
+        assert chronicle.last_id == last_id
+        assert await app.check_for_changes() is False  # no change, no look
+
+
+async def test_hidden_screens_are_not_refreshed(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        tavern = app.screen
+        await press(app, pilot, "q")
+        await settle(app, pilot)
+        calls = []
+        original = tavern.refresh_data
+
+        async def counting() -> None:
+            calls.append(1)
+            await original()
+
+        tavern.refresh_data = counting  # type: ignore[method-assign]
+        async with await Store.open(seeded.db_path) as store:
+            await store.events.append(EventKind.LEVEL_UP, {"level": 3})
+        await app.refresh_now()
+        assert calls == []
+        await press(app, pilot, "t")  # coming back brings it up to date
+        await settle(app, pilot)
+        assert calls and "DIO reaches level 3" in screen_text(app)
