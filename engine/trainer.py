@@ -44,6 +44,20 @@ SPIKE_WARMUP_STEPS = 10
 SPIKE_WARNING_GAP = 20
 
 
+def forward_backward(model: torch.nn.Module, batches: list[Batch], forward: ForwardConfig) -> torch.Tensor:
+    """Accumulate the gradient of one optimizer step over its micro-batches; returns the step's mean loss.
+
+    Every micro-batch's summed loss is divided by the supervised tokens of the whole step, so
+    the result does not depend on how the step is split into micro-batches."""
+    n_sup = sum(b.n_supervised for b in batches)
+    total = torch.zeros((), device=batches[0].input_ids.device)
+    for b in batches:
+        loss = loss_sum(model, b, forward)
+        (loss / n_sup).backward()
+        total += loss.detach()
+    return total / n_sup
+
+
 @dataclass
 class TrainState:
     """Where the job is; saved in every checkpoint's ledger (`resume`)."""
@@ -187,13 +201,7 @@ class Trainer:
         return [collate(m, self.s.data.train, pad, self.layout).to(self.s.device) for m in micro]
 
     def _forward_backward(self, batches: list[Batch]) -> torch.Tensor:
-        n_sup = sum(b.n_supervised for b in batches)
-        total = torch.zeros((), device=self.s.device)
-        for b in batches:
-            loss = loss_sum(self.model, b, self.s.forward)
-            (loss / n_sup).backward()
-            total += loss.detach()
-        return total / n_sup
+        return forward_backward(self.model, batches, self.s.forward)
 
     def _step_with_oom_retry(self, step_plan: tuple[MicroBatchPlan, ...]) -> tuple[torch.Tensor, list[Batch]]:
         while True:

@@ -155,20 +155,22 @@ def check_no_role_text_trained(batches: Sequence[Batch], examples: Sequence[Toke
 
 def check_packed_alignment(batches: Sequence[Batch], examples: Sequence[TokenizedExample]) -> None:
     for n, batch in enumerate(batches):
-        targets = batch.targets
+        for b in range(len(batch.rows)):
+            for idx, _, _ in _row_segments(batch, b):
+                if examples[idx].labels[0] != IGNORE:
+                    raise MaskingError(
+                        "the first label of an example is trained; in a packed row the previous example would "
+                        "learn to predict it",
+                        where=f"micro-batch {n}, row {b}, example {examples[idx].source}",
+                        fix="set labels[0] = -100 for every example",
+                    )
+        targets = batch.targets.cpu()
         for b in range(len(batch.rows)):
             row_end = 0
             for idx, start, end in _row_segments(batch, b):
                 ex = examples[idx]
-                if ex.labels[0] != IGNORE:
-                    raise MaskingError(
-                        "the first label of an example is trained; in a packed row the previous example would "
-                        "learn to predict it",
-                        where=f"micro-batch {n}, row {b}, example {ex.source}",
-                        fix="set labels[0] = -100 for every example",
-                    )
                 expected = torch.tensor(list(ex.labels[1:]) + [IGNORE], dtype=targets.dtype)
-                if not torch.equal(targets[b, start:end].cpu(), expected):
+                if not torch.equal(targets[b, start:end], expected):
                     raise MaskingError(
                         "packed row's masked/trained spans do not match the example's own labels",
                         where=f"micro-batch {n}, row {b}, positions {start}-{end} (example {ex.source})",

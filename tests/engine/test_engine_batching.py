@@ -1,0 +1,101 @@
+"""Plans cover each example once per epoch, respect the token budget and are deterministic;
+collation keeps examples apart (positions restart, first label -100, targets shifted in-example)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.batching.bfd import best_fit_decreasing
+from engine.batching.collate import collate
+from engine.batching.plan import MicroBatchPlan, plan_epoch, resolve_batching, split_micro_batch
+from engine.data.tokenize import IGNORE, TokenizedExample
+
+MODES = ("padded", "packed", "padding_free")
+
+
+def fake_examples(lengths: list[int], seed: int = 0) -> list[TokenizedExample]:
+    rng = random.Random(seed)
+    out = []
+    for n in lengths:
+        ids = tuple(rng.randint(5, 50) for _ in range(n))
+        labels = tuple(IGNORE if i < n // 2 or i == 0 else t for i, t in enumerate(ids))
+        if all(x == IGNORE for x in labels):
+            labels = labels[:-1] + (ids[-1],)
+        out.append(TokenizedExample(ids, labels, "completion", 1, f"f:{len(out) + 1}"))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(2, 120), min_size=1, max_size=80),
+    budget=st.integers(128, 1024),
+    accum=st.integers(1, 4),
+    mode=st.sampled_from(MODES),
+    seed=st.integers(0, 5),
+)
+def test_plan_covers_each_example_once_within_budget(lengths, budget, accum, mode, seed) -> None:
+    plan = plan_epoch(lengths, mode, budget, accum, seed, epoch=0, row_tokens=min(128, budget))
+    seen = [i for step in plan.steps for mb in step for i in mb.examples()]
+    assert sorted(seen) == list(range(len(lengths)))
+    assert all(1 <= len(step) <= accum for step in plan.steps)
+    for step in plan.steps:
+        for mb in step:
+            width = max(sum(lengths[i] for i in row) for row in mb.rows)
+            single = len(mb.examples()) == 1
+            assert single or len(mb.rows) * width <= budget
+
+
+def test_plans_are_deterministic_and_change_per_epoch() -> None:
+    lengths = [random.Random(1).randint(5, 60) for _ in range(300)]
+    for mode in MODES:
+        a = plan_epoch(lengths, mode, 512, 2, seed=3, epoch=0)
+        assert a == plan_epoch(lengths, mode, 512, 2, seed=3, epoch=0)
+        b = plan_epoch(lengths, mode, 512, 2, seed=3, epoch=1)
+        assert a.steps != b.steps and len(a.steps) == len(b.steps)
+
+
+def test_best_fit_decreasing_fills_bins() -> None:
+    bins = best_fit_decreasing([(0, 60), (1, 50), (2, 40), (3, 30), (4, 20), (5, 10), (6, 300)], 100)
+    assert sorted(i for b in bins for i in b) == list(range(7))
+    assert [6] in bins  # over capacity: a bin of its own
+    assert sorted(map(sorted, bins)) == [[0, 2], [1, 3, 4], [5], [6]]  # 60+40, 50+30+20, 10, 300
+
+
+def test_resolve_batching() -> None:
+    assert resolve_batching("auto", "sdpa") == "padded"
+    assert resolve_batching("auto", "flash_attention_2") == "padding_free"
+    assert resolve_batching("packed", "eager") == "packed"
+    with pytest.raises(ValueError, match="padding_free"):
+        resolve_batching("packed", "flash_attention_2")
+
+
+def test_split_micro_batch() -> None:
+    mb = MicroBatchPlan(((0,), (1,), (2,), (3,), (4,)))
+    parts = split_micro_batch(mb, 2)
+    assert sorted(i for p in parts for i in p.examples()) == [0, 1, 2, 3, 4] and len(parts) == 2
+    flat = MicroBatchPlan(((0, 1, 2),))
+    assert [p.rows for p in split_micro_batch(flat, 2)] == [((0, 2),), ((1,),)]
+
+
+@pytest.mark.parametrize("layout", ["padded", "packed"])
+def test_collate_keeps_examples_apart(layout: str) -> None:
+    exs = fake_examples([5, 3, 7])
+    rows = ((0,), (1,), (2,)) if layout == "padded" else ((0, 1), (2,))
+    b = collate(MicroBatchPlan(rows), exs, pad_id=0, layout=layout)
+    assert b.n_tokens == 15 and b.n_supervised == sum(e.n_supervised for e in exs)
+    if layout == "packed":
+        assert b.position_ids[0].tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
+        assert b.segment_ids[0].tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+        assert b.segment_ids[1].tolist() == [0] * 7 + [-1]  # example 2 alone, then padding
+        # the last position of example 0 predicts nothing (example 1's first label is -100)
+        assert b.targets[0, 4].item() == IGNORE
+        assert b.targets[0, :4].tolist() == list(exs[0].labels[1:])
+    else:
+        assert b.position_ids is None and b.segment_ids is None
+        assert b.targets[1, 2:].tolist() == [IGNORE] * 5  # padding and the last position
+    assert torch.all(b.targets[:, -1] == IGNORE)
