@@ -17,6 +17,7 @@ from backend.daemon.component import Component
 from backend.daemon.config_lock import ensure_lock, lock_problems
 from backend.daemon.context import DaemonContext
 from backend.daemon.disk_guard import DiskGuard
+from backend.daemon.engine_guard import EngineLock
 from backend.daemon.engine_proc import EngineProcess
 from backend.daemon.jobs import build_job, start_point
 from backend.daemon.pipeline import QuestPipeline
@@ -27,6 +28,7 @@ from contracts.engine_events import TrainingResult
 
 log = logging.getLogger("realm.daemon.battle")
 IDLE_S = 2.0
+ENGINE_LOCK_WAIT_S = 300.0
 
 
 class BattleLoop(Component):
@@ -47,7 +49,7 @@ class BattleLoop(Component):
         while not ctx.state.stopping.is_set():
             quest = await self.next_quest()
             if quest is None or ctx.state.paused:
-                ctx.state.activity = "paused" if ctx.state.paused else "idle"
+                ctx.state.activity = "idle"
                 await self.nap(IDLE_S)
                 continue
             if await self.config_blocked():
@@ -91,35 +93,46 @@ class BattleLoop(Component):
                 return
             if ctx.state.stopping.is_set() or self.player_stopped:
                 return  # the quest stays 'processing' and resumes later
+            reason = engine.crash_reason() if engine else "an engine of a previous daemon still holds run/engine.lock"
             if attempt > ctx.config.daemon.max_engine_restarts:
-                await self.fail(quest, engine.crash_reason())
+                await self.fail(quest, reason)
                 return
             await ctx.event(EventKind.ENGINE_CRASHED, {"quest_id": quest.id, "name": quest.name, "attempt": attempt,
-                                                       "error": engine.crash_reason(), "restart_in_s": delay})
+                                                       "error": reason, "restart_in_s": delay})
             if await self.sleep(delay):
                 return
             delay *= 2
 
-    async def run_engine(self, quest: Quest, attempt: int) -> tuple[TrainingResult | None, EngineProcess]:
+    async def run_engine(self, quest: Quest, attempt: int) -> tuple[TrainingResult | None, EngineProcess | None]:
+        """One engine run. The start point is chosen only once run/engine.lock is ours,
+        so an engine left by a killed daemon has finished saving first."""
         ctx = self.ctx
-        start = start_point(ctx.slot, ctx.config, quest)
-        job = build_job(ctx.slot, ctx.config, quest, start)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",
-                               ctx.slot.logs_dir / f"engine-quest-{quest.id}.log")
-        sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
-        self.engine, self.quest, self.player_stopped = engine, quest, False
-        await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
-                                                  "level": quest.level, "attempt": attempt, "start": start.describe()})
-        ctx.state.activity = "training"
+        lock = EngineLock(ctx.slot.run_dir / "engine.lock")
+        if not await lock.acquire(ENGINE_LOCK_WAIT_S, on_wait=self.say_waiting):
+            return None, None
         try:
-            await engine.start()
+            start = start_point(ctx.slot, ctx.config, quest)
+            job = build_job(ctx.slot, ctx.config, quest, start)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",
+                                   ctx.slot.logs_dir / f"engine-quest-{quest.id}.log")
+            sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
+            self.engine, self.quest, self.player_stopped = engine, quest, False
+            await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
+                                                      "level": quest.level, "attempt": attempt, "start": start.describe()})
+            ctx.state.activity = "training"
+            await engine.start(lock.fd)
             result = await engine.events(sink)
             await sink.flush()
+            return result, engine
         finally:
+            lock.release()
             self.engine = None
             ctx.state.activity = "idle"
-        return result, engine
+
+    async def say_waiting(self) -> None:
+        await self.ctx.event(EventKind.WARNING, {"source": "battle", "message":
+                             "waiting for the engine of the previous daemon to save its checkpoint and exit"})
 
     async def after_checkpoint(self, event: object) -> None:
         for hook in self.on_checkpoint_hooks:

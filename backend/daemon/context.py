@@ -27,7 +27,14 @@ class RunState:
     disk_paused: bool = False  # paused for lack of disk space
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # something changed: look again
-    activity: str = "idle"  # idle | training | paused | stopping | stopped
+    activity: str = "idle"  # idle | training | creating hero | stopping | stopped
+
+    @property
+    def shown(self) -> str:
+        """What the heartbeat tells readers: a held battle is 'paused'."""
+        if (self.paused or self.disk_paused) and self.activity in ("idle", "training"):
+            return "paused"
+        return self.activity
 
 
 class Awards:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from backend.daemon.engine_guard import stop_with_parent
 from contracts.engine_events import ErrorEvent, Event, EventParseError, ResultEvent, TrainingResult, parse_event
 from contracts.engine_job import EngineJob
 
@@ -32,7 +33,8 @@ class EngineProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    async def start(self) -> None:
+    async def start(self, lock_fd: int | None = None) -> None:
+        """Spawn the engine; `lock_fd` (run/engine.lock) is inherited and held by it."""
         self.job_file.parent.mkdir(parents=True, exist_ok=True)
         self.job_file.write_text(self.job.model_dump_json(indent=2, by_alias=True), encoding="utf-8")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +44,7 @@ class EngineProcess:
                 sys.executable, "-m", "engine", "run", str(self.job_file),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr,
                 limit=STDOUT_LIMIT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                pass_fds=(lock_fd,) if lock_fd is not None else (), preexec_fn=stop_with_parent,
             )
         finally:
             stderr.close()

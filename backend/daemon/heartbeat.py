@@ -19,6 +19,6 @@ class HeartbeatLoop(Component):
     async def beat(self) -> None:
         ctx = self.ctx
         await ctx.store.heartbeat.beat(
-            ctx.pid, ctx.state.started_at, ctx.config.daemon.heartbeat_s, ctx.state.activity,
+            ctx.pid, ctx.state.started_at, ctx.config.daemon.heartbeat_s, ctx.state.shown,
             "disk low" if ctx.state.disk_paused else "",
         )

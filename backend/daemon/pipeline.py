@@ -15,8 +15,18 @@ from backend.daemon.moves import move_with_sidecars, printable, safe_name
 from backend.daemon.validate_step import Verdict, run_validation
 from backend.event_kinds import EventKind
 from backend.store.quests import Quest
+from backend.validation import VALIDATOR_NAME, VALIDATOR_VERSION, Issue
+from backend.validation.fileguard import FileRejected, check_name
 
 log = logging.getLogger("realm.daemon.pipeline")
+
+
+def name_problem(path: Path) -> Issue | None:
+    try:
+        check_name(path)
+    except FileRejected as exc:
+        return exc.issue
+    return None
 
 
 def file_facts(path: Path) -> dict[str, Any]:
@@ -49,8 +59,22 @@ class QuestPipeline:
         await asyncio.to_thread(move_with_sidecars, src, dest)
         await store.quests.update(quest_id, path=self.rel(dest))
         await self.ctx.event(EventKind.QUEST_ADDED, {"quest_id": quest_id, "name": printable(src.name), "source": source})
-        self.to_validate.put_nowait(quest_id)
+        problem = name_problem(src)
+        if problem is None:
+            self.to_validate.put_nowait(quest_id)
+        else:
+            await self.reject_name(quest_id, problem)
         return quest_id
+
+    async def reject_name(self, quest_id: int, problem: Issue) -> None:
+        """The stored file name is made safe, so the original name is judged at intake."""
+        quest = await self.ctx.store.quests.get(quest_id)
+        reason = f"{problem.message} — fix: {problem.fix}"
+        await self.ctx.store.lineage.record("validator", VALIDATOR_NAME, VALIDATOR_VERSION, passed=False, lines_total=0,
+                                            lines_bad=0, reasons={problem.code: 1}, file=quest.name)
+        await self.move_to(quest, "failed", fail_reason=reason, finished_at=time.time(),
+                           validation={"verdict": "reject", "file_errors": [problem.model_dump()], "summary": reason})
+        await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
 
     async def move_to(self, quest: Quest, state: str, **changes: Any) -> Path:
         src = self.abs_path(quest)

@@ -15,7 +15,7 @@ from backend.store.integrity import backup_online
 
 
 async def backup_database(ctx: DaemonContext) -> str:
-    path = await backup_online(ctx.store.conn, ctx.slot.backups_dir, ctx.config.daemon.backups_keep)
+    path = await asyncio.to_thread(backup_online, ctx.slot.db_path, ctx.slot.backups_dir, ctx.config.daemon.backups_keep)
     return f"backup {path.name}"
 
 

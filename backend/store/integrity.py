@@ -71,17 +71,21 @@ def backup_time(path: Path) -> float:
         return path.stat().st_mtime
 
 
-async def backup_online(conn: Any, backups_dir: Path, keep: int) -> Path:
-    """Copy the live database (aiosqlite connection) to a new rotating backup."""
+def backup_online(db_path: Path, backups_dir: Path, keep: int) -> Path:
+    """Copy the live database to a new rotating backup with the SQLite backup API,
+    through a connection of its own (WAL: a consistent snapshot while the daemon
+    keeps writing). Synchronous: run it in a thread."""
     backups_dir.mkdir(parents=True, exist_ok=True)
     at = time.time()
     final = backups_dir / backup_name(at)
     tmp = final.with_suffix(".db.tmp")
+    source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
     target = sqlite3.connect(str(tmp))
     try:
-        await conn.backup(target)
+        source.backup(target)
     finally:
         target.close()
+        source.close()
     tmp.replace(final)
     rotate(backups_dir, keep)
     return final

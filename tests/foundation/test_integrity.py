@@ -13,7 +13,7 @@ from backend.store.recovery import open_checked
 async def seeded_with_backup(slot: SaveSlot) -> Path:
     async with await Store.open(slot.db_path) as store:
         await store.events.append(EventKind.QUEST_COMPLETED, {"quest_id": 1, "final_step": 100}, dedupe_key="quest_completed:1")
-        backup = await backup_online(store.conn, slot.backups_dir, keep=3)
+        backup = backup_online(slot.db_path, slot.backups_dir, keep=3)
         await store.events.append(EventKind.QUEST_COMPLETED, {"quest_id": 2, "final_step": 200}, dedupe_key="quest_completed:2")
     return backup
 
@@ -72,7 +72,7 @@ async def test_damaged_without_backup_starts_fresh_and_says_so(new_save: SaveSlo
 async def test_backups_rotate(new_save: SaveSlot) -> None:
     async with await Store.open(new_save.db_path) as store:
         for i in range(4):
-            p = await backup_online(store.conn, new_save.backups_dir, keep=10)
+            p = backup_online(new_save.db_path, new_save.backups_dir, keep=10)
             p.rename(p.with_name(f"realm-2026010{i}-000000.db"))
     assert len(rotate(new_save.backups_dir, keep=2)) == 2
     assert [p.name for p in list_backups(new_save.backups_dir)] == ["realm-20260103-000000.db", "realm-20260102-000000.db"]

@@ -1,0 +1,139 @@
+"""A real daemon on a real save with nano DIO, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from backend.config.edit import set_value
+from backend.savegame import init_save
+from backend.slot import SaveSlot
+from backend.store import Store
+
+FAST_SETTINGS: dict[str, Any] = {
+    "curriculum.auto_generate.enabled": False,
+    "training.save_every": 5,
+    "training.log_every": 1,
+    "training.tokens_per_micro_batch": 512,
+    "training.warmup_steps": 2,
+    "daemon.heartbeat_s": 0.5,
+    "daemon.restart_backoff_s": 0.2,
+    "evaluation.enabled": False,
+    "sparring.enabled": False,
+}
+
+
+def create_nano(path: Path, seed: int = 1) -> Path:
+    subprocess.run([sys.executable, "-m", "engine", "nano", str(path), "--seed", str(seed)], check=True,
+                   capture_output=True, timeout=300)
+    return path
+
+
+async def make_save(root: Path, nano: Path | None, settings: dict[str, Any] | None = None) -> SaveSlot:
+    """An initialised save with nano DIO copied in and the given realm.yaml settings."""
+    slot = SaveSlot(root)
+    await init_save(slot)
+    if nano is not None:
+        shutil.copytree(nano, slot.base_model_dir)
+    for key, value in {**FAST_SETTINGS, **(settings or {})}.items():
+        config, problems = set_value(slot.config_path, key, json.dumps(value))
+        assert config is not None, problems
+    return slot
+
+
+async def wait_until(check: Callable[[], Awaitable[Any]], timeout_s: float, what: str, interval_s: float = 0.2) -> Any:
+    end = time.monotonic() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        await asyncio.sleep(interval_s)
+
+
+class DaemonProcess:
+    """`realm daemon run` as a real subprocess (its own session, like `start`)."""
+
+    def __init__(self, slot: SaveSlot) -> None:
+        self.slot = slot
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = slot.logs_dir / "test-daemon.log"
+
+    def start(self) -> "DaemonProcess":
+        self.slot.logs_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", "daemon", "run", "--save", str(self.slot.root)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def engine_pids(self) -> list[int]:
+        try:
+            children = psutil.Process(self.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        return [c.pid for c in children if "engine" in " ".join(c.cmdline())]
+
+    def stop(self, timeout_s: float = 120.0) -> int | None:
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"the daemon did not stop within {timeout_s}s; log:\n{self.tail()}")
+
+    def kill(self) -> None:
+        if self.alive():
+            os.killpg(self.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+
+async def store_of(slot: SaveSlot) -> Store:
+    return await Store.open(slot.db_path)
+
+
+def chat_lines(n: int, start: int = 0) -> bytes:
+    """Small addition examples in the chat_sft_v1 schema (no two alike)."""
+    lines = []
+    for i in range(start, start + n):
+        a, b = i % 97 + 1, i // 97 + 1
+        lines.append(json.dumps({"messages": [{"role": "user", "content": f"{a} + {b} ="},
+                                              {"role": "assistant", "content": str(a + b)}]}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def drop_in_inbox(slot: SaveSlot, name: str, data: bytes) -> Path:
+    """Write beside the inbox, then rename in: an atomic drop."""
+    staging = slot.root / "staging"
+    staging.mkdir(exist_ok=True)
+    tmp = staging / name
+    tmp.write_bytes(data)
+    dest = slot.inbox_dir / name
+    os.replace(tmp, dest)
+    return dest
