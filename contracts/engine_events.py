@@ -74,6 +74,7 @@ class StepEvent(_Event):
     epoch: float = Field(description="epochs done, fractional")
     tokens_seen: int
     supervised_tokens_seen: int
+    cpu_threads: int | None = Field(None, description="torch CPU threads in use (auto adapts to contention)")
 
 
 class EvalEvent(_Event):

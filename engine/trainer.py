@@ -38,6 +38,7 @@ from engine.events import EventWriter
 from engine.forward import ForwardConfig, loss_sum
 from engine.metrics import FlopModel, Window, peak_flops, peak_memory_mb
 from engine.optim import build_optimizer, build_scheduler
+from engine.threads import ThreadGovernor
 
 EMA_ALPHA = 0.05
 SPIKE_WARMUP_STEPS = 10
@@ -126,6 +127,8 @@ class Trainer:
         self.last_checkpoint: Path | None = setup.resume_path
         self.last_saved_step: int | None = None
         self.stopped = False
+        adaptive = self.job.threads == 0 and setup.device.type == "cpu"
+        self.threads = ThreadGovernor(torch.get_num_threads(), adaptive=adaptive)
         if setup.resume_state is not None and setup.resume_info is not None:
             self._restore(setup.resume_info, setup.resume_state)
             self.last_saved_step = self.global_step
@@ -253,6 +256,7 @@ class Trainer:
         self.state.tokens_seen += tokens
         self.state.supervised_tokens_seen += supervised
         dt = time.perf_counter() - t0
+        self.threads.after_step(flops, dt)
         self.train_seconds += dt
         self.steps_this_process += 1
         self.window.add(tokens, supervised, sum(b.n_slots for b in batches), flops, dt)
@@ -309,6 +313,7 @@ class Trainer:
             epoch=self.state.epoch + self.state.step_in_epoch / max(self.steps_per_epoch, 1),
             tokens_seen=self.state.tokens_seen,
             supervised_tokens_seen=self.state.supervised_tokens_seen,
+            cpu_threads=torch.get_num_threads() if self.s.device.type == "cpu" else None,
         ))
         self.window = Window()
         self.last_log_time = time.monotonic()

@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,28 @@ def start_engine(job: Path) -> subprocess.Popen:
 
 def of_type(events: list[Any], kind: str) -> list[Any]:
     return [e for e in events if e.type == kind]
+
+
+def wait_for(proc: subprocess.Popen, kind: str, seen: list, timeout: float = 120):
+    """Read events until one of `kind` arrives (all read events are appended to `seen`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"engine exited before a {kind} event; stderr:\n{proc.stderr.read()[-3000:]}")
+        event = parse_event(line)
+        seen.append(event)
+        if event.type == kind:
+            return event
+    raise AssertionError(f"no {kind} event within {timeout}s")
+
+
+def send(proc: subprocess.Popen, command: str) -> None:
+    proc.stdin.write(command + "\n")
+    proc.stdin.flush()
+
+
+def finish(proc: subprocess.Popen, seen: list) -> int:
+    out, _ = proc.communicate(timeout=120)
+    seen += [parse_event(line) for line in out.splitlines() if line.strip()]
+    return proc.returncode

@@ -99,3 +99,28 @@ def test_collate_keeps_examples_apart(layout: str) -> None:
         assert b.position_ids is None and b.segment_ids is None
         assert b.targets[1, 2:].tolist() == [IGNORE] * 5  # padding and the last position
     assert torch.all(b.targets[:, -1] == IGNORE)
+
+
+def test_thread_governor_moves_to_the_faster_count_and_back() -> None:
+    from engine.threads import PROBE_EVERY, ThreadGovernor
+
+    before = torch.get_num_threads()
+    try:
+        gov = ThreadGovernor(2, adaptive=True)
+        speed = {2: 100.0, 1: 60.0}  # uncontended: two threads win
+        for _ in range(PROBE_EVERY + 10):
+            gov.after_step(speed[gov.current], 1.0)
+        assert gov.current == 2 and set(gov.rate) == {1, 2}
+        speed = {2: 5.0, 1: 55.0}  # another process took a core: two threads stall
+        for _ in range(12):
+            gov.after_step(speed[gov.current], 1.0)
+        assert gov.current == 1 and torch.get_num_threads() == 1
+        speed = {2: 100.0, 1: 60.0}  # the core is free again: the next probe returns to two
+        for _ in range(PROBE_EVERY + 8):
+            gov.after_step(speed[gov.current], 1.0)
+        assert gov.current == 2
+        fixed = ThreadGovernor(2, adaptive=False)
+        fixed.after_step(1.0, 1.0)
+        assert fixed.current == 2
+    finally:
+        torch.set_num_threads(before)

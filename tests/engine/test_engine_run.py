@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from contracts.checkpoint import check_checkpoint, newest_complete, read_ledger
-from contracts.engine_events import parse_event
 from contracts.engine_job import EngineJob, job_template
-from engine_helpers import ROOT, engine_cmd, engine_env, of_type, run_engine, start_engine, write_addition_data, write_job
+from engine_helpers import (
+    ROOT, engine_cmd, engine_env, finish, of_type, run_engine, send, start_engine, wait_for, write_addition_data,
+    write_job,
+)
 
 
 def base_job(tmp_path: Path, model: Path, n: int = 200, **extra) -> Path:
@@ -21,31 +23,6 @@ def base_job(tmp_path: Path, model: Path, n: int = 200, **extra) -> Path:
     fields = {"model_dir": str(model), "data_files": [{"path": data.name, "schema": "chat_sft_v1"}],
               "output_dir": "checkpoints", "threads": 1, **extra}
     return write_job(tmp_path / "job.json", **fields)
-
-
-def wait_for(proc: subprocess.Popen, kind: str, seen: list, timeout: float = 120):
-    """Read events until one of `kind` arrives (all read events are appended to `seen`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"engine exited before a {kind} event; stderr:\n{proc.stderr.read()[-3000:]}")
-        event = parse_event(line)
-        seen.append(event)
-        if event.type == kind:
-            return event
-    raise AssertionError(f"no {kind} event within {timeout}s")
-
-
-def send(proc: subprocess.Popen, command: str) -> None:
-    proc.stdin.write(command + "\n")
-    proc.stdin.flush()
-
-
-def finish(proc: subprocess.Popen, seen: list) -> int:
-    out, _ = proc.communicate(timeout=120)
-    seen += [parse_event(line) for line in out.splitlines() if line.strip()]
-    return proc.returncode
 
 
 @pytest.mark.slow
