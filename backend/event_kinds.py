@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     ENGINE_CRASHED = "engine_crashed"        # {quest_id, attempt, error, restart_in_s}
     CHECKPOINT_SAVED = "checkpoint_saved"    # {step, name, train_loss, val_loss, quest_id, skill, level}  dedupe checkpoint:<step>
     CHECKPOINT_DELETED = "checkpoint_deleted"  # {step, name, reason}
+    CHECKPOINT_EVALUATED = "checkpoint_evaluated"  # {step}  dedupe checkpoint_evaluated:<step>
     EVALUATION = "evaluation"                # {step, skill, level, accuracy, correct, total}  dedupe eval:<step>:<skill>:<level>
     SKILL_LEVEL_UP = "skill_level_up"        # {skill, level}  dedupe skill_level_up:<skill>:<level>
     LEVEL_UP = "level_up"                    # {level}  dedupe level_up:<level>
@@ -63,6 +64,7 @@ ICONS: dict[str, str] = {
     EventKind.ENGINE_CRASHED: "💥",
     EventKind.CHECKPOINT_SAVED: "💾",
     EventKind.CHECKPOINT_DELETED: "🧹",
+    EventKind.CHECKPOINT_EVALUATED: "📝",
     EventKind.EVALUATION: "🎯",
     EventKind.SKILL_LEVEL_UP: "✨",
     EventKind.LEVEL_UP: "⬆",

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.cmd_config",
     "backend.cli.cmd_daemon",
     "backend.cli.cmd_quest",
+    "backend.cli.cmd_battle",
     "backend.cli.cmd_lineage",
     "backend.cli.cmd_tasks",
     "backend.cli.cmd_doctor",

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from backend.daemon.battle import BattleLoop
 from backend.daemon.battle_ops import register_battle_ops
+from backend.daemon.champion import Champion
 from backend.daemon.command_loop import CommandLoop
 from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
+from backend.daemon.evaluation import Evaluator
 from backend.daemon.generation import Generator
 from backend.daemon.heartbeat import HeartbeatLoop
 from backend.daemon.inbox import InboxLoop
+from backend.daemon.node_manager import NodeManager
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.queue_ops import register_queue_ops
 from backend.daemon.settings_ops import register_settings_ops
+from backend.daemon.sparring import Sparring
 from backend.daemon.taskmaster import TaskMaster
 from backend.daemon.upkeep import upkeep_tasks
+from backend.daemon.vault_ops import register_vault_ops
 
 
 def build_components(ctx: DaemonContext) -> list[Component]:
@@ -23,9 +28,16 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     pipeline = QuestPipeline(ctx)
     battle = BattleLoop(ctx, pipeline)
     generator = Generator(ctx, pipeline)
+    node = NodeManager(ctx)
+    champion = Champion(ctx, node)
+    evaluator = Evaluator(ctx, node, after=champion.consider)
+    sparring = Sparring(ctx, node, pipeline)
     register_queue_ops(dispatcher, pipeline)
     register_battle_ops(dispatcher, battle)
     register_settings_ops(dispatcher)
+    register_vault_ops(dispatcher, node)
     generator.register(dispatcher)
-    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task()])
-    return [HeartbeatLoop(ctx), CommandLoop(ctx, dispatcher), InboxLoop(ctx, pipeline), battle, tasks]
+    champion.register(dispatcher)
+    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task(), evaluator.task(), sparring.task()],
+                       inference_busy=node.busy)
+    return [HeartbeatLoop(ctx), CommandLoop(ctx, dispatcher), node, InboxLoop(ctx, pipeline), battle, tasks]

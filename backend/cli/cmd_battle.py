@@ -1,0 +1,79 @@
+"""realm battle pause|resume|stop|checkpoint and realm vault ...: the same commands the TUI sends."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from backend.cli.cmd_quest import report, send
+from backend.cli.common import add_command, existing_slot, run
+from backend.command_kinds import CommandKind
+from backend.fmt import fmt_bytes, fmt_float
+from backend.store import Store
+
+BATTLE = {
+    "pause": (CommandKind.PAUSE, "pause the battle (and start no new one)", "Battles paused."),
+    "resume": (CommandKind.RESUME, "resume battles", "Battles resumed."),
+    "stop": (CommandKind.STOP_BATTLE, "save a checkpoint and end the battle (it resumes on `resume`)", "Battle stopped."),
+    "checkpoint": (CommandKind.CHECKPOINT_NOW, "save a checkpoint now", "Checkpoint requested."),
+}
+VAULT = {
+    "promote": (CommandKind.PROMOTE, "make a checkpoint the champion and deploy it", "checkpoint-{champion} is the champion."),
+    "delete": (CommandKind.CHECKPOINT_DELETE, "delete a checkpoint (never the champion, deployed or newest)", "checkpoint-{deleted} deleted."),
+    "load": (CommandKind.NODE_LOAD, "load a checkpoint on the inference node", "{model} loaded ({sha256})."),
+    "unload": (CommandKind.NODE_UNLOAD, "unload a checkpoint from the inference node", "checkpoint-{unloaded} unloaded."),
+}
+
+
+def register(sub: Any) -> None:
+    battle = sub.add_parser("battle", help="pause, resume, stop or checkpoint the current battle")
+    inner = battle.add_subparsers(dest="battle_command", metavar="ACTION")
+    for name, (kind, help_text, done) in BATTLE.items():
+        add_command(inner, name, simple(kind, lambda a: {}, done), help_text)
+    battle.set_defaults(func=lambda args: (battle.print_help(), 0)[1])
+
+    vault = sub.add_parser("vault", help="list and manage checkpoints")
+    inner = vault.add_subparsers(dest="vault_command", metavar="ACTION")
+    add_command(inner, "list", cmd_list, "checkpoints with losses, evaluation, size and marks")
+    for name, (kind, help_text, done) in VAULT.items():
+        p = add_command(inner, name, simple(kind, lambda a: {"step": a.step}, done), help_text)
+        p.add_argument("step", type=int)
+    p = add_command(inner, "pin", simple(CommandKind.CHECKPOINT_PIN, lambda a: {"step": a.step, "pinned": not a.unpin},
+                                         "checkpoint-{step} pinned: {pinned}."), "keep a checkpoint through retention")
+    p.add_argument("step", type=int)
+    p.add_argument("--unpin", action="store_true")
+    p = add_command(inner, "export", simple(CommandKind.CHECKPOINT_EXPORT, lambda a: {"step": a.step, "dest": a.dest},
+                                            "Exported to {path}."), "copy a checkpoint into a folder")
+    p.add_argument("step", type=int)
+    p.add_argument("dest")
+    vault.set_defaults(func=lambda args: (vault.print_help(), 0)[1])
+
+
+def simple(kind: str, payload: Any, done: str) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        command, running = run(send(args, kind, payload(args)))
+        return report(command, running, done)
+    return handler
+
+
+async def rows(args: argparse.Namespace) -> tuple[list[Any], dict[int, str], Any, Any]:
+    slot = existing_slot(args)
+    async with await Store.open(slot.db_path) as store:
+        live = await store.checkpoints.live()
+        accs = {r[0]: r[1] for r in await store.fetchall(
+            "SELECT checkpoint_step, GROUP_CONCAT(UPPER(skill) || level || ' ' || correct || '/' || total, ', ') "
+            "FROM evaluations GROUP BY checkpoint_step")}
+        return live, accs, await store.meta.get("champion_step"), await store.meta.get("deployed_step")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    live, accs, champion, deployed = asyncio.run(rows(args))
+    if not live:
+        print("The vault is empty: no checkpoint yet.")
+        return 0
+    for r in live:
+        marks = "".join(m for m, on in (("👑", r.step == champion), ("🚀", r.step == deployed), ("📌", r.pinned)) if on)
+        print(f"{r.step:>7}  {r.name:<32} train {fmt_float(r.train_loss, 3):>6}  val {fmt_float(r.val_loss, 3):>6}"
+              f"  {fmt_bytes(r.size_bytes):>9}  {accs.get(r.step, '-'):<24} {marks}")
+    return 0

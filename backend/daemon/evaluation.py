@@ -1,0 +1,136 @@
+"""Evaluations: every new complete checkpoint, exactly once, on the evaluation sets
+of each active skill's training and mastered level, at temperature 0, graded and
+stored per level, then fed to the curriculum (skill level-ups)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.daemon.context import DaemonContext
+from backend.daemon.node_manager import NodeManager
+from backend.daemon.taskmaster import Task
+from backend.event_kinds import EventKind
+from backend.http_client import ServiceError
+from backend.skill_progress import skill_progress
+from backend.skill_registry import load_skills
+from backend.store.checkpoints import CheckpointRow
+from contracts.checkpoint import is_complete
+from contracts.node_api import model_id_for
+from skills.base import Problem, Skill
+
+log = logging.getLogger("realm.daemon.evaluation")
+DONE_KEY = "checkpoint_evaluated:{step}"
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    skill: str
+    level: int
+    correct: int
+    total: int
+    samples: list[dict[str, Any]]
+
+
+def levels_to_evaluate(progress: Any) -> list[int]:
+    """The training level and the mastered level (when there is one)."""
+    levels = [progress.training_level]
+    if progress.mastered >= 1 and progress.mastered != progress.training_level:
+        levels.append(progress.mastered)
+    return levels
+
+
+class Evaluator:
+    def __init__(self, ctx: DaemonContext, node: NodeManager, after: Any = None) -> None:
+        self.ctx = ctx
+        self.node = node
+        self.skills: dict[str, Skill] = load_skills()
+        self.after = after  # async callback(step) once a checkpoint's results are stored
+
+    def checkpoint_path(self, row: CheckpointRow) -> Path:
+        return self.ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+
+    async def pending(self) -> list[CheckpointRow]:
+        """Live, complete checkpoints not yet evaluated, newest first."""
+        out = []
+        for row in await self.ctx.store.checkpoints.live():
+            if not await self.ctx.store.events.has(DONE_KEY.format(step=row.step)) and \
+                    await asyncio.to_thread(is_complete, self.checkpoint_path(row)):
+                out.append(row)
+        return out
+
+    async def due(self, ctx: DaemonContext) -> bool:
+        return ctx.config.evaluation.enabled and self.node.status == "up" and bool(await self.pending())
+
+    async def run(self, ctx: DaemonContext) -> str:
+        pending = await self.pending()
+        if not pending:
+            return "nothing to evaluate"
+        row = pending[0]
+        results = await self.evaluate(row)
+        await self.record(row, results)
+        if self.after:
+            await self.after(row.step)
+        summary = ", ".join(f"{r.skill.upper()} L{r.level} {r.correct}/{r.total}" for r in results)
+        return f"checkpoint-{row.step}: {summary or 'no active skill'}"
+
+    async def evaluate(self, row: CheckpointRow) -> list[LevelResult]:
+        progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
+        model_id = model_id_for(row.step)
+        client = self.node.client(timeout_s=300.0)
+        try:
+            await client.load(model_id)
+            results = []
+            for skill_id, skill in sorted(self.skills.items()):
+                plan = self.ctx.config.curriculum.skills.get(skill_id)
+                if plan is not None and not plan.enabled:
+                    continue
+                for level in levels_to_evaluate(progress[skill_id]):
+                    results.append(await self.evaluate_level(client, model_id, skill_id, skill, level))
+            return results
+        finally:
+            await self.unload_unless_needed(client, row.step)
+            await client.aclose()
+
+    async def evaluate_level(self, client: Any, model_id: str, skill_id: str, skill: Skill, level: int) -> LevelResult:
+        problems: list[Problem] = await asyncio.to_thread(skill.eval_set, level)
+        samples, correct = [], 0
+        for problem in problems:
+            answer, identity = await client.chat(model_id, [m.model_dump() for m in problem.messages],
+                                                 temperature=0.0, max_tokens=self.ctx.config.evaluation.max_new_tokens)
+            grade = await asyncio.to_thread(skill.grade, problem, answer)
+            correct += int(grade.correct)
+            samples.append({"problem_id": problem.id, "prompt": problem.prompt_text, "answer": answer,
+                            "golden": problem.answer, "correct": grade.correct, "score": grade.score,
+                            "detail": grade.detail, "sha256": identity.sha256})
+        return LevelResult(skill_id, level, correct, len(problems), samples)
+
+    async def unload_unless_needed(self, client: Any, step: int) -> None:
+        keep = {await self.ctx.store.meta.get("deployed_step"), await self.ctx.store.meta.get("champion_step")}
+        if step in keep:
+            return
+        try:
+            await client.unload(model_id_for(step))
+        except ServiceError as exc:
+            log.info("unloading checkpoint-%s: %s", step, exc)
+
+    async def record(self, row: CheckpointRow, results: list[LevelResult]) -> None:
+        ctx = self.ctx
+        for r in results:
+            if await ctx.store.evaluations.record(row.step, r.skill, r.level, r.correct, r.total, r.samples):
+                await ctx.event(EventKind.EVALUATION, {
+                    "step": row.step, "skill": r.skill, "level": r.level, "correct": r.correct, "total": r.total,
+                    "accuracy": r.correct / r.total if r.total else 0.0}, dedupe_key=f"eval:{row.step}:{r.skill}:{r.level}")
+        await ctx.event(EventKind.CHECKPOINT_EVALUATED, {"step": row.step}, dedupe_key=DONE_KEY.format(step=row.step))
+        await self.update_skill_state()
+
+    async def update_skill_state(self) -> None:
+        progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
+        for skill_id, p in progress.items():
+            await self.ctx.store.skills.set(skill_id, p.mastered, p.training_level)
+
+    def task(self) -> Task:
+        return Task("evaluation", 50, 1.0, "inference", self.run, due=self.due)

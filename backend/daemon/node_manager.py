@@ -1,0 +1,133 @@
+"""The inference node as the daemon sees it: a local subprocess it starts,
+health-checks and restarts (the embedded default), or a remote host it only
+health-checks. Its status goes to the services table for every reader."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import time
+from typing import Any
+
+from backend.daemon.component import Component
+from backend.daemon.context import DaemonContext
+from backend.event_kinds import EventKind
+from backend.http_client import ServiceError
+from backend.oracle import OracleClient, node_settings, node_url
+
+log = logging.getLogger("realm.daemon.node")
+SERVICE = "inference_node"
+CHECK_EVERY_S = 5.0
+START_TIMEOUT_S = 120.0
+KEY_ENV = "REALM_NODE_KEY"
+
+
+def local_key(ctx: DaemonContext) -> str:
+    """The local node's API key, kept in run/node.key (owner-only) for the TUI."""
+    path = ctx.slot.run_dir / "node.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+class NodeManager(Component):
+    name = "node"
+
+    def __init__(self, ctx: DaemonContext) -> None:
+        super().__init__(ctx)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.status = "starting"
+        self.in_flight = 0
+        self.restarts = 0
+        self.ready = asyncio.Event()
+
+    @property
+    def local(self) -> bool:
+        return self.ctx.config.hosts.inference.url == "local"
+
+    def client(self, timeout_s: float = 120.0) -> OracleClient:
+        settings = node_settings(self.ctx.slot, self.ctx.config)
+        return OracleClient(settings.base_url, settings.api_key, timeout_s=timeout_s, retries=settings.retries)
+
+    def busy(self) -> bool:
+        """A player is chatting with the node: background work waits."""
+        return self.status != "up" or self.in_flight > 0
+
+    async def run(self, ctx: DaemonContext) -> None:
+        while not ctx.state.stopping.is_set():
+            if self.local and (self.proc is None or self.proc.returncode is not None):
+                await self.start_local()
+            await self.check()
+            if await self.sleep(CHECK_EVERY_S):
+                return
+
+    async def start_local(self) -> None:
+        ctx = self.ctx
+        if self.proc is not None:
+            self.restarts += 1
+            await ctx.event(EventKind.NODE_STATUS, {"status": "restarting", "url": node_url(ctx.config),
+                                                    "detail": f"exit code {self.proc.returncode}"})
+            await self.sleep(min(2.0 * self.restarts, 60.0))
+        inference = ctx.config.hosts.inference
+        log_file = open(ctx.slot.logs_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "inference_node", "--models-dir", str(ctx.slot.checkpoints_dir),
+                "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(inference.port),
+                "--api-key-env", KEY_ENV, "--pool", str(inference.pool),
+                stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                env={**os.environ, KEY_ENV: local_key(ctx)},
+            )
+        finally:
+            log_file.close()
+        self.status = "starting"
+        await ctx.store.services.report(SERVICE, "starting", node_url(ctx.config), {"pid": self.proc.pid})
+        end = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < end and self.proc.returncode is None:
+            if await self.check(quiet=True):
+                return
+            if await self.sleep(0.5):
+                return
+
+    async def check(self, quiet: bool = False) -> bool:
+        ctx = self.ctx
+        client = self.client(timeout_s=10.0)
+        try:
+            health = await client.health()
+            details = await client.model_details()
+        except ServiceError as exc:
+            await self.set_status("starting" if quiet else "down", {"error": str(exc)[:300]})
+            return False
+        finally:
+            await client.aclose()
+        self.in_flight = sum(int(m.get("in_flight", 0)) for m in details.values())
+        await self.set_status("up", {"health": health, "loaded": sorted(details), "in_flight": self.in_flight,
+                                     "pid": self.proc.pid if self.proc else None})
+        return True
+
+    async def set_status(self, status: str, detail: dict[str, Any]) -> None:
+        changed = status != self.status
+        self.status = status
+        if status == "up":
+            self.ready.set()
+        else:
+            self.ready.clear()
+        await self.ctx.store.services.report(SERVICE, status, node_url(self.ctx.config), detail)
+        if changed and status in ("up", "down"):
+            await self.ctx.event(EventKind.NODE_STATUS, {"status": status, "url": node_url(self.ctx.config),
+                                                         "detail": str(detail.get("error", ""))[:200]})
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15.0)
+            except TimeoutError:
+                self.proc.kill()
+        await self.ctx.store.services.report(SERVICE, "down", node_url(self.ctx.config), {"reason": "daemon stopped"})

@@ -1,0 +1,103 @@
+"""Vault commands: delete (never the champion, the deployed one or the newest),
+pin/unpin, export to a folder, load/unload on the node."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, StepRef
+from backend.daemon.context import DaemonContext
+from backend.daemon.dispatch import Dispatcher
+from backend.daemon.node_manager import NodeManager
+from backend.errors import UserFacingError
+from backend.event_kinds import EventKind
+from backend.http_client import ServiceError
+from backend.store.checkpoints import CheckpointRow
+from contracts.node_api import model_id_for
+
+
+async def live_checkpoint(ctx: DaemonContext, step: int) -> CheckpointRow:
+    row = await ctx.store.checkpoints.get(step)
+    if row is None or row.deleted_at is not None:
+        raise UserFacingError(f"checkpoint-{step} is not in the vault", fix="see the Vault (v) or `realm status`")
+    return row
+
+
+def folder_of(ctx: DaemonContext, row: CheckpointRow) -> Path:
+    return ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+
+
+async def delete_refusal(ctx: DaemonContext, row: CheckpointRow) -> str | None:
+    if row.step == await ctx.store.meta.get("champion_step"):
+        return "it is the champion (promote another one first)"
+    if row.step == await ctx.store.meta.get("deployed_step"):
+        return "it is deployed on the inference node"
+    newest = await ctx.store.checkpoints.newest()
+    if newest and newest.step == row.step:
+        return "it is the newest checkpoint (training continues from it)"
+    return None
+
+
+def make_handlers(node: NodeManager) -> dict[str, Any]:
+    async def delete(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
+        row = await live_checkpoint(ctx, p.step)
+        refusal = await delete_refusal(ctx, row)
+        if refusal:
+            raise UserFacingError(f"checkpoint-{p.step} cannot be deleted: {refusal}")
+        await asyncio.to_thread(shutil.rmtree, folder_of(ctx, row), True)
+        await ctx.store.checkpoints.update(p.step, deleted_at=time.time())
+        await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": p.step, "name": row.name, "reason": "player"})
+        return {"deleted": p.step}
+
+    async def pin(ctx: DaemonContext, p: CheckpointPin) -> dict[str, Any]:
+        await live_checkpoint(ctx, p.step)
+        await ctx.store.checkpoints.update(p.step, pinned=int(p.pinned))
+        return {"step": p.step, "pinned": p.pinned}
+
+    async def export(ctx: DaemonContext, p: CheckpointExport) -> dict[str, Any]:
+        row = await live_checkpoint(ctx, p.step)
+        dest_root = Path(p.dest).expanduser()
+        if not dest_root.is_absolute():
+            dest_root = ctx.slot.exports_dir / dest_root
+        dest = dest_root / row.name
+        if dest.exists():
+            raise UserFacingError(f"{dest} already exists", fix="pick another folder (nothing was overwritten)")
+        tmp = dest.with_name(f".{dest.name}.exporting")
+        await asyncio.to_thread(shutil.copytree, folder_of(ctx, row), tmp)
+        tmp.rename(dest)
+        return {"step": p.step, "path": str(dest)}
+
+    async def load(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
+        await live_checkpoint(ctx, p.step)
+        client = node.client(timeout_s=300.0)
+        try:
+            card = await client.load(model_id_for(p.step))
+        except ServiceError as exc:
+            raise UserFacingError(f"the node could not load checkpoint-{p.step}: {exc}") from exc
+        finally:
+            await client.aclose()
+        await ctx.store.checkpoints.update(p.step, on_node=1)
+        return {"model": card.id, "sha256": card.sha256}
+
+    async def unload(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
+        client = node.client()
+        try:
+            await client.unload(model_id_for(p.step))
+        except ServiceError as exc:
+            raise UserFacingError(f"the node could not unload checkpoint-{p.step}: {exc}") from exc
+        finally:
+            await client.aclose()
+        await ctx.store.checkpoints.update(p.step, on_node=0)
+        return {"unloaded": p.step}
+
+    return {CommandKind.CHECKPOINT_DELETE: delete, CommandKind.CHECKPOINT_PIN: pin,
+            CommandKind.CHECKPOINT_EXPORT: export, CommandKind.NODE_LOAD: load, CommandKind.NODE_UNLOAD: unload}
+
+
+def register_vault_ops(dispatcher: Dispatcher, node: NodeManager) -> None:
+    for kind, handler in make_handlers(node).items():
+        dispatcher.register(kind, handler)
