@@ -156,7 +156,7 @@ class RealmApp(App[int]):
         except UserFacingError as exc:
             from game.screens.fatal import FatalScreen
 
-            self.push_screen(FatalScreen(f"The save at {self.slot.root} cannot be opened.", str(exc)))
+            self.push_screen(FatalScreen("This save cannot be opened.", f"{self.slot.root}\n\n{exc}"))
             return
         self.feed = EventFeed(self.config.game)
         everything = await self.feed.pull(self.store, keep_all=True)
@@ -165,17 +165,24 @@ class RealmApp(App[int]):
             self.tui_state = stored
             if stored.theme and stored.theme in self.available_themes:
                 self.theme = stored.theme
+        away = None
+        if stored is not None and self.feed.last_id > stored.last_seen_event_id:
+            away = away_summary(everything, stored.last_seen_event_id, self.config.game,
+                                seen_ts=stored.last_seen_at, now_ts=time.time())
+        del everything
         self._version = await self.store.data_version()
+        self.mark_seen()
         self.ready.set()
         await self.refresh_screen(self.screen)
-        if stored is not None and self.feed.last_id > stored.last_seen_event_id:
-            self.show_away(everything, stored)
-        del everything
-        self.mark_seen()
+        if away is not None and not away.empty:
+            from game.screens.away import AwayScreen
+
+            self.away_lines = away.lines()
+            self.push_screen(AwayScreen(self.away_lines))
         if not self.is_headless:
             self._hangup.install()
         if self.start_daemon:
-            self.run_worker(self.ensure_daemon, thread=True, name="daemon-start", group="daemon", exclusive=True)
+            self.start_daemon_worker()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.arm_timer()
 
@@ -211,6 +218,9 @@ class RealmApp(App[int]):
             self.feed.set_rules(config.game)
         return True
 
+    def start_daemon_worker(self) -> None:
+        self.run_worker(self.ensure_daemon, thread=True, name="daemon-start", group="daemon", exclusive=True)
+
     def ensure_daemon(self) -> None:
         """Thread worker: start the daemon when none runs (it detaches and outlives the app)."""
         from backend.daemon.control import start
@@ -232,17 +242,6 @@ class RealmApp(App[int]):
         self.daemon_note = f"cannot start: {first}"
         self.notify(f"The daemon could not be started: {why}", title="Daemon", severity="error", timeout=30)
         self.poll_now()
-
-    def show_away(self, events: list[Event], stored: TuiState) -> None:
-        assert self.config is not None
-        summary = away_summary(events, stored.last_seen_event_id, self.config.game,
-                               seen_ts=stored.last_seen_at, now_ts=time.time())
-        if summary.empty:
-            return
-        from game.screens.away import AwayScreen
-
-        self.away_lines = summary.lines()
-        self.push_screen(AwayScreen(self.away_lines))
 
     # ----- the database watch --------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -19,8 +19,12 @@ class AwayScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="away"):
             yield Label("While you were away", classes="dialog-title")
-            yield Static("\n".join(self.lines), id="away-lines")
+            with VerticalScroll(id="away-scroll"):
+                yield Static("\n".join(self.lines), id="away-lines", markup=False)
             yield Label("enter to continue", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#away-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -20,8 +20,8 @@ class FatalScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.headline, classes="dialog-title")
-            yield Static(self.detail, classes="error", id="fatal-detail")
+            yield Static(self.detail, classes="error", id="fatal-detail", markup=False)
             yield Label("enter to quit", classes="hint")
 
     def action_leave(self) -> None:
-        self.app.exit(1)
+        self.app.exit(1, return_code=1)

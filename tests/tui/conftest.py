@@ -18,6 +18,7 @@ from realm_seed import seed_save
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 UPDATE_ENV = "REALM_UPDATE_SNAPSHOTS"
+UPDATE = os.environ.get(UPDATE_ENV) == "1"  # read at import: the autouse fixture clears REALM_* for each test
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +74,7 @@ def check_snapshot(app, name: str, masks: Iterable[str] = ()) -> None:
     for pattern in masks:
         text = re.sub(pattern, lambda m: "#" * len(m.group(0)), text)
     path = SNAPSHOTS / f"{name}.txt"
-    if os.environ.get(UPDATE_ENV) == "1":
+    if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n", encoding="utf-8")
         return
@@ -84,7 +85,7 @@ def check_snapshot(app, name: str, masks: Iterable[str] = ()) -> None:
 
 async def settle(app, pilot) -> None:
     """Booted, refreshed, and every worker done (but those waiting for the daemon to answer a command)."""
-    await app.ready.wait()
+    await asyncio.wait_for(app.ready.wait(), 20)
     await app.refresh_now()
     await pilot.pause()
     busy = [w for w in app.workers if w.group != "commands"]

@@ -1,0 +1,226 @@
+"""The app as a whole: a new save, modes, help, the palette, 'While you were away',
+starting the daemon, switching saves, a broken realm.yaml, themes."""
+
+import json
+
+from backend.command_kinds import CommandKind
+from backend.daemon.control import log_path, lock_path
+from backend.daemon.lock import DaemonLock
+from backend.slot import SaveSlot
+from backend.store import Store
+from game.data.state import TuiState, load_state, save_state
+from game.screens.ask_path import AskPathScreen
+from game.screens.away import AwayScreen
+from game.screens.fatal import FatalScreen
+from game.screens.guild import GuildScreen
+from game.screens.help import HelpScreen
+from game.screens.oracle import OracleScreen
+from game.screens.quests import QuestsScreen
+from game.screens.settings import SettingsScreen
+from game.screens.tavern import TavernScreen
+from game.screens.vault import VaultScreen
+from conftest import commands_sent, make_app, press, screen_text, settle, wait_until
+
+
+async def test_a_new_save_is_created_and_the_tavern_opens(tmp_path) -> None:
+    slot = SaveSlot(tmp_path / "fresh")
+    app = make_app(slot)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert slot.exists()
+        text = screen_text(app)
+        assert "DIO  Level 1" in text and "XP ░░░░░░░░ 0/1,000" in text
+        assert "💤 DIO rests at the tavern." in text
+        assert "🏰 The realm is founded for DIO" in text
+        assert not isinstance(app.screen, AwayScreen)  # never looked before: nothing to summarise
+    assert load_state(slot.tui_state_path).last_seen_event_id == 1
+
+
+async def test_mode_keys_and_help(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for key, screen in (("q", QuestsScreen), ("v", VaultScreen), ("o", OracleScreen), ("g", GuildScreen),
+                            ("s", SettingsScreen), ("t", TavernScreen)):
+            await press(app, pilot, key)
+            assert isinstance(app.screen, screen), key
+            if key == "o":
+                await press(app, pilot, "escape")  # the prompt has the focus: esc leaves it
+        for key in ("question_mark", "f1"):
+            await press(app, pilot, key)
+            assert isinstance(app.screen, HelpScreen)
+            text = screen_text(app)
+            assert "Realm of Training: screens and keys" in text and "Tavern (t)" in text
+            await press(app, pilot, "escape")
+            assert isinstance(app.screen, TavernScreen)
+
+
+async def test_palette_holds_every_action(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("New quest…", "Generate a quest…", "Pause battle", "Resume battle", "Stop battle…", "Checkpoint now",
+                       "Promote a checkpoint…", "Load a checkpoint on the node…", "Change strategy: equal",
+                       "Change strategy: focus", "Change strategy: weighted", "Change strategy: catch-up",
+                       "VRAM calculator", "Switch save…", "Shut the daemon down…", "Open Quest board", "Open Oracle",
+                       "Help", "Theme", "Quit"):
+            assert wanted in titles, wanted
+        await press(app, pilot, "ctrl+p")
+        await pilot.press(*"checkpoint now")
+        await pilot.pause(0.5)
+        await press(app, pilot, "enter")
+        await wait_until(pilot, lambda: bool(app.workers))
+        await pilot.pause(0.3)
+        assert await commands_sent(seeded) == [(CommandKind.CHECKPOINT_NOW, {})]
+
+
+async def test_palette_promotes_after_picking_and_confirming(seeded) -> None:
+    from game.palette import pick_checkpoint
+
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        pick_checkpoint(app, "promote")
+        await settle(app, pilot)
+        await press(app, pilot, "down", "down", "enter")  # 1,500 -> 1,200 -> 800
+        assert "Promote checkpoint-800 to champion?" in screen_text(app)
+        await press(app, pilot, "y")
+        assert await commands_sent(seeded) == [(CommandKind.PROMOTE, {"step": 800})]
+
+
+async def test_while_you_were_away(seeded) -> None:
+    save_state(seeded.tui_state_path, TuiState(last_seen_event_id=5, last_seen_at=1_767_225_000.0))
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, AwayScreen)
+        text = screen_text(app)
+        assert "While you were away" in text
+        assert "⬆ 1 level(s) gained — now level 2" in text
+        assert "✦ 1,500 XP" in text and "💰 100 gold" in text
+        assert "🏆 1 quest(s) completed: bin-l1-0001.jsonl" in text
+        assert "✨ BIN mastered level 1" in text and "👑 new champion: checkpoint-1200" in text
+        assert "🏅 ⚔ First Blood" in text
+        await press(app, pilot, "enter")
+        assert isinstance(app.screen, TavernScreen)
+    async with await Store.open(seeded.db_path) as store:
+        assert load_state(seeded.tui_state_path).last_seen_event_id == await store.events.last_id()
+
+
+async def test_no_summary_when_nothing_happened(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, TavernScreen)
+
+
+async def test_daemon_that_cannot_start_says_why(seeded, monkeypatch) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        # the daemon inherits the environment: this override makes its settings invalid, so it exits at once
+        monkeypatch.setenv("REALM_TRAINING__LEARNING_RATE", "-5")
+        app.start_daemon_worker()  # what opening the app does when start_daemon is on
+        await wait_until(pilot, lambda: bool(app.daemon_note), timeout=60)
+        assert app.daemon_note.startswith("cannot start: the daemon exited at once")
+        error = [t for t in app.toasts if t.title == "Daemon"][-1]
+        assert error.severity == "error" and "learning_rate" in error.message
+        await app.refresh_now()
+        await pilot.pause()
+        assert "Daemon ● cannot start: the daemon exited at once" in screen_text(app)
+
+
+async def test_running_daemon_is_left_alone(seeded) -> None:
+    lock = DaemonLock(lock_path(seeded))
+    lock.acquire()  # this test process plays the running daemon
+    try:
+        app = make_app(seeded, start_daemon=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.daemon_note == ""
+            assert not [t for t in app.toasts if t.title.startswith("Daemon")]
+        assert not log_path(seeded).exists()  # nothing was spawned
+    finally:
+        lock.release()
+
+
+async def test_switch_save(seeded, tmp_path) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.action_switch_save()
+        await pilot.pause()
+        assert isinstance(app.screen, AskPathScreen)
+        app.screen.query_one("#path").value = str(tmp_path / "other")
+        await press(app, pilot, "enter")
+    assert app.switch_to == tmp_path / "other"
+
+
+def test_main_opens_the_switched_save(tmp_path, monkeypatch) -> None:
+    import game.app
+    import game.realm_app
+
+    opened = []
+
+    class Recorder(game.realm_app.RealmApp):
+        def run(self, *args, **kwargs):  # the terminal is not available in tests; record what would open
+            opened.append((self.slot.root, self.start_daemon))
+            if len(opened) == 1:
+                self.switch_to = tmp_path / "second"
+
+    monkeypatch.setattr(game.realm_app, "RealmApp", Recorder)
+    assert game.app.main(["--save", str(tmp_path / "first"), "--no-daemon"]) == 0
+    assert opened == [(tmp_path / "first", False), (tmp_path / "second", False)]
+
+
+async def test_broken_config_is_explained(tmp_path) -> None:
+    slot = SaveSlot(tmp_path / "broken")
+    slot.root.mkdir()
+    slot.config_path.write_text("training:\n  learning_rate: -1\n")
+    app = make_app(slot)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, FatalScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "cannot be opened" in text and "training.learning_rate" in text
+        await press(app, pilot, "enter")
+    assert app.return_code == 1
+
+
+async def test_theme_is_remembered(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.theme = "realm-parchment"
+        await pilot.pause()
+    assert json.loads(seeded.tui_state_path.read_text())["theme"] == "realm-parchment"
+    again = make_app(seeded)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(again, pilot)
+        assert again.theme == "realm-parchment"
+
+
+def readme_section(text: str) -> str:
+    start = text.index("## Screens and keys\n")
+    rest = text[start + len("## Screens and keys\n"):]
+    end = rest.find("\n## ")
+    return (rest if end < 0 else rest[:end + 1]).strip("\n") + "\n"
+
+
+def test_readme_screens_and_keys_match_the_app() -> None:
+    from pathlib import Path
+
+    from game.keys import markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme_section(readme) == markdown(), "README.md's 'Screens and keys' is stale: python -m game.keys prints it"
+
+
+def test_every_screen_binding_is_documented() -> None:
+    from game.keys import sections
+
+    documented = {d for s in sections() for _, d in s.keys}
+    for cls in (TavernScreen, QuestsScreen, VaultScreen, OracleScreen, GuildScreen, SettingsScreen):
+        for binding in cls.BINDINGS:
+            assert binding.description in documented, (cls.__name__, binding.key)

@@ -1,0 +1,64 @@
+"""The Oracle. Without a node (nothing listens on the save's node port) it says so
+plainly; the live chat tests start a real inference node on loopback and skip while
+inference_node/ cannot serve yet."""
+
+from __future__ import annotations
+
+from backend.command_kinds import CommandKind
+from game.screens.oracle import OracleScreen, explain
+from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceUnavailable
+from conftest import commands_sent, make_app, press, screen_text, settle, wait_until
+
+
+async def open_oracle(app, pilot) -> OracleScreen:
+    await settle(app, pilot)
+    await press(app, pilot, "o")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, OracleScreen)
+    return screen
+
+
+async def test_node_down_is_said_plainly(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        await wait_until(pilot, lambda: bool(screen.notes()))
+        assert "The inference node is down or unreachable at http://127.0.0.1:1." in screen.notes()[-1]
+        text = screen_text(app)
+        assert "no checkpoint loaded" in text and "Nobody has answered yet." in text
+        screen.query_one("#prompt").value = "what is ① + ①?"
+        await press(app, pilot, "enter")
+        assert "Choose a checkpoint first" in screen.notes()[-1]
+
+
+async def test_keys_copy_load_clear_and_escape(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        prompt = screen.query_one("#prompt")
+        assert prompt.has_focus
+        await press(app, pilot, "ctrl+y")
+        assert app.toasts[-1].message == "No answer to copy yet."
+        screen.last_answer = "①⓪"
+        await press(app, pilot, "ctrl+y")
+        assert app.clipboard == "①⓪"  # sent as OSC 52, which works over SSH
+        await press(app, pilot, "ctrl+l")
+        await settle(app, pilot)
+        await press(app, pilot, "down", "enter")  # 1,500 -> 1,200
+        assert await commands_sent(seeded) == [(CommandKind.NODE_LOAD, {"step": 1200})]
+        assert "Loading checkpoint-1200 on the node…" in screen.notes()
+        await press(app, pilot, "ctrl+n")
+        assert screen.notes() == [] and screen.messages == []
+        await press(app, pilot, "escape")
+        assert not prompt.has_focus  # the mode keys work again
+        await press(app, pilot, "escape")
+        assert prompt.has_focus
+
+
+def test_errors_are_explained() -> None:
+    url = "http://127.0.0.1:8765"
+    assert "checkpoint-7 is not loaded on the node" in explain(
+        ModelNotLoaded("inference_node", 404, "model 'checkpoint-7' is not loaded", param="model"), "checkpoint-7", url)
+    assert "down or unreachable at http://127.0.0.1:8765" in explain(ServiceUnavailable("inference_node", "refused"), "x", url)
+    assert "refused the API key" in explain(ServiceAuthError("inference_node", 401, "bad key"), "x", url)
