@@ -16,15 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from backend.command_kinds import CommandKind
-from backend.commands_client import submit, wait_for
 from backend.config import check_config
 from backend.config.model import RealmConfig
 from backend.errors import UserFacingError
@@ -32,7 +30,6 @@ from backend.event_kinds import EventKind
 from backend.progression import away_summary
 from backend.slot import SaveSlot, resolve_save_path
 from backend.store import Event, Store
-from backend.store.commands import Command
 from game.data.eventtext import TOAST_KINDS, TOAST_TITLES, describe
 from game.data.evals import EvalIndex
 from game.data.feed import EventFeed
@@ -42,6 +39,9 @@ from game.hangup import HangupGuard
 from game.screens.base import DataView
 from game.screens.tavern import TavernScreen
 from game.theme import REALM_THEMES
+
+if TYPE_CHECKING:
+    from backend.store.commands import Command
 
 POLL_S = 1.0  # how often data_version is checked
 LIVENESS_S = 5.0  # re-judge daemon liveness this often even when nothing changed (a dead daemon writes nothing)
@@ -150,7 +150,8 @@ class RealmApp(App[int]):
         from backend.savegame import init_save
 
         try:
-            await init_save(self.slot)
+            if not self.slot.exists():
+                await init_save(self.slot)  # a new save: folders, realm.yaml, the database
             self.config = self.read_config_strict()
             self.store = await Store.open(self.slot.db_path)
         except UserFacingError as exc:
@@ -341,6 +342,8 @@ class RealmApp(App[int]):
 
     async def _send(self, kind: str, payload: dict[str, Any], done: str,
                     on_done: Callable[[Command], None] | None) -> None:
+        from backend.commands_client import submit, wait_for  # (not needed for the first paint)
+
         await self.ready.wait()
         assert self.store is not None
         try:
@@ -368,6 +371,8 @@ class RealmApp(App[int]):
         self.poll_now()
 
     def pause_or_resume(self) -> None:
+        from backend.command_kinds import CommandKind
+
         paused = False
         screen_data = getattr(self.screen, "battle_paused", None)
         if callable(screen_data):
@@ -378,6 +383,7 @@ class RealmApp(App[int]):
             self.send(CommandKind.PAUSE, done="Battle paused")
 
     def confirm_stop(self) -> None:
+        from backend.command_kinds import CommandKind
         from game.screens.confirm import ConfirmScreen
 
         def chosen(yes: bool | None) -> None:

@@ -52,8 +52,11 @@ class BattlePanel(Static):
         t.append("\n")
         t.append(bar(b.step, b.total, max(8, width - 1)), style="green")
         t.append("\n")
-        share = fmt_percent(b.step / b.total) if b.total else "—"
-        t.append(f"step {fmt_count(b.step)}/{fmt_count(b.total)} · {share} · ETA {fmt_duration(b.eta_s)}\n")
+        if b.total:
+            t.append(f"step {fmt_count(b.step)}/{fmt_count(b.total)} · {fmt_percent(b.step / b.total)} · "
+                     f"ETA {fmt_duration(b.eta_s)}\n")
+        else:
+            t.append("the engine is warming up…\n")
         t.append(f"loss {fmt_float(b.loss, 3)} ")
         t.append(sparkline(b.losses, max(8, min(SPARK_WIDTH, width - 12))), style="magenta")
         t.append("\n")
