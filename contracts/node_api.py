@@ -47,9 +47,12 @@ class LoadedModel(BaseModel):
 
 
 class ModelsInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     models: list[LoadedModel] = Field(default_factory=list)
     pool_capacity: int
     loading: list[str] = Field(default_factory=list)
+    available: list[str] = Field(default_factory=list, description="ids a /models/load would load now")
 
 
 class LoadRequest(BaseModel):

@@ -1,0 +1,3 @@
+from inference_node.cli import main
+
+raise SystemExit(main())

