@@ -1,0 +1,78 @@
+"""The loop's guards, in process: non-finite steps are skipped, loss spikes are reported,
+the learning-rate schedule warms up then decays."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+
+from contracts.engine_events import parse_event
+from contracts.engine_job import EngineJob, Hyperparameters
+from engine.control import ControlChannel
+from engine.events import EventWriter
+from engine.optim import lr_factor
+from engine.runner import build_setup
+from engine.trainer import Trainer
+from engine_helpers import write_addition_data
+
+
+def make_trainer(tmp_path: Path, model: Path, **hp) -> tuple[Trainer, io.StringIO]:
+    data = write_addition_data(tmp_path / "q.jsonl", 200, seed=5)
+    job = EngineJob.model_validate({
+        "model_dir": str(model), "data_files": [{"path": str(data)}], "output_dir": str(tmp_path / "out"),
+        "threads": 1, "hyperparameters": {"tokens_per_micro_batch": 256, "validation_fraction": 0.0, **hp}})
+    out = io.StringIO()
+    return Trainer(build_setup(job, EventWriter(out), ControlChannel())), out
+
+
+def events_of(out: io.StringIO) -> list:
+    return [parse_event(line) for line in out.getvalue().splitlines()]
+
+
+def test_nonfinite_step_is_skipped(tmp_path: Path, small_nano_dir: Path) -> None:
+    tr, out = make_trainer(tmp_path, small_nano_dir)
+    tr.train_step()
+    with torch.no_grad():
+        tr.model.get_input_embeddings().weight[7, 0] = float("inf")
+    before = {n: p.detach().clone() for n, p in tr.model.named_parameters()}
+    lr_before = tr.scheduler.last_epoch
+    tr.train_step()
+    warnings = [e for e in events_of(out) if e.type == "warning"]
+    assert [w.code for w in warnings] == ["nonfinite_skip"]
+    after = dict(tr.model.named_parameters())
+    assert all(torch.equal(before[n], after[n]) for n in before)  # no update
+    assert tr.scheduler.last_epoch == lr_before + 1 and tr.state.job_step == 2 and tr.state.skipped_steps == 1
+
+
+def test_loss_spike_is_reported(tmp_path: Path, small_nano_dir: Path) -> None:
+    tr, out = make_trainer(tmp_path, small_nano_dir, warmup_steps=0, learning_rate=1e-3, epochs=5)
+    for _ in range(12):
+        tr.train_step()
+    with torch.no_grad():
+        tr.model.get_input_embeddings().weight.mul_(40.0)  # tied with the LM head: logits blow up
+    tr.train_step()
+    spikes = [e for e in events_of(out) if e.type == "warning" and e.code == "loss_spike"]
+    assert len(spikes) == 1 and spikes[0].details["loss"] > 3 * spikes[0].details["moving_average"]
+
+
+def test_lr_schedule() -> None:
+    hp = Hyperparameters(warmup_steps=10, schedule="cosine", min_lr_ratio=0.1)
+    assert lr_factor(0, 100, hp) == pytest.approx(0.1)
+    assert lr_factor(9, 100, hp) == pytest.approx(1.0)
+    assert lr_factor(10, 100, hp) == pytest.approx(1.0)
+    assert lr_factor(55, 100, hp) == pytest.approx(0.55)
+    assert lr_factor(100, 100, hp) == pytest.approx(0.1)
+    constant = Hyperparameters(warmup_steps=0, schedule="constant")
+    assert lr_factor(0, 100, constant) == lr_factor(99, 100, constant) == 1.0
+
+
+def test_total_steps_follow_epochs_and_max_steps(tmp_path: Path, small_nano_dir: Path) -> None:
+    tr, _ = make_trainer(tmp_path, small_nano_dir, epochs=3)
+    assert tr.total_steps == 3 * tr.steps_per_epoch
+    (tmp_path / "c").mkdir()
+    capped, out = make_trainer(tmp_path / "c", small_nano_dir, epochs=3, max_steps=2)
+    assert capped.total_steps == 2
+    assert out.getvalue() == ""  # nothing is emitted before the run
