@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +16,7 @@ HEADER_MODEL = "X-Realm-Model"
 HEADER_STEP = "X-Realm-Step"
 HEADER_SHA256 = "X-Realm-Weights-Sha256"
 API_KEY_HEADER = "Authorization"  # "Bearer <key>", as OpenAI clients send it
+HEADER_MANIFEST = "X-Realm-Manifest"  # POST /models/upload: UploadManifest JSON
 
 MODEL_ID_RE = re.compile(r"^(base|checkpoint-(\d+))$")
 
@@ -66,6 +71,55 @@ class UploadManifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     files: dict[str, str]  # relative path -> sha256
+
+
+class UploadResult(BaseModel):
+    """The answer to POST /models/upload (201 created, 200 identical files already there)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    model: str
+    step: int | None
+    path: str
+    weights_sha256: str
+    files: int
+    bytes: int
+    created: bool
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def upload_manifest(folder: str | Path, name: str | None = None) -> UploadManifest:
+    """The manifest of a checkpoint folder (every regular file's sha256; reads every byte)."""
+    root = Path(folder)
+    files = {}
+    for path in _folder_files(root):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        files[path.relative_to(root).as_posix()] = h.hexdigest()
+    return UploadManifest(name=name or root.name, files=files)
+
+
+def checkpoint_tar_chunks(folder: str | Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The folder's regular files as an uncompressed tar stream, in chunks of about `chunk`
+    bytes, never holding a whole file in memory (the body of POST /models/upload)."""
+    root = Path(folder)
+    for path in _folder_files(root):
+        info = tarfile.TarInfo(path.relative_to(root).as_posix())
+        info.size = path.stat().st_size
+        info.mtime = int(path.stat().st_mtime)
+        info.mode = 0o644
+        yield info.tobuf(format=tarfile.PAX_FORMAT)
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                yield block
+        if info.size % tarfile.BLOCKSIZE:
+            yield b"\0" * (tarfile.BLOCKSIZE - info.size % tarfile.BLOCKSIZE)
+    yield b"\0" * (2 * tarfile.BLOCKSIZE)
 
 
 def openai_error(message: str, *, type_: str = "invalid_request_error", param: str | None = None,

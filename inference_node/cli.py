@@ -94,8 +94,10 @@ async def serve(settings: NodeSettings, sock: socket.socket, log_level: str, exi
 
     from engine.loading import set_threads
     from inference_node.app import create_app
+    from inference_node.loading import warm_up
 
     set_threads(settings.threads)
+    warm_up()
 
     app = create_app(settings)
     removed = app.state.uploader.clean_leftovers()

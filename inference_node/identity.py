@@ -95,6 +95,8 @@ class Catalog:
             step = parse_model_id(model_id)
         except ValueError as exc:
             raise ModelNotFound(f"unknown model {model_id!r}: {exc}") from None
+        if model_id != model_id_for(step):
+            raise ModelNotFound(f"unknown model {model_id!r}: write it as {model_id_for(step)!r}")
         if step is None:
             return self._resolve_base()
         folders = self._step_folders(step)

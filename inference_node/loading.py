@@ -174,6 +174,17 @@ def memory_of(model: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
+def warm_up() -> None:
+    """Import what the first load needs (transformers' Qwen3 modules: about 2 s on a small CPU)
+    now, so that the first /models/load takes as long as the others."""
+    import transformers.models.qwen3.modeling_qwen3  # noqa: F401
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache  # noqa: F401
+
+    from engine.loading import quiet_transformers
+
+    quiet_transformers()
+
+
 def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, attention: str) -> ModelRuntime:
     """Verify and load `resolved` (blocking: call it in a worker thread)."""
     from engine.loading import load_model, load_tokenizer, quiet_transformers

@@ -45,9 +45,14 @@ class ModelPool:
     # ----- queries
 
     def info(self) -> ModelsInfo:
+        extra = {}
+        if self.device.type == "cuda":  # to check that memory returns to its baseline after an unload
+            extra["cuda_memory_allocated"] = torch.cuda.memory_allocated(self.device)
+            extra["cuda_memory_reserved"] = torch.cuda.memory_reserved(self.device)
         return ModelsInfo(models=[e.info() for e in self.entries.values()], pool_capacity=self.capacity,
                           loading=sorted(self.loading), available=self.catalog.available(),
-                          loads_started=self.loads_started, evictions=self.evictions)
+                          loads_started=self.loads_started, evictions=self.evictions, device=str(self.device),
+                          **extra)
 
     def loaded(self) -> list[ModelRuntime]:
         return list(self.entries.values())

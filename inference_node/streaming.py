@@ -22,6 +22,7 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,9 @@ class Generation:
         self.pool, self.runtime = pool, runtime
         self.prompt_ids, self.params = prompt_ids, params
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[Item] = asyncio.Queue()
+        self._items: deque[Item] = deque()  # appended by the thread, drained by the loop
+        self._ready = asyncio.Event()
+        self._wake_pending = False  # one wake-up in flight covers every item appended before it runs
         self.cancel_flag = threading.Event()
         self.done = asyncio.Event()
         self.result: GenerationResult | None = None
@@ -91,10 +94,18 @@ class Generation:
     # ----- worker thread side
 
     def _post(self, item: Item) -> None:
+        self._items.append(item)
+        if self._wake_pending:
+            return
+        self._wake_pending = True
         try:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+            self.loop.call_soon_threadsafe(self._wake)
         except RuntimeError:  # the loop is closed (shutdown): nobody is listening
             self.cancel_flag.set()
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._ready.set()
 
     def _run(self) -> None:
         try:
@@ -124,14 +135,20 @@ class Generation:
             await asyncio.sleep(DISCONNECT_POLL_S)
             if await request.is_disconnected():
                 self.cancel()
-                self.queue.put_nowait(Disconnected())
+                self._items.append(Disconnected())
+                self._ready.set()
                 return
 
     async def next_items(self) -> list[Item]:
-        """At least one item; everything already queued comes along."""
-        items = [await self.queue.get()]
-        while not self.queue.empty():
-            items.append(self.queue.get_nowait())
+        """At least one item; everything already posted comes along."""
+        while not self._items:
+            self._ready.clear()
+            if self._items:
+                break
+            await self._ready.wait()
+        items = []
+        while self._items:
+            items.append(self._items.popleft())
         return items
 
     async def wait(self) -> GenerationResult | None:

@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from contracts.checkpoint import (
@@ -54,28 +54,17 @@ from contracts.checkpoint import (
     read_ledger,
     sha256_file,
 )
-from contracts.node_api import UploadManifest
+from contracts.node_api import HEADER_MANIFEST, UploadManifest, UploadResult
 from inference_node.errors import NodeError, UploadConflict, UploadRejected, UploadTooLarge
 from inference_node.identity import Catalog
 
-MANIFEST_HEADER = "X-Realm-Manifest"
+MANIFEST_HEADER = HEADER_MANIFEST
 UPLOAD_PREFIX = ".upload-"
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PIPE_CHUNKS = 8
 COPY_CHUNK = 1 << 20
 MAX_MANIFEST_FILES = 10_000
 T = TypeVar("T")
-
-
-class UploadResult(BaseModel):
-    name: str
-    model: str
-    step: int | None
-    path: str
-    weights_sha256: str
-    files: int
-    bytes: int
-    created: bool
 
 
 # ----- names

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from node_helpers import NodeProcess
 
@@ -29,6 +30,7 @@ async def wait_stopped(http: httpx.AsyncClient, timeout: float = 3.0) -> tuple[d
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow
 async def test_stream_disconnect_cancels(node: NodeProcess, http: httpx.AsyncClient) -> None:
     assert (await http.post("/models/load", json={"model": MODEL})).status_code == 200
     before = await entry(http)
@@ -49,6 +51,7 @@ async def test_stream_disconnect_cancels(node: NodeProcess, http: httpx.AsyncCli
     assert (await entry(http))["tokens_generated"] == stopped["tokens_generated"]
 
 
+@pytest.mark.slow
 async def test_plain_request_disconnect_cancels(node: NodeProcess, http: httpx.AsyncClient) -> None:
     assert (await http.post("/models/load", json={"model": MODEL})).status_code == 200
     before = await entry(http)

@@ -39,7 +39,8 @@ async def loaded_ids(http: httpx.AsyncClient) -> list[str]:
 
 
 async def test_unknown_missing_and_empty_ids(http: httpx.AsyncClient) -> None:
-    for model in ("checkpoint-999999", "gpt-4o", "checkpoint-", "checkpoint-01x", "../base", ""):
+    for model in ("checkpoint-999999", "gpt-4o", "checkpoint-", "checkpoint-01x", "../base", "", "checkpoint-06",
+                  "Checkpoint-6", "base ", "checkpoint-6-20250101-0000"):
         assert_model_404(await http.post("/v1/chat/completions", json=chat_body(model)))
         assert_model_404(await http.post("/models/load", json={"model": model}))
     for stream in (False, True):

@@ -9,6 +9,7 @@ import json
 import time
 
 import httpx
+import pytest
 
 from node_helpers import NodeProcess
 
@@ -65,6 +66,7 @@ class Streamer:
         await self.client.aclose()
 
 
+@pytest.mark.slow
 async def test_lru_eviction_skips_busy_checkpoints(node: NodeProcess, http: httpx.AsyncClient) -> None:
     await unload_all(http)
     a, b, c = "checkpoint-100", "checkpoint-101", "checkpoint-102"
@@ -155,6 +157,7 @@ async def test_health_is_503_while_loading(world, monkeypatch) -> None:
         assert (await client.get("/health")).status_code == 200
 
 
+@pytest.mark.slow
 async def test_eight_concurrent_streams_complete(node: NodeProcess, http: httpx.AsyncClient) -> None:
     for model in ("checkpoint-100", "checkpoint-101"):
         await http.post("/models/load", json={"model": model})

@@ -104,6 +104,25 @@ def target(world: NodeWorld) -> Path:
     return make_checkpoint(world.base, world.outside, 650, noise_seed=24)
 
 
+async def test_upload_with_the_contract_helpers(world: NodeWorld, http: httpx.AsyncClient) -> None:
+    """What the daemon does: contracts.node_api's manifest and chunked tar stream."""
+    from contracts.node_api import HEADER_MANIFEST, UploadResult, checkpoint_tar_chunks, upload_manifest
+
+    folder = make_checkpoint(world.base, world.outside, 620, noise_seed=25)
+
+    async def body():
+        for chunk in checkpoint_tar_chunks(folder, chunk=65536):
+            yield chunk
+
+    manifest = upload_manifest(folder)
+    r = await http.post("/models/upload", content=body(),
+                        headers={HEADER_MANIFEST: manifest.model_dump_json(), "Content-Type": "application/x-tar"})
+    assert r.status_code == 201, r.text
+    result = UploadResult.model_validate(r.json())
+    assert result.weights_sha256 == read_ledger(folder).weights_sha256 and result.files == len(manifest.files)
+    assert (await http.post("/models/load", json={"model": result.model})).status_code == 200
+
+
 def attack_cases(source: Path, canary: str) -> dict[str, tuple[bytes, dict, int, str]]:
     m = manifest_of(source)
     evil = b"pwned"
