@@ -128,7 +128,7 @@ def create_app(settings: NodeSettings) -> FastAPI:
             params = SamplingParams(max_tokens=min(limit or room, room), temperature=body.temperature,
                                     top_p=body.top_p, stop=body.stop_list(), seed=body.seed,
                                     ignore_eos=body.ignore_eos)
-            gen = Generation(pool, runtime, prompt, params)
+            gen = Generation(pool, runtime, prompt, params, stream=body.stream)
         except BaseException:
             pool.release(runtime)
             raise
