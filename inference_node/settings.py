@@ -22,7 +22,7 @@ class NodeSettings(BaseModel):
     api_key: str | None = Field(None, repr=False, description="None: no key (loopback only)")
     pool: int = Field(3, ge=1, le=64, description="checkpoints held in memory at once")
     device: str = "auto"
-    threads: int = Field(0, ge=0, description="torch CPU threads (0: every core)")
+    threads: int = Field(1, ge=0, description="torch CPU threads (0: every core)")
     max_upload_mb: int = Field(4096, ge=1, description="largest upload (wire bytes and extracted bytes)")
 
     @property
