@@ -10,7 +10,10 @@ in a worker thread. Rules:
   request in flight; when every slot is busy (in flight, or loading) it fails with 503;
 - `acquire` (one per request) re-checks the identity: changed or vanished files retire
   the runtime and answer 404, so nothing cached outlives its files;
-- a retired runtime (evicted, unloaded, stale) is freed when its last request ends.
+- a retired runtime (evicted, unloaded, stale) leaves the pool at once (new requests get
+  a 404) but keeps its memory until its last request ends, outside the capacity count;
+  then the weights are dropped and, on CUDA, the cache is emptied (`cuda_memory_allocated`
+  in /models/info shows it back at its baseline).
 """
 
 from __future__ import annotations
