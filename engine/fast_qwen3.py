@@ -44,7 +44,9 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
     return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
 
-def _rope_tables(model: torch.nn.Module, position_ids: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _rope_tables(
+    model: torch.nn.Module, position_ids: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     rot = model.model.rotary_emb
     freqs = position_ids[..., None].float() * rot.inv_freq.to(position_ids.device, torch.float)
     emb = torch.cat((freqs, freqs), dim=-1)
@@ -75,7 +77,9 @@ def _mlp_block(layer, x: torch.Tensor) -> torch.Tensor:
     return x + m.down_proj(F.silu(m.gate_proj(h)) * m.up_proj(h))
 
 
-def _full_layer(layer, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+def _full_layer(
+    layer, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
     a = layer.self_attn
     b, t, _ = x.shape
     h = _rms(x, layer.input_layernorm)

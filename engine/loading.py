@@ -98,7 +98,8 @@ def load_model(
         model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype, attn_implementation=attention)
     except Exception as exc:
         raise EngineError("model_load", f"cannot load the model: {exc}", where=str(model_dir),
-                          fix="point model_dir at a Hugging Face causal-LM folder (config.json + safetensors)") from None
+                          fix="point model_dir at a Hugging Face causal-LM folder (config.json + safetensors)",
+                          ) from None
     model.to(device)
     if gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

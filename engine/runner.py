@@ -35,7 +35,8 @@ from engine.loading import (
     set_threads,
 )
 from engine.profiles import get_profile
-from engine.trainer import Setup, Trainer
+from engine.state import Setup
+from engine.trainer import Trainer
 from engine.validators import MaskingContext, validate_batches
 
 VALIDATE_MICRO_BATCHES = 4
@@ -192,7 +193,7 @@ def _failed(t0: float, job: EngineJob, trainer: Trainer | None, message: str) ->
         global_step=trainer.global_step if trainer else job.init_step,
         job_steps=trainer.state.job_step if trainer else 0,
         runtime_sec=time.monotonic() - t0,
-        last_checkpoint_path=str(trainer.last_checkpoint) if trainer and trainer.last_checkpoint else None,
+        last_checkpoint_path=str(trainer.saver.last_checkpoint) if trainer and trainer.saver.last_checkpoint else None,
         final_loss=trainer.state.last_loss if trainer else None,
         summary="training failed",
         error_message=message,

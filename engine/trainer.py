@@ -1,104 +1,35 @@
-"""The training loop: steps, logging, control commands, evaluation and checkpoints.
+"""The training loop: optimizer steps over the epoch plans, logging, control commands, checkpoints.
 
-One optimizer step = `grad_accum` planned micro-batches; each micro-batch's summed loss is
-divided by the supervised-token count of the WHOLE step before backward, so the gradient
-is the token-weighted mean over the step however it is split. On CUDA out-of-memory the
-step is retried with every micro-batch split in two (a `oom_retry` warning); a non-finite
-loss or gradient skips the update (`nonfinite_skip`).
+One optimizer step = `grad_accum` planned micro-batches (engine.step.forward_backward). On CUDA
+out-of-memory the step is retried with every micro-batch split in two (`oom_retry` warning); a
+non-finite loss or gradient skips the update (`nonfinite_skip`); a loss above `loss_spike_factor`
+times its moving average is reported (`loss_spike`). Control lines are handled between steps.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from contracts.checkpoint import ProfileInfo, ResumeInfo
-from contracts.engine_events import (
-    CheckpointEvent,
-    EvalEvent,
-    PausedEvent,
-    ResumedEvent,
-    StepEvent,
-    TrainingResult,
-    WarningEvent,
-)
-from contracts.engine_job import EngineJob
+from contracts.checkpoint import ResumeInfo
+from contracts.engine_events import PausedEvent, ResumedEvent, TrainingResult, WarningEvent
 from engine.batching.collate import Batch, collate
-from engine.batching.plan import EpochPlan, MicroBatchPlan, Mode, plan_epoch, split_micro_batch
-from engine.checkpointing import folder_size, save_checkpoint
-from engine.control import ControlChannel, is_known
-from engine.data.dataset import JobData
-from engine.evaluate import validation_loss
-from engine.events import EventWriter
-from engine.forward import ForwardConfig, loss_sum
-from engine.metrics import FlopModel, Window, peak_flops, peak_memory_mb
+from engine.batching.plan import EpochPlan, MicroBatchPlan, plan_epoch, split_micro_batch
+from engine.control import is_known
+from engine.metrics import FlopModel, Window, peak_flops
 from engine.optim import build_optimizer, build_scheduler
+from engine.reporting import final_result, step_event
+from engine.saving import Saver
+from engine.state import Setup, TrainState
+from engine.step import forward_backward
 from engine.threads import ThreadGovernor
 
 EMA_ALPHA = 0.05
 SPIKE_WARMUP_STEPS = 10
 SPIKE_WARNING_GAP = 20
-
-
-def forward_backward(model: torch.nn.Module, batches: list[Batch], forward: ForwardConfig) -> torch.Tensor:
-    """Accumulate the gradient of one optimizer step over its micro-batches; returns the step's mean loss.
-
-    Every micro-batch's summed loss is divided by the supervised tokens of the whole step, so
-    the result does not depend on how the step is split into micro-batches."""
-    n_sup = sum(b.n_supervised for b in batches)
-    total = torch.zeros((), device=batches[0].input_ids.device)
-    for b in batches:
-        loss = loss_sum(model, b, forward)
-        (loss / n_sup).backward()
-        total += loss.detach()
-    return total / n_sup
-
-
-@dataclass
-class TrainState:
-    """Where the job is; saved in every checkpoint's ledger (`resume`)."""
-
-    job_step: int = 0
-    epoch: int = 0
-    step_in_epoch: int = 0
-    tokens_seen: int = 0
-    supervised_tokens_seen: int = 0
-    loss_ema: float | None = None
-    micro_batch_split: int = 1
-    last_loss: float | None = None
-    last_val_loss: float | None = None
-    last_lr: float | None = None
-    skipped_steps: int = 0
-
-
-@dataclass
-class Setup:
-    """Everything the loop needs, resolved by the runner."""
-
-    job: EngineJob
-    model: torch.nn.Module
-    tokenizer: Any
-    data: JobData
-    mode: Mode
-    forward: ForwardConfig
-    device: torch.device
-    precision: str
-    attention: str
-    profile: ProfileInfo
-    fingerprint: str
-    init_step: int
-    started_from: str
-    events: EventWriter
-    control: ControlChannel
-    resume_state: dict[str, Any] | None = None
-    resume_info: ResumeInfo | None = None
-    resume_path: Path | None = None
-    extra_warnings: list[WarningEvent] = field(default_factory=list)
 
 
 class Trainer:
@@ -110,7 +41,7 @@ class Trainer:
         self.layout = "padded" if setup.mode == "padded" else "packed"
         self.lengths = [len(e) for e in setup.data.train]
         self._plan_cache: EpochPlan | None = None
-        self.steps_per_epoch = len(self._plan(0).steps)
+        self.steps_per_epoch = len(self._plan(0).steps)  # the same for every epoch (same length multiset)
         total = self.steps_per_epoch * self.hp.epochs
         self.total_steps = min(total, self.hp.max_steps) if self.hp.max_steps else total
         self.optimizer = build_optimizer(self.model, self.hp, setup.device)
@@ -124,14 +55,13 @@ class Trainer:
         self.train_seconds = 0.0
         self.steps_this_process = 0
         self.last_spike_step = -SPIKE_WARNING_GAP
-        self.last_checkpoint: Path | None = setup.resume_path
-        self.last_saved_step: int | None = None
         self.stopped = False
+        self.saver = Saver(setup.resume_path, None)
         adaptive = self.job.threads == 0 and setup.device.type == "cpu"
         self.threads = ThreadGovernor(torch.get_num_threads(), adaptive=adaptive)
         if setup.resume_state is not None and setup.resume_info is not None:
             self._restore(setup.resume_info, setup.resume_state)
-            self.last_saved_step = self.global_step
+            self.saver.last_saved_step = self.global_step
         else:
             torch.manual_seed(self.hp.seed)
 
@@ -139,6 +69,10 @@ class Trainer:
     @property
     def global_step(self) -> int:
         return self.s.init_step + self.state.job_step
+
+    @property
+    def epoch_progress(self) -> float:
+        return self.state.epoch + self.state.step_in_epoch / max(self.steps_per_epoch, 1)
 
     def _plan(self, epoch: int) -> EpochPlan:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:
@@ -164,16 +98,14 @@ class Trainer:
         torch.set_rng_state(state["rng_cpu"])
         if self.s.device.type == "cuda" and state.get("rng_cuda") is not None:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
-        self.state.job_step = info.job_step
-        self.state.epoch = info.epoch
-        self.state.step_in_epoch = info.step_in_epoch
-        self.state.tokens_seen = info.tokens_seen
-        self.state.supervised_tokens_seen = info.supervised_tokens_seen
-        self.state.loss_ema = info.loss_ema
-        self.state.micro_batch_split = info.micro_batch_split
-        self.state.last_loss = state.get("last_loss")
+        st = self.state
+        st.job_step, st.epoch, st.step_in_epoch = info.job_step, info.epoch, info.step_in_epoch
+        st.tokens_seen, st.supervised_tokens_seen = info.tokens_seen, info.supervised_tokens_seen
+        st.loss_ema, st.micro_batch_split = info.loss_ema, info.micro_batch_split
+        st.last_loss = state.get("last_loss")
 
-    def _resume_state(self) -> dict[str, Any]:
+    def resume_state(self) -> dict[str, Any]:
+        """The tensors a checkpoint needs to continue this job exactly (resume_state.pt)."""
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -182,19 +114,13 @@ class Trainer:
             "last_loss": self.state.last_loss,
         }
 
-    def _resume_info(self) -> ResumeInfo:
+    def resume_info(self) -> ResumeInfo:
+        st = self.state
         return ResumeInfo(
-            job_id=self.job.job_id,
-            init_step=self.s.init_step,
-            job_step=self.state.job_step,
-            total_steps=self.total_steps,
-            epoch=self.state.epoch,
-            step_in_epoch=self.state.step_in_epoch,
-            micro_batch_split=self.state.micro_batch_split,
-            data_fingerprint=self.s.fingerprint,
-            tokens_seen=self.state.tokens_seen,
-            supervised_tokens_seen=self.state.supervised_tokens_seen,
-            loss_ema=self.state.loss_ema,
+            job_id=self.job.job_id, init_step=self.s.init_step, job_step=st.job_step, total_steps=self.total_steps,
+            epoch=st.epoch, step_in_epoch=st.step_in_epoch, micro_batch_split=st.micro_batch_split,
+            data_fingerprint=self.s.fingerprint, tokens_seen=st.tokens_seen,
+            supervised_tokens_seen=st.supervised_tokens_seen, loss_ema=st.loss_ema,
         )
 
     # ---- one optimizer step ---------------------------------------------------------------
@@ -203,23 +129,19 @@ class Trainer:
         pad = self.s.tokenizer.pad_token_id
         return [collate(m, self.s.data.train, pad, self.layout).to(self.s.device) for m in micro]
 
-    def _forward_backward(self, batches: list[Batch]) -> torch.Tensor:
-        return forward_backward(self.model, batches, self.s.forward)
-
-    def _step_with_oom_retry(self, step_plan: tuple[MicroBatchPlan, ...]) -> tuple[torch.Tensor, list[Batch]]:
+    def _gradient_with_oom_retry(self, step_plan: tuple[MicroBatchPlan, ...]) -> tuple[torch.Tensor, list[Batch]]:
         while True:
             batches = self.collate_step(step_plan)
             self.optimizer.zero_grad(set_to_none=True)
             try:
-                return self._forward_backward(batches), batches
+                return forward_backward(self.model, batches, self.s.forward), batches
             except torch.OutOfMemoryError:
                 if self.s.device.type != "cuda":
                     raise
                 self.optimizer.zero_grad(set_to_none=True)
                 del batches
                 torch.cuda.empty_cache()
-                largest = max(len(mb.examples()) for mb in step_plan)
-                if self.state.micro_batch_split >= largest:
+                if self.state.micro_batch_split >= max(len(mb.examples()) for mb in step_plan):
                     raise
                 self.state.micro_batch_split *= 2
                 self.s.events.emit(WarningEvent(
@@ -231,17 +153,16 @@ class Trainer:
 
     def train_step(self) -> None:
         t0 = time.perf_counter()
-        step_plan = self.current_step_plan()
-        loss_t, batches = self._step_with_oom_retry(step_plan)
+        loss_t, batches = self._gradient_with_oom_retry(self.current_step_plan())
         max_norm = self.hp.grad_clip if self.hp.grad_clip > 0 else float("inf")
-        grad_norm_t = torch.nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True)
-        loss, grad_norm = float(loss_t), float(grad_norm_t)
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, max_norm, foreach=True))
+        loss = float(loss_t)
         self.state.last_lr = self.scheduler.get_last_lr()[0]
         if math.isfinite(loss) and math.isfinite(grad_norm):
             self.optimizer.step()
             self._watch_loss(loss)
+            self.state.last_loss = loss
         else:
-            self.optimizer.zero_grad(set_to_none=True)
             self.state.skipped_steps += 1
             self.s.events.emit(WarningEvent(
                 code="nonfinite_skip", global_step=self.global_step + 1,
@@ -249,21 +170,22 @@ class Trainer:
             ))
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.state.last_loss = loss if math.isfinite(loss) else self.state.last_loss
+        self._account(batches, loss, grad_norm, time.perf_counter() - t0)
+        self._advance_cursor()
+
+    def _account(self, batches: list[Batch], loss: float, grad_norm: float, seconds: float) -> None:
         tokens = sum(b.n_tokens for b in batches)
         supervised = sum(b.n_supervised for b in batches)
         flops = sum(self.flop_model.flops(b.example_lengths, b.n_supervised) for b in batches)
         self.state.tokens_seen += tokens
         self.state.supervised_tokens_seen += supervised
-        dt = time.perf_counter() - t0
-        self.threads.after_step(flops, dt)
-        self.train_seconds += dt
+        self.threads.after_step(flops, seconds)
+        self.train_seconds += seconds
         self.steps_this_process += 1
-        self.window.add(tokens, supervised, sum(b.n_slots for b in batches), flops, dt)
+        self.window.add(tokens, supervised, sum(b.n_slots for b in batches), flops, seconds)
         self.window.steps += 1
         self.window.losses.append(loss)
         self.window.last_grad_norm = grad_norm if math.isfinite(grad_norm) else None
-        self._advance_cursor()
 
     def _watch_loss(self, loss: float) -> None:
         ema = self.state.loss_ema
@@ -282,7 +204,7 @@ class Trainer:
             ))
         self.state.loss_ema = loss if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
 
-    # ---- reporting ------------------------------------------------------------------------
+    # ---- logging and checkpoints ----------------------------------------------------------
     def _log_due(self) -> bool:
         if self.window.steps == 0:
             return False
@@ -292,107 +214,37 @@ class Trainer:
         return bool(secs) and time.monotonic() - self.last_log_time >= secs
 
     def emit_step(self) -> None:
-        w = self.window
-        secs = max(w.seconds, 1e-9)
-        finite = [x for x in w.losses if math.isfinite(x)]
-        per_step = self.train_seconds / max(self.steps_this_process, 1)
-        self.s.events.emit(StepEvent(
-            global_step=self.global_step,
-            job_step=self.state.job_step,
-            total_steps=self.total_steps,
-            loss=sum(finite) / len(finite) if finite else None,
-            lr=self.state.last_lr or 0.0,
-            grad_norm=w.last_grad_norm,
-            tokens_per_s=w.tokens / secs,
-            supervised_tokens_per_s=w.supervised / secs,
-            padding_fraction=1 - w.tokens / max(w.slots, 1),
-            mfu=(w.flops / secs / self.peak) if self.peak else None,
-            flops_per_s=w.flops / secs,
-            peak_memory_mb=peak_memory_mb(self.s.device),
-            eta_s=per_step * (self.total_steps - self.state.job_step),
-            epoch=self.state.epoch + self.state.step_in_epoch / max(self.steps_per_epoch, 1),
-            tokens_seen=self.state.tokens_seen,
-            supervised_tokens_seen=self.state.supervised_tokens_seen,
-            cpu_threads=torch.get_num_threads() if self.s.device.type == "cpu" else None,
-        ))
+        self.s.events.emit(step_event(self))
         self.window = Window()
         self.last_log_time = time.monotonic()
 
-    # ---- evaluation and checkpoints ------------------------------------------------------
-    def evaluate(self) -> float | None:
-        if not self.s.data.val:
-            return None
-        val_loss, val_tokens = validation_loss(
-            self.model, self.s.data.val, self.s.forward, self.s.tokenizer.pad_token_id,
-            self.hp.tokens_per_micro_batch, self.s.device,
-        )
-        self.state.last_val_loss = val_loss
-        self.s.events.emit(EvalEvent(global_step=self.global_step, job_step=self.state.job_step,
-                                     val_loss=val_loss, val_tokens=val_tokens))
-        return val_loss
-
     def checkpoint(self, reason: str) -> None:
-        if self.last_saved_step == self.global_step and self.last_checkpoint is not None:
-            self._emit_checkpoint(self.last_checkpoint, reason, reused=True)
-            return
-        val_loss = self.evaluate()
-        q = self.job.quest
-        fields = dict(
-            job_step=self.state.job_step,
-            init_step=self.s.init_step,
-            reason=reason,
-            job_id=self.job.job_id,
-            train_loss=self.state.last_loss,
-            val_loss=val_loss,
-            lr=self.state.last_lr,
-            epoch=self.state.epoch + self.state.step_in_epoch / max(self.steps_per_epoch, 1),
-            tokens_seen=self.state.tokens_seen,
-            supervised_tokens_seen=self.state.supervised_tokens_seen,
-            quest_id=q.quest_id,
-            quest_file=q.quest_file,
-            skill=q.skill,
-            level=q.level,
-            profile=self.s.profile,
-            precision=self.s.precision,
-            started_from=self.s.started_from,
-            resume=self._resume_info(),
-        )
-        path, _ = save_checkpoint(
-            self.model, self.s.tokenizer, Path(self.job.output_dir), self.global_step, fields, self._resume_state()
-        )
-        self.last_checkpoint = path
-        self.last_saved_step = self.global_step
-        self._emit_checkpoint(path, reason, reused=False)
-
-    def _emit_checkpoint(self, path: Path, reason: str, reused: bool) -> None:
-        from contracts.checkpoint import read_ledger
-
-        ledger = read_ledger(path)
-        self.s.events.emit(CheckpointEvent(
-            global_step=ledger.step, name=path.name, path=str(path), reason=reason,  # type: ignore[arg-type]
-            train_loss=ledger.train_loss, val_loss=ledger.val_loss, size_bytes=folder_size(path),
-            weights_sha256=ledger.weights_sha256, reused=reused,
-        ))
+        self.saver.save(self, reason)
 
     # ---- control --------------------------------------------------------------------------
     def _handle_commands(self, commands: list[str]) -> None:
         for cmd in commands:
             if cmd == "stop":
                 self.stopped = True
-            elif cmd == "checkpoint":
+                return
+            if cmd == "checkpoint":
                 self.checkpoint("command")
             elif cmd == "pause":
                 self._pause()
-            elif cmd == "resume":
-                pass  # not paused: nothing to do
+                if self.stopped:
+                    return
             elif not is_known(cmd):
-                self.s.events.emit(WarningEvent(code="unknown_control", global_step=self.global_step,
-                                                message=f"unknown control line {cmd!r}; expected pause, resume, "
-                                                        "checkpoint or stop"))
-            if self.stopped:
-                return
+                self._unknown(cmd)
+            # `resume` while running: nothing to do
+
+    def _unknown(self, cmd: str) -> None:
+        self.s.events.emit(WarningEvent(
+            code="unknown_control", global_step=self.global_step,
+            message=f"unknown control line {cmd!r}; expected pause, resume, checkpoint or stop",
+        ))
 
     def _pause(self) -> None:
+        """Hold between steps until `resume` (or `stop`); `checkpoint` still saves."""
         started = time.monotonic()
         self.s.events.emit(PausedEvent(global_step=self.global_step))
         while True:
@@ -407,7 +259,7 @@ class Trainer:
                 if cmd == "checkpoint":
                     self.checkpoint("command")
                 elif not is_known(cmd):
-                    self._handle_commands([cmd])
+                    self._unknown(cmd)
 
     # ---- the loop -------------------------------------------------------------------------
     def run(self) -> TrainingResult:
@@ -424,33 +276,6 @@ class Trainer:
                 self.checkpoint("periodic")
         if self.window.steps:
             self.emit_step()
-        trained_here = self.steps_this_process > 0 or self.last_checkpoint is not None
-        if trained_here:
+        if self.steps_this_process > 0 or self.saver.last_checkpoint is not None:
             self.checkpoint("stop" if self.stopped else "end")
-        return self._result(time.monotonic() - t0)
-
-    def _result(self, runtime: float) -> TrainingResult:
-        st = self.state
-        loss = f"{st.last_loss:.4f}" if st.last_loss is not None else "n/a"
-        val = f"{st.last_val_loss:.4f}" if st.last_val_loss is not None else "n/a"
-        how = "stopped" if self.stopped else "finished"
-        summary = (
-            f"{how} at job step {st.job_step}/{self.total_steps} (hero step {self.global_step}); "
-            f"{self.steps_this_process} steps in this run over {len(self.s.data.train)} training examples "
-            f"({self.s.mode}); loss {loss}, val loss {val}"
-        )
-        if st.skipped_steps:
-            summary += f"; {st.skipped_steps} non-finite steps skipped"
-        if self.last_checkpoint is None:
-            summary += "; no checkpoint (stopped before the first step)"
-        return TrainingResult(
-            success=True,
-            global_step=self.global_step,
-            job_steps=st.job_step,
-            runtime_sec=runtime,
-            last_checkpoint_path=str(self.last_checkpoint) if self.last_checkpoint else None,
-            final_loss=st.last_loss,
-            final_val_loss=st.last_val_loss,
-            stopped=self.stopped,
-            summary=summary,
-        )
+        return final_result(self, time.monotonic() - t0)

@@ -120,7 +120,9 @@ def check_region_count(batches: Sequence[Batch], examples: Sequence[TokenizedExa
                     )
 
 
-def check_no_role_text_trained(batches: Sequence[Batch], examples: Sequence[TokenizedExample], ctx: MaskingContext) -> None:
+def check_no_role_text_trained(
+    batches: Sequence[Batch], examples: Sequence[TokenizedExample], ctx: MaskingContext
+) -> None:
     tmpl = list(ctx.response_template)
     for n, batch in enumerate(batches):
         targets = batch.targets.tolist()

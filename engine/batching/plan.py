@@ -82,7 +82,9 @@ def plan_packed(
     return [MicroBatchPlan(tuple(tuple(rows[r]) for r in b)) for b in batches]
 
 
-def plan_padding_free(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random) -> list[MicroBatchPlan]:
+def plan_padding_free(
+    order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random
+) -> list[MicroBatchPlan]:
     """One flattened row per micro-batch, filled by best-fit-decreasing up to the budget."""
     from engine.batching.bfd import best_fit_decreasing
 

@@ -54,7 +54,9 @@ def _trim_after_last_label(ids: list[int], labels: list[int]) -> tuple[list[int]
     return ids[: last + 1], labels[: last + 1]
 
 
-def tokenize_chat(tokenizer: Any, ex: ChatExample, profile: DataProfile, style: ChatStyle) -> tuple[list[int], list[int], int]:
+def tokenize_chat(
+    tokenizer: Any, ex: ChatExample, profile: DataProfile, style: ChatStyle
+) -> tuple[list[int], list[int], int]:
     messages = profile.transform_messages(ex.messages)
     rendered = render_chat(tokenizer, messages, style=style)
     return rendered.input_ids, _labels_from_mask(rendered.input_ids, rendered.assistant_mask), rendered.assistant_turns

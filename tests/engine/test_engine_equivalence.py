@@ -19,7 +19,7 @@ from engine.data.tokenize import TokenizeStats, tokenize_example
 from engine.forward import ForwardConfig
 from engine.loading import load_model, load_tokenizer
 from engine.profiles import get_profile
-from engine.trainer import forward_backward
+from engine.step import forward_backward
 from engine_helpers import addition_chat
 
 TOL = 1e-5
@@ -77,7 +77,9 @@ def tok(nano_dir: Path):
 @pytest.mark.parametrize(("attention", "fast", "ckpt"), [("sdpa", True, False), ("sdpa", False, False),
                                                           ("eager", False, False), ("sdpa", True, True)],
                          ids=["fast-sdpa", "hf-sdpa", "hf-eager", "fast-ckpt"])
-def test_step_equals_examples_one_by_one(nano_dir: Path, tok, mode: str, attention: str, fast: bool, ckpt: bool) -> None:
+def test_step_equals_examples_one_by_one(
+    nano_dir: Path, tok, mode: str, attention: str, fast: bool, ckpt: bool
+) -> None:
     torch.manual_seed(0)
     model = load_model(nano_dir, torch.device("cpu"), attention)
     exs = examples(tok, 24)

@@ -1,0 +1,64 @@
+"""Checkpoints of a running job: validation loss, the save itself, and the `checkpoint` event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from contracts.checkpoint import read_ledger
+from contracts.engine_events import CheckpointEvent, EvalEvent
+from engine.checkpointing import folder_size, save_checkpoint
+from engine.evaluate import validation_loss
+
+if TYPE_CHECKING:
+    from engine.trainer import Trainer
+
+
+class Saver:
+    """Saves at most one checkpoint per global step; a second request for the same step
+    reports the existing folder (`reused`)."""
+
+    def __init__(self, last_checkpoint: Path | None, last_saved_step: int | None) -> None:
+        self.last_checkpoint = last_checkpoint
+        self.last_saved_step = last_saved_step
+
+    def evaluate(self, tr: "Trainer") -> float | None:
+        if not tr.s.data.val:
+            return None
+        val_loss, val_tokens = validation_loss(
+            tr.model, tr.s.data.val, tr.s.forward, tr.s.tokenizer.pad_token_id,
+            tr.hp.tokens_per_micro_batch, tr.s.device,
+        )
+        tr.state.last_val_loss = val_loss
+        tr.s.events.emit(EvalEvent(global_step=tr.global_step, job_step=tr.state.job_step,
+                                   val_loss=val_loss, val_tokens=val_tokens))
+        return val_loss
+
+    def save(self, tr: "Trainer", reason: str) -> None:
+        if self.last_saved_step == tr.global_step and self.last_checkpoint is not None:
+            self._emit(tr, self.last_checkpoint, reason, reused=True)
+            return
+        val_loss = self.evaluate(tr)
+        q, st = tr.job.quest, tr.state
+        fields = dict(
+            job_step=st.job_step, init_step=tr.s.init_step, reason=reason, job_id=tr.job.job_id,
+            train_loss=st.last_loss, val_loss=val_loss, lr=st.last_lr, epoch=tr.epoch_progress,
+            tokens_seen=st.tokens_seen, supervised_tokens_seen=st.supervised_tokens_seen,
+            quest_id=q.quest_id, quest_file=q.quest_file, skill=q.skill, level=q.level,
+            profile=tr.s.profile, precision=tr.s.precision, started_from=tr.s.started_from,
+            resume=tr.resume_info(),
+        )
+        path, _ = save_checkpoint(tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
+                                  tr.resume_state())
+        self.last_checkpoint = path
+        self.last_saved_step = tr.global_step
+        self._emit(tr, path, reason, reused=False)
+
+    @staticmethod
+    def _emit(tr: "Trainer", path: Path, reason: str, reused: bool) -> None:
+        ledger = read_ledger(path)
+        tr.s.events.emit(CheckpointEvent(
+            global_step=ledger.step, name=path.name, path=str(path), reason=reason,  # type: ignore[arg-type]
+            train_loss=ledger.train_loss, val_loss=ledger.val_loss, size_bytes=folder_size(path),
+            weights_sha256=ledger.weights_sha256, reused=reused,
+        ))
