@@ -125,7 +125,6 @@ async def answer_commands(slot, ok: bool = True, result: dict | None = None) -> 
 async def press(app, pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
-        await pilot.pause()
     await pilot.pause()
 
 

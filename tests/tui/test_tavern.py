@@ -57,34 +57,26 @@ def test_portrait_tiers() -> None:
     assert tier_for(4)[1] != tier_for(5)[1]
 
 
-async def test_space_pauses_and_resumes(seeded) -> None:
+async def test_tavern_keys(seeded) -> None:
+    """space pauses (resumes when the daemon reports paused), x stops after asking, c checkpoints."""
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "space")
-        await wait_until(pilot, lambda: len(app.workers) == 0 or True)
         assert (await commands_sent(seeded))[-1] == (CommandKind.PAUSE, {})
         async with await Store.open(seeded.db_path) as store:  # the daemon reports it paused
             await store.heartbeat.beat(999_999, 0.0, 3600.0, "paused")
         await app.refresh_now()
-        await pilot.pause()
         await press(app, pilot, "space")
-        await wait_until(pilot, lambda: len(app.outcomes) >= 0)
-        sent = await commands_sent(seeded)
-        assert sent[-1] == (CommandKind.RESUME, {})
-
-
-async def test_stop_asks_first_and_checkpoint_now(seeded) -> None:
-    app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
+        assert (await commands_sent(seeded))[-1] == (CommandKind.RESUME, {})
         await press(app, pilot, "x")
         assert "Stop the battle?" in screen_text(app)
         await press(app, pilot, "n")
-        assert await commands_sent(seeded) == []
+        assert len(await commands_sent(seeded)) == 2
         await press(app, pilot, "x", "y")
         await press(app, pilot, "c")
-        assert [k for k, _ in await commands_sent(seeded)] == [CommandKind.STOP_BATTLE, CommandKind.CHECKPOINT_NOW]
+        assert [k for k, _ in await commands_sent(seeded)] == [
+            CommandKind.PAUSE, CommandKind.RESUME, CommandKind.STOP_BATTLE, CommandKind.CHECKPOINT_NOW]
 
 
 async def test_command_outcomes_are_toasted(seeded) -> None:

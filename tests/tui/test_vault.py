@@ -49,20 +49,6 @@ async def test_ledger_details(seeded) -> None:
         assert not isinstance(app.screen, CheckpointDetailsScreen)
 
 
-async def test_promote_asks_first(seeded) -> None:
-    app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = await open_vault(app, pilot)
-        await select(pilot, table, 1200)
-        await press(app, pilot, "p")
-        assert "already the champion" in app.toasts[-1].message
-        await select(pilot, table, 800)
-        await press(app, pilot, "p")
-        assert "Promote checkpoint-800-20260101-0008 to champion?" in screen_text(app)
-        await press(app, pilot, "y")
-        assert await commands_sent(seeded) == [(CommandKind.PROMOTE, {"step": 800})]
-
-
 async def test_delete_is_refused_for_champion_deployed_and_newest(seeded) -> None:
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -88,32 +74,32 @@ async def test_deployed_refusal_names_the_reason() -> None:
     assert row.delete_refusal() == "checkpoint-5 is deployed on the inference node; deploy another first"
 
 
-async def test_export_asks_for_a_folder(seeded, tmp_path) -> None:
+async def test_vault_keys(seeded, tmp_path) -> None:
+    """p promotes after asking, e exports to a folder, l loads on the node, k pins and unpins."""
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
         table = await open_vault(app, pilot)
+        await select(pilot, table, 1200)
+        await press(app, pilot, "p")
+        assert "already the champion" in app.toasts[-1].message
+        await press(app, pilot, "l")
+        assert "already on the node" in app.toasts[-1].message
         await select(pilot, table, 800)
+        await press(app, pilot, "p")
+        assert "Promote checkpoint-800-20260101-0008 to champion?" in screen_text(app)
+        await press(app, pilot, "y")
         await press(app, pilot, "e")
         field = app.screen.query_one("#path")
         assert field.value == str(seeded.exports_dir) + "/"
         field.value = str(tmp_path / "out")
         await press(app, pilot, "enter")
-        assert await commands_sent(seeded) == [(CommandKind.CHECKPOINT_EXPORT, {"step": 800, "dest": str(tmp_path / "out")})]
-
-
-async def test_load_and_pin(seeded) -> None:
-    app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = await open_vault(app, pilot)
-        await select(pilot, table, 1200)
-        await press(app, pilot, "l")
-        assert "already on the node" in app.toasts[-1].message
+        await press(app, pilot, "k")
         await select(pilot, table, 1500)
         await press(app, pilot, "l", "k")
-        await select(pilot, table, 800)
-        await press(app, pilot, "k")
         assert await commands_sent(seeded) == [
+            (CommandKind.PROMOTE, {"step": 800}),
+            (CommandKind.CHECKPOINT_EXPORT, {"step": 800, "dest": str(tmp_path / "out")}),
+            (CommandKind.CHECKPOINT_PIN, {"step": 800, "pinned": False}),
             (CommandKind.NODE_LOAD, {"step": 1500}),
             (CommandKind.CHECKPOINT_PIN, {"step": 1500, "pinned": True}),
-            (CommandKind.CHECKPOINT_PIN, {"step": 800, "pinned": False}),
         ]
