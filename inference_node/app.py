@@ -41,11 +41,16 @@ from inference_node.upload import Uploader
 log = logging.getLogger("inference_node")
 
 
-def error_body(exc: BaseException) -> dict[str, Any]:
+def generation_error(exc: BaseException) -> NodeError:
     if isinstance(exc, NodeError):
-        return exc.body()
+        return exc
+    log.error("generation failed: %s: %s", type(exc).__name__, exc)
     return NodeError(f"generation failed: {type(exc).__name__}: {exc}", status=500, type_="server_error",
-                     code="generation_failed").body()
+                     code="generation_failed")
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    return generation_error(exc).body()
 
 
 def resolve_runtime(settings: NodeSettings) -> tuple[torch.device, torch.dtype, str]:
@@ -139,6 +144,8 @@ def create_app(settings: NodeSettings) -> FastAPI:
             return SSEResponse(gen, sse_events(gen, include_usage, error_body), headers)
         try:
             result = await gen.wait()
+        except Exception as exc:  # noqa: BLE001 - answered in OpenAI's shape
+            raise generation_error(exc) from None
         finally:
             gen.cancel()
         if result is None:  # the client went away; nobody reads this
