@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `realm status | head`
+        sys.stderr.close()
+        return 0
     except UserFacingError as exc:
         print(f"realm: {exc}", file=sys.stderr)
         return 2

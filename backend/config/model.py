@@ -141,6 +141,8 @@ class SparringConfig(Section):
     enabled: bool = Field(True, description="turn DIO's wrong answers into HIGH-priority quests")
     problems: int = Field(8, ge=1, le=1000, description="problems per sparring round")
     max_age_steps: int = Field(2000, ge=1, description="drop sparring quests made this many steps ago")
+    every_steps: int = Field(300, ge=1, description="spar at most once per this many training steps")
+    min_accuracy: float = Field(0.2, ge=0, le=1, description="spar only once DIO scores this much at its training level (before that its answers are noise)")
 
 
 class RealmConfig(Section):

@@ -15,7 +15,7 @@ from typing import Any
 from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
 from backend.event_kinds import EventKind
-from backend.http_client import ServiceError
+from backend.http_client import ServiceError, ServiceHttpError
 from backend.oracle import OracleClient, node_settings, node_url
 
 log = logging.getLogger("realm.daemon.node")
@@ -80,7 +80,7 @@ class NodeManager(Component):
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "inference_node", "--models-dir", str(ctx.slot.checkpoints_dir),
                 "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(inference.port),
-                "--api-key-env", KEY_ENV, "--pool", str(inference.pool),
+                "--api-key-env", KEY_ENV, "--pool", str(inference.pool), "--exit-with-parent",
                 stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env={**os.environ, KEY_ENV: local_key(ctx)},
             )
@@ -101,6 +101,13 @@ class NodeManager(Component):
         try:
             health = await client.health()
             details = await client.model_details()
+        except ServiceHttpError as exc:
+            if exc.status == 503 and isinstance(exc.body, dict) and exc.body.get("status") == "loading":
+                self.in_flight = max(self.in_flight, 1)  # up, busy loading a checkpoint
+                await self.set_status("up", {"health": exc.body, "loading": exc.body.get("loading", [])})
+                return True
+            await self.set_status("starting" if quiet else "down", {"error": str(exc)[:300]})
+            return False
         except ServiceError as exc:
             await self.set_status("starting" if quiet else "down", {"error": str(exc)[:300]})
             return False

@@ -87,7 +87,15 @@ class Sparring:
         if not ctx.config.sparring.enabled or self.node.status != "up":
             return False
         newest = await self.newest_evaluated()
-        return bool(newest and newest.step != await ctx.store.meta.get(LAST_KEY))
+        if newest is None:
+            return False
+        last = await ctx.store.meta.get(LAST_KEY)
+        if last is not None and newest.step - last < ctx.config.sparring.every_steps:
+            return False
+        best = await ctx.store.scalar(
+            "SELECT MAX(accuracy) FROM evaluations e JOIN skill_state s ON s.skill = e.skill "
+            "AND e.level = s.training_level WHERE e.checkpoint_step = ?", (newest.step,))
+        return best is not None and best >= ctx.config.sparring.min_accuracy
 
     async def pick_skill(self, row: Any) -> tuple[str, int] | None:
         progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
