@@ -151,10 +151,19 @@ def measure(argv: list[str], marker: str, starts: int, idle_s: float) -> Figures
     return Figures(statistics.median(paints), rss, cpu)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def start_daemon(save: Path) -> tuple[object, str]:
     """Start the save's daemon and wait until a battle reports steps; returns (slot, note)."""
     import asyncio
 
+    from backend.config.edit import set_value
     from backend.daemon.control import start
     from backend.savegame import init_save
     from backend.slot import SaveSlot
@@ -162,6 +171,7 @@ def start_daemon(save: Path) -> tuple[object, str]:
 
     slot = SaveSlot(save)
     asyncio.run(init_save(slot))
+    set_value(slot.config_path, "hosts.inference.port", str(free_port()))  # its own node, not another save's
     result = start(slot)
     if result.error:
         return slot, f"daemon could not start: {result.error.splitlines()[0]}"

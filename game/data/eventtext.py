@@ -44,6 +44,7 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.CHECKPOINT_SAVED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} saved"
     + (f", loss {fmt_float(p['train_loss'], 3)}" if p.get("train_loss") is not None else ""),
     EventKind.CHECKPOINT_DELETED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} removed ({p.get('reason', '')})",
+    "checkpoint_evaluated": lambda p: f"Checkpoint {fmt_count(p.get('step'))} evaluated",
     EventKind.EVALUATION: lambda p: f"Trial of {str(p.get('skill', '?')).upper()} L{p.get('level')}: "
     f"{fmt_percent(p.get('accuracy'))} ({p.get('correct')}/{p.get('total')}) at step {fmt_count(p.get('step'))}",
     EventKind.SKILL_LEVEL_UP: lambda p: f"{str(p.get('skill', '?')).upper()} mastered level {p.get('level')}!",
