@@ -3,6 +3,7 @@ incrementally into the hero's stats (no full replay on every refresh)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from typing import Any
 
@@ -13,6 +14,7 @@ from backend.store import Event, Store
 
 BATCH = 5000
 KEEP_RECENT = 200
+FOLD_IN_THREAD = 500  # a bigger batch (opening a save with a long history) is folded off the event loop
 
 
 class EventFeed:
@@ -31,8 +33,10 @@ class EventFeed:
         out: list[Event] = []
         while True:
             batch = await store.events.since(self.last_id, limit=BATCH)
-            for event in batch:
-                apply_event(self.stats, event, self.table)
+            if len(batch) > FOLD_IN_THREAD:
+                await asyncio.to_thread(self.fold, batch)
+            else:
+                self.fold(batch)
             if batch:
                 self.last_id = batch[-1].id
                 self.recent.extend(batch[-KEEP_RECENT:])
@@ -41,6 +45,10 @@ class EventFeed:
                     out = out[-KEEP_RECENT:]
             if len(batch) < BATCH:
                 return out
+
+    def fold(self, events: list[Event]) -> None:
+        for event in events:
+            apply_event(self.stats, event, self.table)
 
     def set_rules(self, rules: GameRules) -> None:
         self.stats.rules = rules
