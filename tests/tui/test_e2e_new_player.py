@@ -1,0 +1,81 @@
+"""End to end, as a new player: a fresh save, `realm-tui` opens the Tavern and starts
+the real daemon, which creates nano DIO, generates a quest, trains it with the real
+engine, evaluates a checkpoint on the real inference node and deploys a champion;
+XP and gold rise on screen and the Oracle answers from a named checkpoint.
+(Within 5 minutes on the CPU.)"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.config.edit import set_value
+from backend.daemon import control
+from backend.slot import SaveSlot
+from conftest import press, screen_text, settle, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+BUDGET_S = 300.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gold_and_xp(text: str) -> tuple[int, int]:
+    gold = re.search(r"Gold\s+([\d,]+)", text)
+    xp = re.search(r"XP\s+\S*\s*([\d,]+)/", text)
+    return (int(gold.group(1).replace(",", "")) if gold else 0, int(xp.group(1).replace(",", "")) if xp else 0)
+
+
+async def test_new_player_sees_dio_train_and_answer(tmp_path: Path) -> None:
+    from game.realm_app import RealmApp
+    from backend.store import Store
+
+    slot = SaveSlot(tmp_path / "save")
+    subprocess.run([sys.executable, "-m", "backend.cli", "init", "--save", str(slot.root)], check=True, timeout=60)
+    set_value(slot.config_path, "hosts.inference.port", str(free_port()))  # beside other tests' nodes
+    started = time.monotonic()
+    app = RealmApp(save=slot.root, start_daemon=True, poll_s=0.5)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert "Tavern" in screen_text(app)
+            await wait_until(pilot, lambda: control.running_pid(slot) is not None, timeout=60)
+
+            def rewarded() -> bool:
+                gold, xp = gold_and_xp(screen_text(app))
+                return gold >= 100 and xp > 0
+
+            await wait_until(pilot, rewarded, timeout=BUDGET_S)
+            async with await Store.open(slot.db_path) as store:
+                async def deployed() -> bool:
+                    return await store.meta.get("deployed_step") is not None
+
+                while not await deployed():
+                    assert time.monotonic() - started < BUDGET_S, "no checkpoint was evaluated and deployed in time"
+                    await pilot.pause(1.0)
+                step = await store.meta.get("deployed_step")
+                assert await store.evaluations.for_checkpoint(step)
+
+            await press(app, pilot, "o")
+            await settle(app, pilot)
+            screen = app.screen
+            await wait_until(pilot, lambda: screen.selected_model() is not None, timeout=60)
+            screen.query_one("#prompt").value = "①⓪ + ① ="
+            await press(app, pilot, "enter")
+            await wait_until(pilot, lambda: not screen.streaming and screen.last_identity is not None, timeout=120)
+            identity = screen.last_identity
+            assert identity.model.startswith("checkpoint-") and identity.step is not None and identity.sha256
+            assert f"checkpoint-{identity.step}" in screen_text(app)
+            assert time.monotonic() - started < BUDGET_S + 60
+    finally:
+        control.stop(slot, timeout_s=120)
