@@ -182,7 +182,9 @@ def parse_event(line: str | bytes) -> Event:
     try:
         return _EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
-        raise EventParseError(f"engine stdout line is not a known event ({exc.error_count()} errors): {text[:200]!r}") from None
+        raise EventParseError(
+            f"engine stdout line is not a known event ({exc.error_count()} errors): {text[:200]!r}"
+        ) from None
 
 
 def _finite(value: Any) -> Any:

@@ -108,7 +108,9 @@ class EngineJob(_Strict):
     data_files: list[DataFile] = Field(default_factory=list)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     precision: Precision = Field("auto", description="auto = bf16 on CUDA devices that support it, else fp32")
-    attention: Attention = Field("auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa")
+    attention: Attention = Field(
+        "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa"
+    )
     gradient_checkpointing: bool = False
     profile: ProfileName = Field("none", description="data profile: none | emoji_think | regime3")
     save_every_steps: int = Field(200, ge=0, description="checkpoint every N steps; 0 = only on command, stop and end")
