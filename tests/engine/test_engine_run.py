@@ -150,3 +150,17 @@ def test_job_template_cli() -> None:
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == job_template()
     EngineJob.model_validate_json(proc.stdout)
+
+
+def test_profile_and_overlength_are_reported(tmp_path: Path, small_nano_dir: Path) -> None:
+    job = base_job(tmp_path, small_nano_dir, n=60, profile="emoji_think", save_every_steps=0,
+                   hyperparameters={"max_steps": 1, "max_length": 66, "masked_ratio_min": 0.0})
+    code, events, err = run_engine(job)
+    assert code == 0, err[-2000:]
+    started = events[0] if events[0].type == "started" else of_type(events, "started")[0]
+    dropped = [e for e in events if e.type == "warning" and e.code == "overlength_dropped"]
+    assert dropped and dropped[0].details["count"] == started.dropped_overlength > 0
+    assert started.profile == "emoji_think"
+    ledger = read_ledger(Path(events[-1].last_checkpoint_path))
+    assert ledger.profile.name == "emoji_think" and ledger.profile.chat_style == "chatml"
+    assert "🏁" in ledger.profile.stop_sequences and ledger.profile.system_prompt
