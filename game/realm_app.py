@@ -132,6 +132,9 @@ class RealmApp(App[int]):
         self._version: int | None = None
         self._timer: Any = None
         self._force = False
+        self._polling = False
+        self._look = asyncio.Lock()
+        self._watch_error_shown = False
         self._last_liveness = 0.0
         self._last_state_save = 0.0
         self._hangup = HangupGuard(self)
@@ -253,18 +256,31 @@ class RealmApp(App[int]):
 
     def _on_timer(self) -> None:
         self._timer = None
-        self.run_worker(self._poll, name="poll", group="poll", exclusive=True, exit_on_error=False)
+        self.start_poll()
 
     def poll_now(self) -> None:
         """Check for changes now and refresh the visible screen even if none."""
         self._force = True
         if self.ready.is_set():
-            self.run_worker(self._poll, name="poll", group="poll", exclusive=True, exit_on_error=False)
+            self.start_poll()
+
+    def start_poll(self) -> None:
+        if not self._polling:  # one look at a time; a look asked for meanwhile follows at once
+            self._polling = True
+            self.run_worker(self._poll, name="poll", group="poll", exit_on_error=False)
 
     async def _poll(self) -> None:
         try:
             await self.check_for_changes()
+            while self._force and self.is_running:
+                await self.check_for_changes()
+        except Exception as exc:  # noqa: BLE001 - keep watching; say it once
+            self.log.error(f"data watch: {exc!r}")
+            if not self._watch_error_shown:
+                self._watch_error_shown = True
+                self.notify(f"Reading the save failed: {type(exc).__name__}: {exc}. Still trying.", severity="error")
         finally:
+            self._polling = False
             if self.is_running:
                 self.arm_timer()
 
@@ -272,6 +288,11 @@ class RealmApp(App[int]):
         """One look at the database; True when the visible screen was refreshed."""
         if self.store is None or self.feed is None:
             return False
+        async with self._look:
+            return await self._look_once()
+
+    async def _look_once(self) -> bool:
+        assert self.store is not None and self.feed is not None
         self._hangup.check()
         force, self._force = self._force, False
         version = await self.store.data_version()

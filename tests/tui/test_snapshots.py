@@ -13,6 +13,7 @@ from conftest import check_snapshot, make_app, press, settle
 SIZES = [(100, 30), (80, 24)]
 DISK = r"Disk: .*"  # free space differs from machine to machine
 TMP = r"/tmp/\S*"
+SCROLLBAR = r"(?m)[▁▂▃▄▅▆▇█]+$"  # the thumb's size follows the number of realm.yaml keys, which grows
 
 # (snapshot name, keys to get there, keys to get back to the mode screen, masks)
 WALK = [
@@ -26,7 +27,7 @@ WALK = [
     ("oracle", ["o"], ["escape"], ()),
     ("guild", ["g"], [], ()),
     ("samples", ["enter"], ["escape"], ()),
-    ("settings", ["s"], [], ()),
+    ("settings", ["s"], [], (SCROLLBAR,)),
     ("vram", ["m"], ["escape"], ()),
 ]
 
