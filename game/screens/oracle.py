@@ -16,7 +16,7 @@ from textual.widgets import Label, Markdown, Select, Static
 from backend.command_kinds import CommandKind
 from backend.fmt import fmt_count
 from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceError, ServiceUnavailable
-from backend.oracle import Identity, IdentityMismatch, ModelCard, OracleClient, node_url
+from backend.oracle import Identity, IdentityMismatch, ModelCard, OracleClient, node_settings, node_url
 from game.screens.base import RealmScreen
 from game.widgets.field import Field
 from game.widgets.line import Line
@@ -58,6 +58,7 @@ class OracleScreen(RealmScreen):
     def __init__(self) -> None:
         super().__init__()
         self.client: OracleClient | None = None
+        self.client_key: tuple[str, str | None] | None = None
         self.models: list[ModelCard] = []
         self.messages: list[dict[str, str]] = []
         self.last_answer = ""
@@ -75,7 +76,10 @@ class OracleScreen(RealmScreen):
 
     def on_mount(self) -> None:
         self.query_one("#prompt", Field).focus()
-        self.action_models()
+
+    def on_screen_resume(self) -> None:
+        # (Textual also calls RealmScreen.on_screen_resume: the database look)
+        self.action_models()  # what the node serves may have changed while the Oracle was hidden
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -88,9 +92,17 @@ class OracleScreen(RealmScreen):
         return node_url(config) if config else "the node"
 
     def get_client(self) -> OracleClient:
-        if self.client is None:
-            assert self.realm.config is not None
-            self.client = OracleClient.from_config(self.realm.slot, self.realm.config)
+        """A client for the node as realm.yaml and run/node.key say now (the daemon writes
+        the local node's key when it first starts the node; realm.yaml may change)."""
+        assert self.realm.config is not None
+        settings = node_settings(self.realm.slot, self.realm.config)
+        key = (settings.base_url, settings.api_key)
+        if self.client is None or key != self.client_key:
+            old, self.client = self.client, OracleClient(settings.base_url, settings.api_key,
+                                                         timeout_s=settings.timeout_s, retries=settings.retries)
+            self.client_key = key
+            if old is not None:
+                self.run_worker(old.aclose(), group="oracle-close")
         return self.client
 
     async def refresh_data(self) -> None:
