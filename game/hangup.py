@@ -73,6 +73,6 @@ class HangupGuard:
         watchdog.daemon = True
         watchdog.start()
         try:
-            self.app.mark_seen()
+            self.app.mark_seen()  # (nothing to save before the save is open)
         finally:
             self.app.exit(0)

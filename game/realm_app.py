@@ -146,6 +146,8 @@ class RealmApp(App[int]):
 
     def on_mount(self) -> None:
         self.sub_title = self.slot.name
+        if not self.is_headless:
+            self._hangup.install()
         self.switch_mode("tavern")
         self.run_worker(self.boot, name="boot", group="boot", exclusive=True)
 
@@ -171,8 +173,8 @@ class RealmApp(App[int]):
                 self.theme = stored.theme
         away = None
         if stored is not None and self.feed.last_id > stored.last_seen_event_id:
-            away = away_summary(everything, stored.last_seen_event_id, self.config.game,
-                                seen_ts=stored.last_seen_at, now_ts=time.time())
+            away = await asyncio.to_thread(away_summary, everything, stored.last_seen_event_id, self.config.game,
+                                           seen_ts=stored.last_seen_at, now_ts=time.time())
         del everything
         self._version = await self.store.data_version()
         self.mark_seen()
@@ -183,8 +185,6 @@ class RealmApp(App[int]):
 
             self.away_lines = away.lines()
             self.push_screen(AwayScreen(self.away_lines))
-        if not self.is_headless:
-            self._hangup.install()
         if self.start_daemon:
             self.start_daemon_worker()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
