@@ -60,7 +60,10 @@ class EvalSamplesScreen(ModalScreen[None], DataView):
                 mark = "" if correct is None else ("✓" if correct else "✗")
                 table.add_row(fmt_count(ev["step"]), str(ev["level"]), fmt_percent(ev["accuracy"]), mark,
                               clip(problem, 30), clip(answer, 18), clip(golden, 18))
-                self.details.append((ev["step"], ev["level"], problem, answer, golden, mark))
+                note = str(s.get("detail") or "")
+                if s.get("score") is not None and not correct:
+                    note = f"partial credit {fmt_percent(s['score'])}" + (f" · {note}" if note else "")
+                self.details.append((ev["step"], ev["level"], problem, answer, golden, mark, note))
         if not evals:
             table.add_row("—", "", "", "", "no evaluation yet", "", "")
         self.show_detail(0)
@@ -72,7 +75,7 @@ class EvalSamplesScreen(ModalScreen[None], DataView):
         if not 0 <= row < len(self.details):
             self.query_one("#sample-detail", Static).update("")
             return
-        step, level, problem, answer, golden, mark = self.details[row]
+        step, level, problem, answer, golden, mark, note = self.details[row]
         text = Text()
         text.append(f"checkpoint-{step} · L{level} {mark}\n", style="bold")
         text.append("Problem  ", style="bold")
@@ -81,6 +84,9 @@ class EvalSamplesScreen(ModalScreen[None], DataView):
         text.append(answer + "\n", style="green" if mark == "✓" else "red" if mark == "✗" else "")
         text.append("Golden   ", style="bold")
         text.append(golden)
+        if note:
+            text.append("\nGrader   ", style="bold")
+            text.append(note, style="dim")
         self.query_one("#sample-detail", Static).update(text)
 
     def action_close(self) -> None:

@@ -81,7 +81,10 @@ def bad_report(path: str) -> dict[str, Any]:
 
 
 def sample(problem: str, answer: str, golden: str) -> dict[str, Any]:
-    return {"problem": problem, "answer": answer, "golden": golden, "correct": answer == golden}
+    """Shaped like backend/daemon/evaluation.py's samples."""
+    right = answer == golden
+    return {"problem_id": "x", "prompt": problem, "answer": answer, "golden": golden, "correct": right,
+            "score": 1.0 if right else 0.5, "detail": "exact" if right else "1 of 2 words right", "sha256": "ab" * 32}
 
 
 async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> SaveSlot:
