@@ -22,6 +22,7 @@ from game.widgets.field import Field
 from game.widgets.line import Line
 
 MAX_TOKENS = 256
+HISTORY = 8  # messages sent with each question (nano DIO's context is short)
 
 
 def identity_text(identity: Identity) -> str:
@@ -202,7 +203,7 @@ class OracleScreen(RealmScreen):
         conversation.mount(Label("You", classes="turn-user"), Static(question, markup=False), header, answer)
         conversation.scroll_end(animate=False)
         self.streaming = True
-        self.chat(model, list(self.messages), header, answer)
+        self.chat(model, self.messages[-HISTORY:], header, answer)
 
     @work(exclusive=True, group="oracle-chat", exit_on_error=False)
     async def chat(self, model: str, messages: list[dict[str, str]], header: Label, answer: Markdown) -> None:
