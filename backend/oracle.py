@@ -4,10 +4,12 @@ with it, streamed and cancellable, strict about which checkpoint answered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from backend.config.model import RealmConfig
@@ -20,7 +22,7 @@ from backend.http_client import (
     ServiceSettings,
 )
 from backend.slot import SaveSlot
-from contracts.node_api import HEADER_MODEL, HEADER_SHA256, HEADER_STEP
+from contracts.node_api import HEADER_MANIFEST, HEADER_MODEL, HEADER_SHA256, HEADER_STEP, checkpoint_tar_chunks, upload_manifest
 
 SERVICE = "inference_node"
 
@@ -55,9 +57,22 @@ class ChatDelta:
     finish_reason: str | None = None
 
 
-def node_url(config: RealmConfig) -> str:
+def local_port(slot: SaveSlot, config: RealmConfig) -> int | None:
+    """The local node's port: configured, or the free one it took (run/node.port)."""
+    if config.hosts.inference.port:
+        return config.hosts.inference.port
+    try:
+        return int((slot.run_dir / "node.port").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def node_url(config: RealmConfig, slot: SaveSlot | None = None) -> str:
     inference = config.hosts.inference
-    return f"http://127.0.0.1:{inference.port}" if inference.url == "local" else inference.url
+    if inference.url != "local":
+        return inference.url
+    port = local_port(slot, config) if slot is not None else inference.port
+    return f"http://127.0.0.1:{port or 0}"
 
 
 def node_settings(slot: SaveSlot, config: RealmConfig) -> ServiceSettings:
@@ -67,7 +82,7 @@ def node_settings(slot: SaveSlot, config: RealmConfig) -> ServiceSettings:
     key_file = slot.run_dir / "node.key"
     if config.hosts.inference.url == "local" and key_file.exists():
         key = key_file.read_text().strip()
-    return ServiceSettings(SERVICE, node_url(config), key).with_env()
+    return ServiceSettings(SERVICE, node_url(config, slot), key).with_env()
 
 
 def identity_from(headers: Any, fallback_model: str) -> Identity:
@@ -107,6 +122,25 @@ class OracleClient:
                 raise
             return {}
         return {m["id"]: m for m in info.get("models", [])}
+
+    async def available(self) -> list[str]:
+        """Ids the node could load now (checkpoints it has on disk)."""
+        info = await self.client.get_json("/models/info", retry=False)
+        return list(info.get("available", []))
+
+    async def upload(self, folder: Path) -> dict[str, Any]:
+        """Send a checkpoint folder as a tar stream with its sha256 manifest."""
+        manifest = await asyncio.to_thread(upload_manifest, folder)
+
+        async def body() -> AsyncIterator[bytes]:
+            chunks = checkpoint_tar_chunks(folder)
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                yield chunk
+
+        response = await self.client.request(
+            "POST", "/models/upload", content=body(), retry=False,
+            headers={HEADER_MANIFEST: manifest.model_dump_json(), "Content-Type": "application/x-tar"})
+        return response.json()
 
     async def load(self, model_id: str) -> ModelCard:
         body = await self.client.post_json("/models/load", {"model": model_id}, retry=False)

@@ -64,7 +64,7 @@ class TrainerHost(Section):
 class InferenceHost(Section):
     url: str = Field("local", description="'local' (the daemon runs a node on this machine) or http(s)://host:port of a remote node")
     api_key_env: str = Field("REALM_NODE_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="environment variable holding the node's API key")
-    port: int = Field(8765, ge=1, le=65535, description="port of the local node")
+    port: int = Field(0, ge=0, le=65535, description="port of the local node (0 = a free port, chosen when it starts)")
     pool: int = Field(3, ge=1, le=64, description="checkpoints the node keeps loaded at once")
 
     @field_validator("url")

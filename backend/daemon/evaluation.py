@@ -82,6 +82,7 @@ class Evaluator:
         model_id = model_id_for(row.step)
         client = self.node.client(timeout_s=300.0)
         try:
+            await self.node.ensure_available(client, model_id, self.checkpoint_path(row))
             await client.load(model_id)
             results = []
             for skill_id, skill in sorted(self.skills.items()):

@@ -8,8 +8,10 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from backend.daemon.component import Component
@@ -23,6 +25,20 @@ SERVICE = "inference_node"
 CHECK_EVERY_S = 5.0
 START_TIMEOUT_S = 120.0
 KEY_ENV = "REALM_NODE_KEY"
+
+
+def tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (each save's node gets its own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def local_key(ctx: DaemonContext) -> str:
@@ -55,6 +71,15 @@ class NodeManager(Component):
         settings = node_settings(self.ctx.slot, self.ctx.config)
         return OracleClient(settings.base_url, settings.api_key, timeout_s=timeout_s, retries=settings.retries)
 
+    async def ensure_available(self, client: OracleClient, model_id: str, folder: Path) -> None:
+        """A remote node gets the checkpoint uploaded (verified against its manifest) when
+        it does not have it; the local node reads the save's checkpoints folder itself."""
+        if self.local or model_id in await client.available():
+            return
+        result = await client.upload(folder)
+        await self.ctx.event(EventKind.NODE_STATUS, {"status": "uploaded", "url": node_url(self.ctx.config, self.ctx.slot),
+                                                     "detail": f"{model_id}: {result}"[:200]})
+
     def busy(self) -> bool:
         """A player is chatting with the node: background work waits."""
         return self.status != "up" or self.in_flight > 0
@@ -71,15 +96,17 @@ class NodeManager(Component):
         ctx = self.ctx
         if self.proc is not None:
             self.restarts += 1
-            await ctx.event(EventKind.NODE_STATUS, {"status": "restarting", "url": node_url(ctx.config),
+            await ctx.event(EventKind.NODE_STATUS, {"status": "restarting", "url": node_url(ctx.config, ctx.slot),
                                                     "detail": f"exit code {self.proc.returncode}"})
             await self.sleep(min(2.0 * self.restarts, 60.0))
         inference = ctx.config.hosts.inference
+        port = inference.port or free_port()
+        (ctx.slot.run_dir / "node.port").write_text(f"{port}\n")
         log_file = open(ctx.slot.logs_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "inference_node", "--models-dir", str(ctx.slot.checkpoints_dir),
-                "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(inference.port),
+                "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(port),
                 "--api-key-env", KEY_ENV, "--pool", str(inference.pool), "--exit-with-parent",
                 stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env={**os.environ, KEY_ENV: local_key(ctx)},
@@ -87,13 +114,16 @@ class NodeManager(Component):
         finally:
             log_file.close()
         self.status = "starting"
-        await ctx.store.services.report(SERVICE, "starting", node_url(ctx.config), {"pid": self.proc.pid})
+        await ctx.store.services.report(SERVICE, "starting", node_url(ctx.config, ctx.slot), {"pid": self.proc.pid})
         end = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < end and self.proc.returncode is None:
             if await self.check(quiet=True):
                 return
             if await self.sleep(0.5):
                 return
+        if self.proc.returncode is not None:  # it exited at once: say why (port in use, bad folder...)
+            await self.set_status("down", {"error": f"the node exited with code {self.proc.returncode}: "
+                                                    f"{tail(ctx.slot.logs_dir / 'node.log')}"})
 
     async def check(self, quiet: bool = False) -> bool:
         ctx = self.ctx
@@ -125,9 +155,9 @@ class NodeManager(Component):
             self.ready.set()
         else:
             self.ready.clear()
-        await self.ctx.store.services.report(SERVICE, status, node_url(self.ctx.config), detail)
+        await self.ctx.store.services.report(SERVICE, status, node_url(self.ctx.config, self.ctx.slot), detail)
         if changed and status in ("up", "down"):
-            await self.ctx.event(EventKind.NODE_STATUS, {"status": status, "url": node_url(self.ctx.config),
+            await self.ctx.event(EventKind.NODE_STATUS, {"status": status, "url": node_url(self.ctx.config, self.ctx.slot),
                                                          "detail": str(detail.get("error", ""))[:200]})
 
     async def stop(self) -> None:
@@ -137,4 +167,4 @@ class NodeManager(Component):
                 await asyncio.wait_for(self.proc.wait(), 15.0)
             except TimeoutError:
                 self.proc.kill()
-        await self.ctx.store.services.report(SERVICE, "down", node_url(self.ctx.config), {"reason": "daemon stopped"})
+        await self.ctx.store.services.report(SERVICE, "down", node_url(self.ctx.config, self.ctx.slot), {"reason": "daemon stopped"})

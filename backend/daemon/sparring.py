@@ -41,10 +41,15 @@ SEED_KEY = "next_sparring_seed"
 LAST_KEY = "last_sparring_step"
 
 
+NO_ANSWER = "(no answer)"
+
+
 def proposal(problem: Problem, answer: str, question: str) -> list[dict[str, str]]:
-    """The problem's own turns, with the last user turn carrying the proposed answer."""
+    """The problem's own turns, with the last user turn carrying the proposed answer
+    (an empty answer is shown as "(no answer)": it is wrong too)."""
     messages = [m.model_dump() for m in problem.messages]
-    messages[-1] = {"role": "user", "content": f"{messages[-1]['content']}\n{answer}\n\n{question}"}
+    shown = answer.strip() or NO_ANSWER
+    messages[-1] = {"role": "user", "content": f"{messages[-1]['content']}\n{shown}\n\n{question}"}
     return messages
 
 
@@ -65,8 +70,6 @@ def validate_sparring(skill: Skill, problem: Problem, wrong: str, fresh: Problem
         problems.append(f"{problem.id}: the golden answer fails the grader")
     if not skill.grade(fresh, fresh.answer).correct:
         problems.append(f"{fresh.id}: the fresh golden answer fails the grader")
-    if not wrong.strip():
-        problems.append(f"{problem.id}: an empty answer cannot be shown as a proposal")
     return problems
 
 
@@ -124,6 +127,8 @@ class Sparring:
         await ctx.event(EventKind.SPARRING, {"step": row.step, "skill": skill_id, "level": level,
                                              "problems": k, "wrong": wrong})
         if not examples:
+            if wrong:
+                return f"checkpoint-{row.step}: {wrong}/{k} wrong, but none made a valid sparring example"
             return f"checkpoint-{row.step} answered all {k} {skill_id} L{level} problems correctly"
         quest_id = await self.enqueue(examples, skill_id, level, seed, row.step)
         return f"checkpoint-{row.step}: {wrong}/{k} wrong -> quest #{quest_id} ({len(examples)} examples, HIGH)"

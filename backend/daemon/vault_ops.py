@@ -72,9 +72,10 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         return {"step": p.step, "path": str(dest)}
 
     async def load(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
-        await live_checkpoint(ctx, p.step)
+        row = await live_checkpoint(ctx, p.step)
         client = node.client(timeout_s=300.0)
         try:
+            await node.ensure_available(client, model_id_for(p.step), folder_of(ctx, row))
             card = await client.load(model_id_for(p.step))
         except ServiceError as exc:
             raise UserFacingError(f"the node could not load checkpoint-{p.step}: {exc}") from exc

@@ -56,7 +56,11 @@ async def apply_migration(conn: aiosqlite.Connection, migration: Migration) -> N
 
 
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> list[int]:
-    """Apply missing migrations up to `target` in one transaction; return those applied."""
+    """Apply missing migrations up to `target` in one transaction; return those applied.
+    An up-to-date database is only read: readers never take the write lock here."""
+    current = await user_version(conn)
+    if current == target or (current > target and current <= SCHEMA_VERSION):
+        return []
     await conn.execute("BEGIN IMMEDIATE")
     try:
         current = await user_version(conn)  # re-read under the write lock

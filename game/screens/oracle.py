@@ -90,7 +90,7 @@ class OracleScreen(RealmScreen):
     @property
     def url(self) -> str:
         config = self.realm.config
-        return node_url(config) if config else "the node"
+        return node_url(config, self.realm.slot) if config else "the node"
 
     def get_client(self) -> OracleClient:
         """A client for the node as realm.yaml and run/node.key say now (the daemon writes

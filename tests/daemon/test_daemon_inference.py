@@ -1,0 +1,118 @@
+"""The daemon with a real inference node on loopback, used as a remote host:
+checkpoints are uploaded, each evaluated exactly once, the best crowned and served
+(its sha256 confirmed by the node), and wrong answers turned into sparring quests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.event_kinds import EventKind
+from backend.oracle import OracleClient
+from backend.validation import load_sidecar
+from daemon.harness import chat_lines, drop_in_inbox, make_save, store_of, wait_until
+
+pytestmark = pytest.mark.slow
+KEY_ENV = "REALM_TEST_REMOTE_KEY"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def remote_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    port, key = free_port(), secrets.token_urlsafe(16)
+    models = tmp_path / "remote-models"
+    models.mkdir()
+    log = open(tmp_path / "remote-node.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "inference_node", "--models-dir", str(models), "--host", "127.0.0.1",
+                             "--port", str(port), "--api-key-env", KEY_ENV, "--pool", "3"],
+                            env={**os.environ, KEY_ENV: key}, stdout=log, stderr=log)
+    monkeypatch.setenv(KEY_ENV, key)  # the daemon reads the key from the variable named in realm.yaml
+
+    async def up() -> bool:
+        client = OracleClient(f"http://127.0.0.1:{port}", key, retries=0)
+        try:
+            await client.health()
+            return True
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+        finally:
+            await client.aclose()
+
+    asyncio.run(wait_until(up, 120, "the remote node"))
+    yield f"http://127.0.0.1:{port}", key, models
+    proc.terminate()
+    proc.wait(20)
+    log.close()
+
+
+async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_base: Path, remote_node) -> None:
+    from daemon.harness import DaemonProcess
+
+    url, key, models = remote_node
+    save = await make_save(tmp_path / "save", nano_base, {
+        "hosts.inference.url": url, "hosts.inference.api_key_env": KEY_ENV,
+        "evaluation.enabled": True, "evaluation.max_new_tokens": 16,
+        "sparring.enabled": True, "sparring.min_accuracy": 0.0, "sparring.every_steps": 1, "sparring.problems": 4,
+        "training.save_every": 8,
+    })
+    drop_in_inbox(save, "sums.jsonl", chat_lines(600))
+    daemon = DaemonProcess(save).start()
+    store = await store_of(save)
+    try:
+        async def sparring_quest():
+            return [q for q in await store.quests.list() if q.source == "sparring"]
+
+        async def deployed():
+            return await store.meta.get("deployed_step")
+
+        await wait_until(deployed, 300, "a champion deployed on the remote node")
+        quests = await wait_until(sparring_quest, 300, "a sparring quest")
+        # Evaluated exactly once per checkpoint: one evaluation per (skill, level), one marker.
+        evaluated = [e.payload["step"] for e in await store.events.since(0, kinds=(EventKind.CHECKPOINT_EVALUATED,))]
+        assert evaluated and len(evaluated) == len(set(evaluated))
+        rows = await store.fetchall("SELECT checkpoint_step, skill, level, COUNT(*) AS n FROM evaluations GROUP BY 1, 2, 3")
+        assert rows and all(r["n"] == 1 for r in rows)
+        assert {r["skill"] for r in rows} == {"bin", "sy"}
+        # The champion is served with the ledger's weights, confirmed through /models/info.
+        step = await deployed()
+        row = await store.checkpoints.get(step)
+        client = OracleClient(url, key)
+        try:
+            details = await client.model_details()
+        finally:
+            await client.aclose()
+        assert details[f"checkpoint-{step}"]["weights_sha256"] == row.weights_sha256
+        assert any(p.name.startswith(f"checkpoint-{step}-") for p in models.iterdir()), "not uploaded"
+        champion_events = await store.events.since(0, kinds=(EventKind.CHAMPION,))
+        deploy_events = await store.events.since(0, kinds=(EventKind.DEPLOYED,))
+        assert champion_events and deploy_events[-1].payload["sha256"] == row.weights_sha256
+        assert deploy_events[-1].payload["latency_s"] < 300
+        # Sparring: HIGH priority, lineage names the generator and the checkpoint, 3 examples per wrong answer.
+        quest = quests[0]
+        assert quest.priority == "high"
+        sparred = [e for e in await store.events.since(0, kinds=(EventKind.SPARRING,))]
+        wrong = sparred[0].payload["wrong"]
+        assert wrong >= 1
+        path = save.root / quest.path
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        assert len(lines) == 3 * wrong
+        assert [m["messages"][-1]["content"] for m in lines[:3]][0::2] == ["It is incorrect.", "It is correct."]
+        side = load_sidecar(path)
+        assert side.meta.generator_id == "sparring" and side.meta.checkpoint_step == sparred[0].payload["step"]
+        assert all(m["role"] != "assistant" for m in lines[0]["messages"][:-1]), "a wrong answer must not be trained"
+    finally:
+        await store.close()
+        daemon.stop()
