@@ -27,25 +27,13 @@ from contracts.checkpoint import (
     read_ledger,
     sha256_file,
 )
+from contracts.fsutil import fsync_dir
 
 
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
     finally:
         os.close(fd)
 
@@ -105,10 +93,10 @@ def save_checkpoint(
     ledger_tmp.write_text(json.dumps(ledger.model_dump(mode="json"), indent=1), encoding="utf-8")
     _fsync_file(ledger_tmp)
     os.replace(ledger_tmp, tmp / LEDGER_NAME)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     final = output_dir / name
     os.rename(tmp, final)
-    _fsync_dir(output_dir)
+    fsync_dir(output_dir)
     return final, ledger
 
 

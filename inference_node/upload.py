@@ -54,6 +54,7 @@ from contracts.checkpoint import (
     read_ledger,
     sha256_file,
 )
+from contracts.fsutil import fsync_dir
 from contracts.node_api import HEADER_MANIFEST, UploadManifest, UploadResult
 from inference_node.errors import NodeError, UploadConflict, UploadRejected, UploadTooLarge
 from inference_node.identity import Catalog
@@ -211,19 +212,6 @@ def _member_kind(member: tarfile.TarInfo) -> str:
     return f"of tar type {member.type!r}"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def extract(pipe: BytePipe, dest: Path, manifest: UploadManifest, max_bytes: int) -> dict[str, FileDigest]:
     """Read the tar stream from `pipe` into `dest`; the sha256 and size of every file."""
     try:
@@ -267,7 +255,7 @@ def _extract(pipe: BytePipe, dest: Path, manifest: UploadManifest, max_bytes: in
     missing = sorted(set(manifest.files) - set(digests))
     if missing:
         raise UploadRejected(f"files in the manifest but not in the archive: {', '.join(missing[:5])}")
-    _fsync_dir(dest)
+    fsync_dir(dest)
     return digests
 
 
@@ -453,7 +441,7 @@ class Uploader:
                 if parsed is not None and parsed.step == step and other.name != manifest.name:
                     raise UploadConflict(f"step {step} is already in the models folder as {other.name}; "
                                          "two folders for one step would make checkpoint-{step} ambiguous")
-        _fsync_dir(dest)
+        fsync_dir(dest)
         try:
             os.rename(dest, final)
         except OSError:
@@ -465,5 +453,5 @@ class Uploader:
                 return False
             raise UploadConflict(f"{manifest.name} already exists with different files; refusing to replace it "
                                  "(a checkpoint's files never change under its name)") from None
-        _fsync_dir(self.catalog.models_dir)
+        fsync_dir(self.catalog.models_dir)
         return True

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import fcntl
 import os
 import signal
 import sys
 import time
 from pathlib import Path
+
+from backend.daemon.lock import try_flock
 
 PR_SET_PDEATHSIG = 1
 
@@ -34,15 +35,8 @@ class EngineLock:
         self.fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self.fd = fd
-        return True
+        self.fd = try_flock(self.path)
+        return self.fd is not None
 
     async def acquire(self, timeout_s: float, on_wait: object = None) -> bool:
         """Wait (polling) for an engine left by a previous daemon to finish."""

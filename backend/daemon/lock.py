@@ -9,6 +9,18 @@ from pathlib import Path
 from backend.errors import UserFacingError
 
 
+def try_flock(path: Path, mode: int = os.O_RDWR | os.O_CREAT) -> int | None:
+    """An open descriptor holding an exclusive flock on `path`, or None when another holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, mode, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 class DaemonLock:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -16,12 +28,8 @@ class DaemonLock:
 
     def acquire(self) -> None:
         """Take the lock or raise, naming the PID that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        fd = try_flock(self.path)
+        if fd is None:
             pid = read_pid(self.path)
             raise UserFacingError(
                 f"a daemon is already running for this save (pid {pid})",

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+from contracts.fsutil import fsync_dir
 from contracts.quest_meta import meta_path_for
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -23,14 +24,6 @@ def safe_name(name: str, limit: int = 120) -> str:
 def printable(name: str) -> str:
     """A name as it can be shown in a terminal (control characters escaped)."""
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in name)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def move(src: Path, dest: Path) -> Path:

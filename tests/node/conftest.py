@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from node_helpers import NodeProcess, make_checkpoint, make_think_loving, train_checkpoints  # noqa: E402
-
-THINK_MESSAGES = [{"role": "system", "content": "Think inside 🤔 💡, then answer and end with 🏁."},
-                  {"role": "user", "content": "①+①="}]
-
-
-@dataclass
-class NodeWorld:
-    root: Path
-    base: Path
-    models: Path
-    outside: Path  # checkpoints that are not in the models folder (upload sources)
-    trained: list[str] = field(default_factory=list)  # ids of really trained checkpoints, oldest first
-
+from node_helpers import THINK_MESSAGES, NodeProcess, NodeWorld, make_checkpoint, make_think_loving, train_checkpoints  # noqa: E402
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> NodeWorld:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import io
 import json
 import os
@@ -205,3 +207,16 @@ def direct_greedy(folder: Path, messages: list[dict[str, str]], max_new_tokens: 
     if tok.eos_token_id in new:
         new = new[: new.index(tok.eos_token_id)]
     return tok.decode(new, skip_special_tokens=True)
+
+
+THINK_MESSAGES = [{"role": "system", "content": "Think inside 🤔 💡, then answer and end with 🏁."},
+                  {"role": "user", "content": "①+①="}]
+
+
+@dataclass
+class NodeWorld:
+    root: Path
+    base: Path
+    models: Path
+    outside: Path  # checkpoints that are not in the models folder (upload sources)
+    trained: list[str] = field(default_factory=list)  # ids of really trained checkpoints, oldest first

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from conftest import NodeWorld
+from node_helpers import NodeWorld
 from node_helpers import KEY, ROOT, NodeProcess
 
 OPEN = {"/health"}

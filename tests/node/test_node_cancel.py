@@ -20,7 +20,7 @@ async def entry(http: httpx.AsyncClient) -> dict:
     return next(m for m in (await http.get("/models/info")).json()["models"] if m["id"] == MODEL)
 
 
-async def wait_stopped(http: httpx.AsyncClient, timeout: float = 3.0) -> tuple[dict, float]:
+async def wait_stopped(http: httpx.AsyncClient, timeout: float = 10.0) -> tuple[dict, float]:
     start = time.monotonic()
     while True:
         e = await entry(http)
@@ -46,7 +46,8 @@ async def test_stream_disconnect_cancels(node: NodeProcess, http: httpx.AsyncCli
     stopped, waited = await wait_stopped(http)
     assert stopped["cancelled"] == before["cancelled"] + 1
     generated = stopped["tokens_generated"] - before["tokens_generated"]
-    assert 5 <= generated < 1000, generated  # far from the 2000 asked for
+    # the first token comes out of the prefill, so five content chunks may be four decode steps
+    assert got - 1 <= generated < 1000, generated  # far from the 2000 asked for
     await asyncio.sleep(0.5)
     assert (await entry(http))["tokens_generated"] == stopped["tokens_generated"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NodeWorld
+from node_helpers import NodeWorld
 from inference_node.decoding import IncrementalDecoder, StopMatcher, byte_table
 from inference_node.generation import FairLock, SamplingParams, generate
 

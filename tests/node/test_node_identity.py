@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import NodeWorld
+from node_helpers import NodeWorld
 from contracts.checkpoint import read_ledger
 from contracts.node_api import HEADER_SHA256, HEADER_STEP
 from node_helpers import make_checkpoint

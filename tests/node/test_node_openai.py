@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI, AuthenticationError, NotFoundError
 
-from conftest import THINK_MESSAGES, NodeWorld
+from node_helpers import THINK_MESSAGES, NodeWorld
 from contracts.checkpoint import read_ledger
 from contracts.node_api import HEADER_MODEL, HEADER_SHA256, HEADER_STEP
 from node_helpers import KEY, NodeProcess, direct_greedy

@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from conftest import NodeWorld
+from node_helpers import NodeWorld
 from contracts.checkpoint import read_ledger
 from node_helpers import NodeProcess, make_checkpoint, manifest_of, tar_of
 

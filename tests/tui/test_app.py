@@ -19,7 +19,7 @@ from game.screens.quests import QuestsScreen
 from game.screens.settings import SettingsScreen
 from game.screens.tavern import TavernScreen
 from game.screens.vault import VaultScreen
-from conftest import commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def test_a_new_save_is_created_and_the_tavern_opens(tmp_path) -> None:

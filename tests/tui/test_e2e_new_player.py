@@ -18,7 +18,7 @@ import pytest
 from backend.config.edit import set_value
 from backend.daemon import control
 from backend.slot import SaveSlot
-from conftest import press, screen_text, settle, wait_until
+from tui_helpers import press, screen_text, settle, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 BUDGET_S = 300.0

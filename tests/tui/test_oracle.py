@@ -7,7 +7,7 @@ from __future__ import annotations
 from backend.command_kinds import CommandKind
 from game.screens.oracle import OracleScreen, explain
 from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceUnavailable
-from conftest import commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def open_oracle(app, pilot) -> OracleScreen:

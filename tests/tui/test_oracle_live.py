@@ -17,7 +17,7 @@ import pytest
 
 from backend.config.edit import set_value
 from game.screens.oracle import OracleScreen
-from conftest import make_app, press, screen_text, settle, wait_until
+from tui_helpers import make_app, press, screen_text, settle, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [

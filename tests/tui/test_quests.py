@@ -4,7 +4,7 @@ from backend.command_kinds import CommandKind
 from game.screens.new_quest import NewQuestScreen
 from game.screens.quest_details import QuestDetailsScreen
 from game.widgets.table import RealmTable
-from conftest import commands_sent, make_app, press, screen_text, settle
+from tui_helpers import commands_sent, make_app, press, screen_text, settle
 
 
 async def open_quests(app, pilot) -> RealmTable:

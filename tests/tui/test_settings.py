@@ -9,7 +9,7 @@ from backend.fmt import fmt_bytes
 from game.screens.edit_setting import EditSettingScreen
 from game.screens.vram import VramScreen
 from game.widgets.table import RealmTable
-from conftest import commands_sent, make_app, press, screen_text, settle
+from tui_helpers import commands_sent, make_app, press, screen_text, settle
 
 
 async def open_settings(app, pilot) -> RealmTable:

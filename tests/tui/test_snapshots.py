@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from game.data.state import TuiState, save_state
-from conftest import check_snapshot, make_app, press, settle
+from tui_helpers import check_snapshot, make_app, press, settle
 
 SIZES = [(100, 30), (80, 24)]
 DISK = r"Disk: .*"  # free space differs from machine to machine

@@ -7,7 +7,7 @@ from game.screens.tavern import TavernScreen
 from game.widgets.chronicle import Chronicle
 from game.widgets.hero_card import HeroCard
 from game.widgets.portrait import tier_for
-from conftest import answer_commands, commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import answer_commands, commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def test_tavern_shows_hero_battle_chronicle_and_status(seeded) -> None:

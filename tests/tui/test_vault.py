@@ -3,7 +3,7 @@
 from backend.command_kinds import CommandKind
 from game.screens.checkpoint_details import CheckpointDetailsScreen
 from game.widgets.table import RealmTable
-from conftest import commands_sent, make_app, press, screen_text, settle
+from tui_helpers import commands_sent, make_app, press, screen_text, settle
 
 
 async def open_vault(app, pilot) -> RealmTable:
