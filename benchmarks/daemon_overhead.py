@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from backend.config import load_config  # noqa: E402
-from backend.daemon.jobs import build_job, start_point  # noqa: E402
+from backend.daemon.jobs import StartPoint, build_job  # noqa: E402
 from backend.questgen import write_quest  # noqa: E402
 from backend.skill_registry import load_skills  # noqa: E402
 from backend.store import Store  # noqa: E402
@@ -70,7 +70,8 @@ async def through_daemon(root: Path, nano: Path, quest: Path) -> tuple[float, fl
         rows = await store.fetchall("SELECT ts, step FROM step_metrics ORDER BY id")
         started = (await store.fetchone("SELECT ts FROM events WHERE kind = 'quest_started'"))[0]
         quest_row = await store.quests.get(1)
-        job = build_job(slot, load_config(slot.config_path), quest_row, start_point(slot, load_config(slot.config_path), quest_row))
+        config = load_config(slot.config_path)  # the same job the daemon ran: from the base model
+        job = build_job(slot, config, quest_row, StartPoint(str(slot.base_model_dir), 0, None))
         return rate([(r[0], r[1]) for r in rows]), rows[0][0] - started, job
     finally:
         await store.close()
