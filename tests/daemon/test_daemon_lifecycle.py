@@ -139,3 +139,24 @@ async def _sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+async def test_low_disk_pauses_the_battle_with_an_event(tmp_path, nano_base) -> None:
+    from daemon.harness import DaemonProcess, make_save
+
+    save = await make_save(tmp_path / "save", nano_base, {"retention.min_free_disk_gb": 1_000_000})
+    drop_in_inbox(save, "sums.jsonl", chat_lines(2000))
+    daemon = DaemonProcess(save).start()
+    store = await store_of(save)
+    try:
+        await wait_until(lambda: _has_event(store, EventKind.DISK_LOW), 120, "the disk-low event")
+        event = (await store.events.since(0, kinds=(EventKind.DISK_LOW,)))[-1]
+        assert event.payload["needed_gb"] >= 1_000_000
+        await wait_until(lambda: _beat_state(store, "paused"), 20, "the battle to hold")
+        held = (await store.metrics.latest()).step
+        await _sleep(3.0)
+        assert (await store.metrics.latest()).step == held
+        assert (await store.quests.get(1)).state == "processing"
+    finally:
+        await store.close()
+        daemon.stop()

@@ -1,0 +1,82 @@
+"""Pure pieces of the daemon: retention, the inbox's settle rule, sparring examples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from backend.daemon.intake import InboxWatcher
+from backend.daemon.moves import move_with_sidecars, printable, safe_name
+from backend.daemon.retention import choose_deletions
+from backend.daemon.sparring import NO_ANSWER, sparring_examples, validate_sparring
+from backend.skill_registry import load_skills
+from backend.store.checkpoints import CheckpointRow
+
+
+def row(step: int, val_loss: float | None = None, pinned: bool = False) -> CheckpointRow:
+    return CheckpointRow(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}", 0.0, None, None, None, None,
+                         val_loss, None, None, None, {}, pinned, None)
+
+
+def test_retention_keeps_last_best_and_protected() -> None:
+    rows = [row(s, val_loss=1.0) for s in range(100, 1100, 100)]
+    scores = {200: 0.9, 300: 0.5, 400: 0.9, 500: 0.1}
+    doomed = {r.step for r in choose_deletions(rows, scores, keep_last=2, keep_best=2, protected={100, 600})}
+    # kept: last two (1000, 900), best two by score then val loss then later step (400, 200), protected (100, 600)
+    assert doomed == {300, 500, 700, 800}
+
+
+def test_retention_never_removes_the_only_checkpoint() -> None:
+    assert choose_deletions([row(5)], {}, keep_last=1, keep_best=0, protected=set()) == []
+
+
+def test_inbox_takes_a_file_only_after_it_settles(tmp_path: Path) -> None:
+    w = InboxWatcher(tmp_path, settle_s=1.0)
+    f = tmp_path / "q.jsonl"
+    f.write_text("a\n")
+    assert w.poll(now=100.0) == []
+    f.write_text("a\nb\n")  # still being written
+    assert w.poll(now=100.9) == []
+    assert w.poll(now=101.5) == []  # changed at 100.9: not settled yet
+    assert w.poll(now=102.0) == [f]
+
+
+def test_inbox_ignores_partial_names_and_waits_for_sidecar(tmp_path: Path) -> None:
+    w = InboxWatcher(tmp_path, settle_s=1.0)
+    for name in (".hidden.jsonl", "x.jsonl.part", "y.tmp", "z.jsonl.meta.json"):
+        (tmp_path / name).write_text("{}")
+    q = tmp_path / "q.jsonl"
+    q.write_text("{}\n")
+    w.poll(now=0.0)
+    (tmp_path / "q.jsonl.meta.json").write_text('{"schema": "chat_sft_v1", "x": 1}')  # sidecar arrives later
+    assert w.poll(now=1.5) == []
+    assert w.poll(now=3.0) == [q]
+
+
+def test_moves_keep_bytes_and_sidecars(tmp_path: Path) -> None:
+    src = tmp_path / "in" / "a.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(b"\x00\xffraw")
+    side = src.with_name("a.jsonl.meta.json")
+    side.write_text("{}")
+    dest = move_with_sidecars(src, tmp_path / "out" / "00001-a.jsonl")
+    assert dest.read_bytes() == b"\x00\xffraw" and dest.with_name("00001-a.jsonl.meta.json").exists()
+    assert not src.exists() and not side.exists()
+
+
+def test_names_are_made_safe_and_printable() -> None:
+    assert safe_name("evil\n name\x1b.jsonl") == "evil__name_.jsonl"
+    assert printable("a\x1bb") == "a\\x1bb"
+    assert os.sep not in safe_name("../../etc/passwd")
+
+
+def test_sparring_examples_never_train_the_wrong_answer() -> None:
+    skill = load_skills()["bin"]
+    problem, fresh = skill.sample(1, 2, 99)
+    examples = sparring_examples(problem, "", fresh)
+    assert [e["messages"][-1]["content"] for e in examples] == ["It is incorrect.", problem.answer, "It is correct."]
+    assert NO_ANSWER in examples[0]["messages"][-2]["content"]
+    for e in examples:
+        assert [m["role"] for m in e["messages"]].count("assistant") == 1
+    assert validate_sparring(skill, problem, "", fresh) == []
+    assert validate_sparring(skill, problem, problem.answer, fresh)  # a right answer is not a sparring mistake
