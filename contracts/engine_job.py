@@ -70,6 +70,13 @@ class Hyperparameters(_Strict):
         "(flash-attn varlen on CUDA); auto: padding_free with flash_attention_2, else padded",
     )
     packed_row_tokens: int = Field(256, ge=16, description="row length of the `packed` mode")
+    length_grouping: int = Field(
+        1, ge=0,
+        description="how many micro-batches' worth of shuffled examples are grouped by length before they are "
+        "cut into micro-batches: 1 = none, every micro-batch a random sample (best learning when length "
+        "says something about content, as in BIN); k > 1 = within windows of k (less padding); "
+        "0 = the whole epoch (least padding; homogeneous micro-batches)",
+    )
     loss_spike_factor: float = Field(3.0, gt=1, description="warn when loss > factor x its moving average")
     masked_ratio_min: float = Field(0.25, ge=0, le=1, description="abort when fewer tokens than this are masked")
     masked_ratio_max: float = Field(0.995, ge=0, le=1, description="abort when more tokens than this are masked")

@@ -78,7 +78,7 @@ class Trainer:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:
             self._plan_cache = plan_epoch(
                 self.lengths, self.s.mode, self.hp.tokens_per_micro_batch, self.hp.grad_accum,
-                self.hp.seed, epoch, self.hp.packed_row_tokens,
+                self.hp.seed, epoch, self.hp.packed_row_tokens, self.hp.length_grouping,
             )
         return self._plan_cache
 

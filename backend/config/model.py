@@ -27,11 +27,16 @@ class HeroConfig(Section):
 
 class TrainingConfig(Section):
     max_length: int = Field(512, ge=16, le=131072, description="longest example in tokens")
-    tokens_per_micro_batch: int = Field(4096, ge=64, description="token budget of one micro-batch")
+    tokens_per_micro_batch: int = Field(1024, ge=64, description="token budget of one micro-batch (padded slots count)")
     grad_accum: int = Field(1, ge=1, le=1024, description="micro-batches per optimizer step")
-    learning_rate: float = Field(2e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
-    weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW weight decay")
-    warmup_steps: int = Field(20, ge=0, description="linear warmup steps at the start of every battle")
+    length_grouping: int = Field(
+        1, ge=0, le=1024,
+        description="micro-batches' worth of examples sorted by length together (1 = random micro-batches, "
+        "best learning; more = less padding; 0 = the whole quest)",
+    )
+    learning_rate: float = Field(3e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
+    weight_decay: float = Field(0.1, ge=0, le=1.0, description="AdamW weight decay (matrices only)")
+    warmup_steps: int = Field(10, ge=0, description="linear warmup steps at the start of every battle")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warmup")
     epochs: int = Field(1, ge=1, le=100, description="passes over a quest's examples")
     max_steps_per_quest: int = Field(0, ge=0, description="step budget of one battle (0 = as many as the epochs need)")

@@ -55,7 +55,8 @@ def hyperparameters(config: RealmConfig) -> Hyperparameters:
     t = config.training
     return Hyperparameters(
         learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps, schedule=t.schedule,
-        tokens_per_micro_batch=t.tokens_per_micro_batch, grad_accum=t.grad_accum, max_length=t.max_length,
+        tokens_per_micro_batch=t.tokens_per_micro_batch, grad_accum=t.grad_accum, length_grouping=t.length_grouping,
+        max_length=t.max_length,
         overlength=t.overlength, grad_clip=t.grad_clip, epochs=t.epochs,
         max_steps=t.max_steps_per_quest or None, seed=t.seed, validation_fraction=t.validation_fraction,
     )

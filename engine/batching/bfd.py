@@ -1,4 +1,4 @@
-"""Best-fit-decreasing bin packing of example lengths."""
+"""Best-fit bin packing of example lengths (online in the given order, or decreasing)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import bisect
 
 
 def best_fit_decreasing(items: list[tuple[int, int]], capacity: int) -> list[list[int]]:
-    """Pack (index, length) items into bins of `capacity` tokens; an item longer than the
-    capacity gets a bin of its own. Longest first; each goes to the fullest bin it fits.
+    """Best fit, longest first (stable: equal lengths keep input order)."""
+    return best_fit(sorted(items, key=lambda it: -it[1]), capacity)
+
+
+def best_fit(order: list[tuple[int, int]], capacity: int) -> list[list[int]]:
+    """Pack (index, length) items, in the order given, into bins of `capacity` tokens; an item
+    longer than the capacity gets a bin of its own. Each goes to the fullest bin it fits.
     Returns bins as lists of indices (in placement order). Deterministic for a given input order."""
-    order = sorted(items, key=lambda it: -it[1])  # stable: equal lengths keep input order
     bins: list[list[int]] = []
     free: list[tuple[int, int]] = []  # sorted (remaining capacity, bin id)
     for idx, length in order:

@@ -39,18 +39,40 @@ def resolve_batching(requested: str, attention: str) -> Mode:
     return requested  # type: ignore[return-value]
 
 
-def plan_padded(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random) -> list[MicroBatchPlan]:
-    """Length buckets: sort by length (ties in `order`), fill each micro-batch while count x longest <= budget."""
-    rank = {idx: r for r, idx in enumerate(order)}
-    by_len = sorted(order, key=lambda i: (lengths[i], rank[i]))
+def length_windows(order: Sequence[int], lengths: Sequence[int], tokens: int) -> list[list[int]]:
+    """Cut the shuffled order into consecutive windows of about `tokens` tokens (0: one window)."""
+    if tokens <= 0:
+        return [list(order)]
+    windows: list[list[int]] = [[]]
+    filled = 0
+    for idx in order:
+        if windows[-1] and filled + lengths[idx] > tokens:
+            windows.append([])
+            filled = 0
+        windows[-1].append(idx)
+        filled += lengths[idx]
+    return windows
+
+
+def grouped_order(order: Sequence[int], lengths: Sequence[int], window_tokens: int, longest_first: bool) -> list[int]:
+    """The shuffled order with each window sorted by length (stable, so ties keep the shuffle)."""
+    sign = -1 if longest_first else 1
+    return [i for w in length_windows(order, lengths, window_tokens) for i in sorted(w, key=lambda i: sign * lengths[i])]
+
+
+def plan_padded(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random,
+                window_tokens: int = 0) -> list[MicroBatchPlan]:
+    """Fill each micro-batch, in length-grouped order, while count x longest <= budget."""
     batches: list[list[int]] = []
     current: list[int] = []
-    for idx in by_len:
-        longest = max(lengths[idx], lengths[current[-1]] if current else 0)
-        if current and (len(current) + 1) * longest > budget:
+    longest = 0
+    for idx in grouped_order(order, lengths, window_tokens, longest_first=False):
+        wider = max(longest, lengths[idx])
+        if current and (len(current) + 1) * wider > budget:
             batches.append(current)
-            current = []
+            current, wider = [], lengths[idx]
         current.append(idx)
+        longest = wider
     if current:
         batches.append(current)
     rng.shuffle(batches)
@@ -58,12 +80,14 @@ def plan_padded(order: Sequence[int], lengths: Sequence[int], budget: int, rng: 
 
 
 def plan_packed(
-    order: Sequence[int], lengths: Sequence[int], row_tokens: int, budget: int, rng: random.Random
+    order: Sequence[int], lengths: Sequence[int], row_tokens: int, budget: int, rng: random.Random,
+    window_tokens: int = 0,
 ) -> list[MicroBatchPlan]:
-    """Short packed rows (best-fit-decreasing), then as many rows per micro-batch as fit the budget."""
-    from engine.batching.bfd import best_fit_decreasing
+    """Short packed rows (best fit, longest first within each window), then as many rows per
+    micro-batch as fit the budget."""
+    from engine.batching.bfd import best_fit
 
-    rows = best_fit_decreasing([(i, lengths[i]) for i in order], row_tokens)
+    rows = best_fit([(i, lengths[i]) for i in grouped_order(order, lengths, window_tokens, True)], row_tokens)
     rng.shuffle(rows)
     row_len = [sum(lengths[i] for i in r) for r in rows]
     # group rows of similar length so the padded row width wastes little
@@ -83,12 +107,12 @@ def plan_packed(
 
 
 def plan_padding_free(
-    order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random
+    order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random, window_tokens: int = 0,
 ) -> list[MicroBatchPlan]:
-    """One flattened row per micro-batch, filled by best-fit-decreasing up to the budget."""
-    from engine.batching.bfd import best_fit_decreasing
+    """One flattened row per micro-batch, filled by best fit (longest first within each window)."""
+    from engine.batching.bfd import best_fit
 
-    bins = best_fit_decreasing([(i, lengths[i]) for i in order], budget)
+    bins = best_fit([(i, lengths[i]) for i in grouped_order(order, lengths, window_tokens, True)], budget)
     rng.shuffle(bins)
     return [MicroBatchPlan((tuple(b),)) for b in bins]
 
@@ -101,17 +125,23 @@ def plan_epoch(
     seed: int,
     epoch: int,
     row_tokens: int = 256,
+    length_grouping: int = 1,
 ) -> EpochPlan:
-    """The micro-batches of one epoch, grouped `grad_accum` per optimizer step (the last step may hold fewer)."""
+    """The micro-batches of one epoch, grouped `grad_accum` per optimizer step (the last step may hold fewer).
+
+    `length_grouping` micro-batches' worth of the shuffled examples are grouped by length (0: the
+    whole epoch). Grouping saves padding but makes micro-batches of look-alike examples, which
+    slows learning where length and content go together (BIN: short sums are the small ones)."""
     rng = random.Random(f"realm-epoch-{seed}-{epoch}")
     order = list(range(len(lengths)))
     rng.shuffle(order)
+    window = length_grouping * budget
     if mode == "padded":
-        micro = plan_padded(order, lengths, budget, rng)
+        micro = plan_padded(order, lengths, budget, rng, window)
     elif mode == "packed":
-        micro = plan_packed(order, lengths, min(row_tokens, budget), budget, rng)
+        micro = plan_packed(order, lengths, min(row_tokens, budget), budget, rng, window)
     elif mode == "padding_free":
-        micro = plan_padding_free(order, lengths, budget, rng)
+        micro = plan_padding_free(order, lengths, budget, rng, window)
     else:
         raise ValueError(f"unknown batching mode {mode!r}")
     steps = tuple(tuple(micro[i : i + grad_accum]) for i in range(0, len(micro), grad_accum))

@@ -45,7 +45,8 @@ def data_fingerprint(job: EngineJob, batching: str, extra: dict[str, Any] | None
         "profile": job.profile,
         "batching": batching,
         "settings": [hp.seed, hp.max_length, hp.overlength, hp.validation_fraction, hp.max_validation_examples,
-                     hp.tokens_per_micro_batch, hp.packed_row_tokens, hp.grad_accum, hp.epochs],
+                     hp.tokens_per_micro_batch, hp.packed_row_tokens, hp.grad_accum, hp.epochs,
+                     hp.length_grouping],
         "extra": extra or {},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

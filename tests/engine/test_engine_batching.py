@@ -37,9 +37,11 @@ def fake_examples(lengths: list[int], seed: int = 0) -> list[TokenizedExample]:
     accum=st.integers(1, 4),
     mode=st.sampled_from(MODES),
     seed=st.integers(0, 5),
+    grouping=st.sampled_from([0, 1, 3]),
 )
-def test_plan_covers_each_example_once_within_budget(lengths, budget, accum, mode, seed) -> None:
-    plan = plan_epoch(lengths, mode, budget, accum, seed, epoch=0, row_tokens=min(128, budget))
+def test_plan_covers_each_example_once_within_budget(lengths, budget, accum, mode, seed, grouping) -> None:
+    plan = plan_epoch(lengths, mode, budget, accum, seed, epoch=0, row_tokens=min(128, budget),
+                      length_grouping=grouping)
     seen = [i for step in plan.steps for mb in step for i in mb.examples()]
     assert sorted(seen) == list(range(len(lengths)))
     assert all(1 <= len(step) <= accum for step in plan.steps)
@@ -57,6 +59,21 @@ def test_plans_are_deterministic_and_change_per_epoch() -> None:
         assert a == plan_epoch(lengths, mode, 512, 2, seed=3, epoch=0)
         b = plan_epoch(lengths, mode, 512, 2, seed=3, epoch=1)
         assert a.steps != b.steps and len(a.steps) == len(b.steps)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_random_micro_batches_mix_lengths_unless_grouped(mode) -> None:
+    # BIN-like data: ten lengths, each the mark of a different kind of problem
+    lengths = [14 + i % 10 for i in range(2000)]
+
+    def kinds_per_micro_batch(grouping: int) -> float:
+        plan = plan_epoch(lengths, mode, 1024, 1, seed=0, epoch=0, row_tokens=256, length_grouping=grouping)
+        mbs = [mb for step in plan.steps for mb in step]
+        return sum(len({lengths[i] for i in mb.examples()}) for mb in mbs) / len(mbs)
+
+    mixed, grouped = kinds_per_micro_batch(1), kinds_per_micro_batch(0)
+    assert mixed >= 8  # a random sample holds nearly every length
+    assert grouped <= mixed / 2  # whole-epoch grouping: look-alike micro-batches
 
 
 def test_best_fit_decreasing_fills_bins() -> None:
