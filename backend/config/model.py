@@ -94,7 +94,12 @@ class SkillPlan(Section):
 class AutoGenerateConfig(Section):
     enabled: bool = Field(True, description="generate quests when the queue runs low")
     threshold: int = Field(1, ge=0, le=1000, description="generate when fewer quests than this are queued")
-    count: int = Field(2000, ge=1, le=1_000_000, description="examples per generated quest")
+    tokens: int = Field(
+        200_000, ge=0, le=100_000_000,
+        description="training tokens per generated quest, about: the example count follows the skill's "
+        "example length, so quests of every skill take about as long (0 = use count)",
+    )
+    count: int = Field(2000, ge=1, le=1_000_000, description="examples per generated quest when tokens is 0")
     cooldown_s: float = Field(5.0, ge=0, description="seconds between two generations")
 
 

@@ -14,6 +14,8 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
+from backend.hero import tokenizer_file
+from backend.quest_size import examples_for_tokens
 from backend.questgen import quest_filename, write_quest
 from backend.skill_progress import recent_generated_skills, skill_progress
 from backend.skill_registry import check_level, get_skill, load_skills
@@ -42,6 +44,14 @@ class Generator:
         self.last_generated_at = time.time()
         return await self.pipeline.take(out, source="generator", priority=priority)
 
+    def auto_count(self, skill_id: str, level: int) -> int:
+        """Examples of an auto-generated quest: sized by tokens unless auto_generate.tokens is 0."""
+        auto = self.ctx.config.curriculum.auto_generate
+        if not auto.tokens:
+            return auto.count
+        tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
+        return examples_for_tokens(get_skill(self.skills, skill_id), level, auto.tokens, tokenizer)
+
     async def queue_length(self) -> int:
         counts = await self.ctx.store.quests.counts()
         return counts["queued"] + counts["validating"]
@@ -55,7 +65,8 @@ class Generator:
         if decision.skill is None:
             self.last_generated_at = time.time()
             return decision.reason
-        quest_id = await self.generate(decision.skill, decision.level, ctx.config.curriculum.auto_generate.count)
+        count = await asyncio.to_thread(self.auto_count, decision.skill, decision.level)
+        quest_id = await self.generate(decision.skill, decision.level, count)
         return f"quest #{quest_id}: {decision.skill} level {decision.level} ({decision.reason})"
 
     def task(self) -> Task:

@@ -80,3 +80,20 @@ def test_sparring_examples_never_train_the_wrong_answer() -> None:
         assert [m["role"] for m in e["messages"]].count("assistant") == 1
     assert validate_sparring(skill, problem, "", fresh) == []
     assert validate_sparring(skill, problem, problem.answer, fresh)  # a right answer is not a sparring mistake
+
+
+def test_generated_quests_are_sized_by_tokens_so_every_skill_trains_as_long(nano_base: Path) -> None:
+    from backend.quest_size import examples_for_tokens, mean_example_tokens
+    from backend.skill_registry import load_skills
+
+    skills = load_skills()
+    tokenizer = nano_base / "tokenizer.json"
+    bin_n = examples_for_tokens(skills["bin"], 1, 200_000, tokenizer)
+    sy_n = examples_for_tokens(skills["sy"], 1, 200_000, tokenizer)
+    assert bin_n > 4 * sy_n  # BIN examples are short, SY examples long
+    bin_tokens = bin_n * mean_example_tokens(skills["bin"], 1, tokenizer)
+    sy_tokens = sy_n * mean_example_tokens(skills["sy"], 1, tokenizer)
+    assert abs(bin_tokens - 200_000) < 1_000 and abs(sy_tokens - 200_000) < 1_000
+    # without a tokenizer on disk (a hub id not fetched yet) a byte estimate still sizes the quest
+    assert 1_000 < examples_for_tokens(skills["bin"], 1, 200_000, None) < 20_000
+    assert examples_for_tokens(skills["bin"], 1, 10, tokenizer) == 50  # never a near-empty quest
