@@ -9,7 +9,9 @@ count, same number of optimizer steps, one process per run, rows interleaved ove
 (the best round counts: other processes only ever slow a run down). Baselines:
 - Hugging Face `Trainer`: random batches of 64 examples padded to the longest;
 - TRL `SFTTrainer(packing=True)`: best-fit-decreasing padding-free rows of the same token budget.
-The engine gets `tokens_per_micro_batch` = 64 x the mean example length. Also measured in the
+The engine gets `tokens_per_micro_batch` = 64 x the mean example length; its rows use random
+micro-batches (the default, `length_grouping` 1) except the length-grouped one (whole-epoch
+length sorting: least padding, but look-alike micro-batches that learn BIN worse). Also measured in the
 same run: this machine's fp32 matmul peak (torch.mm), against which achieved model FLOP/s
 (6N per token + attention over each example's own length + LM head on supervised tokens, the
 same formula for every row) is shown.
@@ -40,6 +42,7 @@ from train_data import bin_examples, write_jsonl  # noqa: E402
 
 ENGINE_ROWS = {
     "engine padded": {"batching": "padded"},
+    "engine padded, length-grouped": {"batching": "padded", "length_grouping": 0},
     "engine packed-256": {"batching": "packed", "packed_row_tokens": 256},
     "engine packed-128": {"batching": "packed", "packed_row_tokens": 128},
     "engine padding_free": {"batching": "padding_free"},

@@ -65,11 +65,12 @@ class Hyperparameters(_Strict):
     max_validation_examples: int = Field(256, ge=0, description="cap on the held-out split")
     batching: BatchingMode = Field(
         "auto",
-        description="padded: length-bucketed right-padded batches; packed: short packed rows with per-example "
+        description="padded: right-padded batches; packed: short packed rows with per-example "
         "position_ids and a block-diagonal mask; padding_free: one flattened row per micro-batch "
-        "(flash-attn varlen on CUDA); auto: padding_free with flash_attention_2, else padded",
+        "(flash-attn varlen on CUDA); auto: padding_free with flash_attention_2, packed on the CPU, "
+        "else padded",
     )
-    packed_row_tokens: int = Field(256, ge=16, description="row length of the `packed` mode")
+    packed_row_tokens: int = Field(128, ge=16, description="row length of the `packed` mode")
     length_grouping: int = Field(
         1, ge=0,
         description="how many micro-batches' worth of shuffled examples are grouped by length before they are "

@@ -80,7 +80,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     precision = resolve_precision(job.precision, device)
     attention = resolve_attention(job.attention, device)
     try:
-        mode = resolve_batching(hp.batching, attention)
+        mode = resolve_batching(hp.batching, attention, device.type)
     except ValueError as exc:
         raise EngineError("bad_job", str(exc), where="hyperparameters.batching") from None
     resume = _resume_source(job)

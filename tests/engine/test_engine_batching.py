@@ -84,7 +84,8 @@ def test_best_fit_decreasing_fills_bins() -> None:
 
 
 def test_resolve_batching() -> None:
-    assert resolve_batching("auto", "sdpa") == "padded"
+    assert resolve_batching("auto", "sdpa") == "packed"  # on the CPU
+    assert resolve_batching("auto", "sdpa", "cuda") == "padded"
     assert resolve_batching("auto", "flash_attention_2") == "padding_free"
     assert resolve_batching("packed", "eager") == "packed"
     with pytest.raises(ValueError, match="padding_free"):

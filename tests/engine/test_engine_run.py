@@ -35,7 +35,7 @@ def test_run_2000_examples(tmp_path: Path, nano_dir: Path) -> None:
     started, result = events[0], events[-1]
     assert started.examples_train + started.examples_val == 2000 and started.examples_val == 100
     assert started.device == "cpu" and started.precision == "fp32" and started.attention == "sdpa"
-    assert started.batching == "padded" and 800_000 < started.parameters < 900_000
+    assert started.batching == "packed" and 800_000 < started.parameters < 900_000
     steps = of_type(events, "step")
     assert [s.job_step for s in steps] == sorted(s.job_step for s in steps)
     assert steps[-1].job_step == started.total_steps == result.global_step
