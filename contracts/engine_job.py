@@ -74,8 +74,8 @@ class Hyperparameters(_Strict):
     length_grouping: int = Field(
         1, ge=0,
         description="how many micro-batches' worth of shuffled examples are grouped by length before they are "
-        "cut into micro-batches: 1 = none, every micro-batch a random sample (best learning when length "
-        "says something about content, as in BIN); k > 1 = within windows of k (less padding); "
+        "cut into micro-batches: 1 = about none, every micro-batch close to a random sample (best learning "
+        "when length says something about content, as in BIN); k > 1 = within windows of k (less padding); "
         "0 = the whole epoch (least padding; homogeneous micro-batches)",
     )
     loss_spike_factor: float = Field(3.0, gt=1, description="warn when loss > factor x its moving average")

@@ -41,8 +41,9 @@ class Trainer:
         self.layout = "padded" if setup.mode == "padded" else "packed"
         self.lengths = [len(e) for e in setup.data.train]
         self._plan_cache: EpochPlan | None = None
-        self.steps_per_epoch = len(self._plan(0).steps)  # the same for every epoch (same length multiset)
-        total = self.steps_per_epoch * self.hp.epochs
+        # each epoch's shuffle cuts its own number of micro-batches
+        self.epoch_steps = [len(self._plan(e).steps) for e in range(self.hp.epochs)]
+        total = sum(self.epoch_steps)
         self.total_steps = min(total, self.hp.max_steps) if self.hp.max_steps else total
         self.optimizer = build_optimizer(self.model, self.hp, setup.device)
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.hp)
@@ -72,7 +73,10 @@ class Trainer:
 
     @property
     def epoch_progress(self) -> float:
-        return self.state.epoch + self.state.step_in_epoch / max(self.steps_per_epoch, 1)
+        return self.state.epoch + self.state.step_in_epoch / max(self.steps_in_epoch(self.state.epoch), 1)
+
+    def steps_in_epoch(self, epoch: int) -> int:
+        return self.epoch_steps[epoch] if epoch < len(self.epoch_steps) else len(self._plan(epoch).steps)
 
     def _plan(self, epoch: int) -> EpochPlan:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:
@@ -88,7 +92,7 @@ class Trainer:
     def _advance_cursor(self) -> None:
         self.state.job_step += 1
         self.state.step_in_epoch += 1
-        if self.state.step_in_epoch >= self.steps_per_epoch:
+        if self.state.step_in_epoch >= self.steps_in_epoch(self.state.epoch):
             self.state.epoch += 1
             self.state.step_in_epoch = 0
 

@@ -31,7 +31,7 @@ class TrainingConfig(Section):
     grad_accum: int = Field(1, ge=1, le=1024, description="micro-batches per optimizer step")
     length_grouping: int = Field(
         1, ge=0, le=1024,
-        description="micro-batches' worth of examples sorted by length together (1 = random micro-batches, "
+        description="micro-batches' worth of examples sorted by length together (1 = near-random micro-batches, "
         "best learning; more = less padding; 0 = the whole quest)",
     )
     learning_rate: float = Field(3e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")

@@ -83,11 +83,17 @@ class BattleLoop(Component):
             await self.pipeline.move_to(quest, "processing", started_at=time.time())
             quest = await ctx.store.quests.get(quest.id)
         await ensure_lock(ctx)
-        attempt, delay = 0, ctx.config.daemon.restart_backoff_s
+        attempt, delay, exact_resume = 0, ctx.config.daemon.restart_backoff_s, True
         while not ctx.state.stopping.is_set():
             attempt += 1
             await ctx.store.quests.update(quest.id, attempts=quest.attempts + attempt)
-            result, engine = await self.run_engine(quest, attempt)
+            result, engine = await self.run_engine(quest, attempt, exact_resume)
+            if result is not None and exact_resume and self.resume_refused(result, engine):
+                exact_resume = False
+                await ctx.event(EventKind.WARNING, {"source": "battle", "message":
+                    f"quest #{quest.id} cannot continue exactly from its checkpoint ({engine.last_error}); "
+                    "it starts again from that checkpoint's weights"})
+                continue
             if result is not None:
                 await self.finish(quest, result, engine)
                 return
@@ -103,7 +109,14 @@ class BattleLoop(Component):
                 return
             delay *= 2
 
-    async def run_engine(self, quest: Quest, attempt: int) -> tuple[TrainingResult | None, EngineProcess | None]:
+    @staticmethod
+    def resume_refused(result: TrainingResult, engine: EngineProcess | None) -> bool:
+        """The engine would not resume (data or batching settings changed since the
+        checkpoint, e.g. after an upgrade): its weights are still good to start from."""
+        return not result.success and not result.stopped and engine is not None and engine.last_error_code == "resume"
+
+    async def run_engine(self, quest: Quest, attempt: int,
+                         exact_resume: bool = True) -> tuple[TrainingResult | None, EngineProcess | None]:
         """One engine run. The start point is chosen only once run/engine.lock is ours,
         so an engine left by a killed daemon has finished saving first."""
         ctx = self.ctx
@@ -111,7 +124,7 @@ class BattleLoop(Component):
         if not await lock.acquire(ENGINE_LOCK_WAIT_S, on_wait=self.say_waiting):
             return None, None
         try:
-            start = start_point(ctx.slot, ctx.config, quest)
+            start = start_point(ctx.slot, ctx.config, quest, exact_resume)
             job = build_job(ctx.slot, ctx.config, quest, start)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",

@@ -27,6 +27,7 @@ class EngineProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.result: TrainingResult | None = None
         self.last_error: str | None = None
+        self.last_error_code: str | None = None
         self.exit_code: int | None = None
 
     @property
@@ -73,6 +74,7 @@ class EngineProcess:
                 log.warning("%s", exc)
                 continue
             if isinstance(event, ErrorEvent):
+                self.last_error_code = event.code
                 self.last_error = event.message + (f" (fix: {event.fix})" if event.fix else "")
             if isinstance(event, ResultEvent):
                 self.result = event.to_result()

@@ -14,7 +14,7 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
-from backend.hero import tokenizer_file
+from backend.hero import hero_exists, tokenizer_file
 from backend.quest_size import examples_for_tokens
 from backend.questgen import quest_filename, write_quest
 from backend.skill_progress import recent_generated_skills, skill_progress
@@ -57,6 +57,8 @@ class Generator:
         return counts["queued"] + counts["validating"]
 
     async def due(self, ctx: DaemonContext) -> bool:
+        if not hero_exists(ctx.slot, ctx.config):
+            return False  # quests are sized with the hero's tokenizer: wait until nano DIO exists
         return bool(should_generate(await self.queue_length(), ctx.config.curriculum, self.last_generated_at, time.time()))
 
     async def auto(self, ctx: DaemonContext) -> str:

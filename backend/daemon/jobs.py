@@ -31,12 +31,12 @@ def job_id_for(quest: Quest) -> str:
     return f"quest-{quest.id}"
 
 
-def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest) -> StartPoint:
-    """Resume this quest's own newest complete checkpoint when there is one; otherwise
-    start from the hero's newest complete checkpoint, or the base model."""
+def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest, exact_resume: bool = True) -> StartPoint:
+    """Resume this quest's own newest complete checkpoint when there is one (and
+    `exact_resume`); otherwise start from the hero's newest complete checkpoint, or the base model."""
     complete = list_complete(slot.checkpoints_dir)
     own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and led.resume is not None]
-    if own and own[-1][1].step == max(led.step for _, led in complete):
+    if exact_resume and own and own[-1][1].step == max(led.step for _, led in complete):
         return StartPoint(str(own[-1][0]), own[-1][1].step, str(own[-1][0]))
     if complete:
         path, ledger = max(complete, key=lambda item: item[1].step)

@@ -63,21 +63,27 @@ def grouped_order(order: Sequence[int], lengths: Sequence[int], window_tokens: i
     return [i for w in length_windows(order, lengths, window_tokens) for i in sorted(w, key=lambda i: sign * lengths[i])]
 
 
+def cut_by_width(items: Sequence[int], width: Sequence[int], budget: int) -> list[list[int]]:
+    """Consecutive groups of `items` while count x widest <= budget (an item alone may exceed it)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    widest = 0
+    for item in items:
+        wider = max(widest, width[item])
+        if current and (len(current) + 1) * wider > budget:
+            groups.append(current)
+            current, wider = [], width[item]
+        current.append(item)
+        widest = wider
+    if current:
+        groups.append(current)
+    return groups
+
+
 def plan_padded(order: Sequence[int], lengths: Sequence[int], budget: int, rng: random.Random,
                 window_tokens: int = 0) -> list[MicroBatchPlan]:
     """Fill each micro-batch, in length-grouped order, while count x longest <= budget."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for idx in grouped_order(order, lengths, window_tokens, longest_first=False):
-        wider = max(longest, lengths[idx])
-        if current and (len(current) + 1) * wider > budget:
-            batches.append(current)
-            current, wider = [], lengths[idx]
-        current.append(idx)
-        longest = wider
-    if current:
-        batches.append(current)
+    batches = cut_by_width(grouped_order(order, lengths, window_tokens, longest_first=False), lengths, budget)
     rng.shuffle(batches)
     return [MicroBatchPlan(tuple((i,) for i in b)) for b in batches]
 
@@ -95,16 +101,7 @@ def plan_packed(
     row_len = [sum(lengths[i] for i in r) for r in rows]
     # rows of similar length together (within the same windows) so the row width wastes little
     ranked = grouped_order(range(len(rows)), row_len, window_tokens, longest_first=False)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for r in ranked:
-        longest = max(row_len[r], row_len[current[-1]] if current else 0)
-        if current and (len(current) + 1) * longest > budget:
-            batches.append(current)
-            current = []
-        current.append(r)
-    if current:
-        batches.append(current)
+    batches = cut_by_width(ranked, row_len, budget)
     rng.shuffle(batches)
     return [MicroBatchPlan(tuple(tuple(rows[r]) for r in b)) for b in batches]
 
@@ -127,7 +124,7 @@ def plan_epoch(
     grad_accum: int,
     seed: int,
     epoch: int,
-    row_tokens: int = 256,
+    row_tokens: int = 128,
     length_grouping: int = 1,
 ) -> EpochPlan:
     """The micro-batches of one epoch, grouped `grad_accum` per optimizer step (the last step may hold fewer).

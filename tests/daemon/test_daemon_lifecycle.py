@@ -160,3 +160,34 @@ async def test_low_disk_pauses_the_battle_with_an_event(tmp_path, nano_base) -> 
     finally:
         await store.close()
         daemon.stop()
+
+
+async def test_a_checkpoint_that_cannot_resume_exactly_restarts_the_quest_from_its_weights(tmp_path, nano_base) -> None:
+    """After the data or batching settings change (say, an upgrade), the engine refuses an
+    exact resume; the daemon says so and trains the quest again from the checkpoint's weights."""
+    from backend.config.edit import set_value
+    from daemon.harness import DaemonProcess, make_save
+
+    save = await make_save(tmp_path / "save", nano_base, {"training.save_every": 5, "training.tokens_per_micro_batch": 256})
+    drop_in_inbox(save, "sums.jsonl", chat_lines(3000))
+    daemon = DaemonProcess(save).start()
+    store = await store_of(save)
+    try:
+        async def trained_a_while() -> bool:
+            latest = await store.metrics.latest()
+            return latest is not None and latest.step >= 15
+        await wait_until(trained_a_while, 180, "some training steps")
+        assert daemon.stop() == 0
+        assert (await store.quests.get(1)).state == "processing"
+        set_value(save.config_path, "training.length_grouping", "0")
+        daemon = DaemonProcess(save).start()
+
+        async def completed() -> bool:
+            return await quest_state(store) in ("completed", "failed")
+        await wait_until(completed, 300, "the quest to end")
+        assert await quest_state(store) == "completed", daemon.tail()
+        warnings = [e.payload["message"] for e in await store.events.since(0, kinds=(EventKind.WARNING,))]
+        assert any("cannot continue exactly" in w for w in warnings), warnings
+    finally:
+        await store.close()
+        daemon.stop()

@@ -71,8 +71,20 @@ def test_lr_schedule() -> None:
 
 def test_total_steps_follow_epochs_and_max_steps(tmp_path: Path, small_nano_dir: Path) -> None:
     tr, _ = make_trainer(tmp_path, small_nano_dir, epochs=3)
-    assert tr.total_steps == 3 * tr.steps_per_epoch
+    assert tr.total_steps == sum(tr.epoch_steps) and len(tr.epoch_steps) == 3
     (tmp_path / "c").mkdir()
     capped, out = make_trainer(tmp_path / "c", small_nano_dir, epochs=3, max_steps=2)
     assert capped.total_steps == 2
     assert out.getvalue() == ""  # nothing is emitted before the run
+
+
+def test_the_cursor_walks_every_epoch_plan_whatever_its_length(tmp_path: Path, small_nano_dir: Path) -> None:
+    tr, _ = make_trainer(tmp_path, small_nano_dir, epochs=3)
+    seen: dict[int, list[int]] = {}
+    for _ in range(tr.total_steps):
+        epoch = tr.state.epoch
+        seen.setdefault(epoch, []).extend(i for mb in tr.current_step_plan() for i in mb.examples())
+        tr._advance_cursor()
+    assert sorted(seen) == [0, 1, 2]
+    for examples in seen.values():  # each epoch: every training example exactly once
+        assert sorted(examples) == list(range(len(tr.lengths)))

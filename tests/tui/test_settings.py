@@ -49,7 +49,7 @@ async def test_edit_is_validated_then_written(seeded) -> None:
         assert "training.learning_rate" in screen_text(app) and "greater than 0" in screen_text(app)
         await press(app, pilot, "enter")
         assert isinstance(app.screen, EditSettingScreen)  # refused: still open, file untouched
-        assert load_config(seeded.config_path, {}).training.learning_rate == 0.002
+        assert load_config(seeded.config_path, {}).training.learning_rate == 0.003
         field.value = "0.001"
         await press(app, pilot, "enter")
         assert not isinstance(app.screen, EditSettingScreen)
