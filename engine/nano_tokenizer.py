@@ -39,7 +39,7 @@ def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable character map (what tokenizers' ByteLevel uses)."""
     bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     cs = bs[:]
@@ -52,7 +52,7 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, (chr(c) for c in cs)))
 
 
-_BYTE_TO_UNICODE = _bytes_to_unicode()
+_BYTE_TO_UNICODE = bytes_to_unicode()
 
 
 def _word_counts(lines: list[str]) -> Counter[tuple[str, ...]]:

@@ -76,7 +76,7 @@ class Trainer:
         return self.state.epoch + self.state.step_in_epoch / max(self.steps_in_epoch(self.state.epoch), 1)
 
     def steps_in_epoch(self, epoch: int) -> int:
-        return self.epoch_steps[epoch] if epoch < len(self.epoch_steps) else len(self._plan(epoch).steps)
+        return self.epoch_steps[epoch] if epoch < len(self.epoch_steps) else 1  # past the last epoch: done
 
     def _plan(self, epoch: int) -> EpochPlan:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:

@@ -17,21 +17,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from engine.nano_tokenizer import bytes_to_unicode
 
-def _unicode_to_bytes() -> dict[str, int]:
-    """The inverse of GPT-2's byte -> printable character map (what ByteLevel uses)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
-
-
-_U2B = _unicode_to_bytes()
+_U2B = {char: byte for byte, char in bytes_to_unicode().items()}  # ByteLevel's inverse
 
 
 def _is_byte_level(tokenizer: Any) -> bool:
