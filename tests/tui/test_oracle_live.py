@@ -122,7 +122,9 @@ async def test_unloaded_checkpoint_is_said_plainly(node) -> None:
         assert "checkpoint-1200 is not loaded on the node" in screen.notes()[-1]
 
 
-async def test_escape_cancels_the_answer(node) -> None:
+async def test_escape_cancels_the_answer(node, monkeypatch) -> None:
+    # a long answer, so Escape lands while it streams however fast the machine is
+    monkeypatch.setattr("game.screens.oracle.MAX_TOKENS", 4096)
     app = make_app(node)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_oracle(app, pilot)
