@@ -106,6 +106,7 @@ async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_
         sparred = [e for e in await store.events.since(0, kinds=(EventKind.SPARRING,))]
         wrong = sparred[0].payload["wrong"]
         assert wrong >= 1
+        quest = await store.quests.get(quest.id)  # the daemon may have moved it on (queued -> processing -> ...)
         path = save.root / quest.path
         lines = [json.loads(x) for x in path.read_text().splitlines()]
         assert len(lines) == 3 * wrong
