@@ -66,6 +66,7 @@ class OracleScreen(RealmScreen):
         self.last_identity: Identity | None = None
         self.streaming = False
         self.node_status: str | None = None
+        self.deployed: str | None = None  # the daemon's deployed champion, as the database says
         self.note = ""
 
     def compose_body(self) -> Iterable[Widget]:
@@ -107,18 +108,26 @@ class OracleScreen(RealmScreen):
         return self.client
 
     async def refresh_data(self) -> None:
-        """The node's status as the daemon last saw it; when it comes up, list its models again."""
+        """The node's status and the deployed champion as the daemon last saw them; when the
+        node comes up or the daemon deploys another champion, list the node's models again."""
         app = self.realm
         if app.store is None:
             return
         node = await app.store.services.get("inference_node")
         status = node.status if node else None
-        if status != self.node_status:
-            was, self.node_status = self.node_status, status
-            if was is not None and status == "up":
-                self.action_models()
+        deployed = await self.deployed_model()
+        changed = (status != self.node_status and self.node_status is not None and status == "up") or \
+            (deployed != self.deployed and self.deployed is not None)
+        self.node_status, self.deployed = status, deployed
+        if changed:
+            self.action_models()
 
     # ----- models ----------------------------------------------------------------------------
+
+    async def deployed_model(self) -> str | None:
+        store = self.realm.store
+        step = await store.meta.get("deployed_step") if store is not None else None
+        return f"checkpoint-{step}" if step is not None else None
 
     def action_models(self) -> None:
         if self.realm.config is None:
@@ -129,6 +138,7 @@ class OracleScreen(RealmScreen):
     @work(exclusive=True, group="oracle-models", exit_on_error=False)
     async def list_models(self, select: str | None = None) -> None:
         try:
+            self.deployed = await self.deployed_model()
             models = await self.get_client().models()
         except Exception as exc:  # noqa: BLE001 - shown to the player
             self.models = []
@@ -154,9 +164,11 @@ class OracleScreen(RealmScreen):
             widget.value = choice
 
     def preferred(self, ids: list[str]) -> str | None:
-        """The champion when it is loaded, else the newest checkpoint loaded."""
+        """The deployed champion when it is loaded, else the newest checkpoint loaded."""
         if not ids:
             return None
+        if self.deployed in ids:
+            return self.deployed
         steps = sorted((int(i.split("-")[1]) for i in ids if i.startswith("checkpoint-") and i[11:].isdigit()), reverse=True)
         return f"checkpoint-{steps[0]}" if steps else ids[0]
 
@@ -228,6 +240,8 @@ class OracleScreen(RealmScreen):
             outcome = "error"
             header.update("DIO · no answer")
             self.say(explain(exc, model, self.url))
+            if isinstance(exc, ModelNotLoaded):
+                self.list_models()  # the node dropped it (a new champion was deployed?): offer what it serves now
         finally:
             await stream.stop()
             self.streaming = False
@@ -237,13 +251,22 @@ class OracleScreen(RealmScreen):
                     header.update("DIO · cancelled")
                 if full:
                     await answer.append("\n\n*(cancelled)*")
-            if full:
+            if outcome == "done" and not full:
+                await answer.update("*(DIO answered with nothing)*")
+            if identity is not None and outcome == "done" or full:
                 self.messages.append({"role": "assistant", "content": full})
                 self.last_answer = full
                 self.last_identity = identity
             elif self.messages and self.messages[-1]["role"] == "user":
-                self.messages.pop()  # nothing came back: ask again without a dangling turn
+                question = self.messages.pop()["content"]  # nothing came back: ask again without a dangling turn
+                self.give_back(question)
             self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+
+    def give_back(self, question: str) -> None:
+        """Put an unanswered question back in an empty prompt, so enter asks it again."""
+        prompt = self.query_one("#prompt", Field)
+        if not prompt.value:
+            prompt.value = question
 
     def action_cancel(self) -> None:
         if self.streaming:

@@ -62,3 +62,17 @@ def test_errors_are_explained() -> None:
         ModelNotLoaded("inference_node", 404, "model 'checkpoint-7' is not loaded", param="model"), "checkpoint-7", url)
     assert "down or unreachable at http://127.0.0.1:8765" in explain(ServiceUnavailable("inference_node", "refused"), "x", url)
     assert "refused the API key" in explain(ServiceAuthError("inference_node", 401, "bad key"), "x", url)
+
+
+async def test_the_deployed_champion_is_offered_first(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        deployed = await screen.deployed_model()
+        assert deployed is not None  # the seeded save has deployed a champion
+        newer = f"checkpoint-{int(deployed.split('-')[1]) + 1000}"
+        screen.deployed = deployed
+        assert screen.preferred([newer, deployed, "base"]) == deployed
+        assert screen.preferred([newer, "base"]) == newer  # not loaded: the newest that is
+        screen.deployed = None
+        assert screen.preferred(["base"]) == "base" and screen.preferred([]) is None

@@ -120,6 +120,9 @@ async def test_unloaded_checkpoint_is_said_plainly(node) -> None:
         screen.ask("checkpoint-1200", "hello")  # in the vault, not on the node
         await wait_until(pilot, lambda: not screen.streaming, timeout=60)
         assert "checkpoint-1200 is not loaded on the node" in screen.notes()[-1]
+        assert screen.query_one("#prompt").value == "hello"  # not lost: enter asks again
+        assert screen.messages == [] and screen.last_identity is None
+        await wait_until(pilot, lambda: screen.selected_model() == "base", timeout=30)  # what the node serves now
 
 
 async def test_escape_cancels_the_answer(node, monkeypatch) -> None:
