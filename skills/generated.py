@@ -8,10 +8,11 @@ YAML file. Both spaces run through the same hash with a different first field,
 so no training stream ever replays an evaluation stream.
 
 Disjointness is also checked on content: a training problem whose key (the
-prompt for BIN, the word list for SY) equals one in the level's evaluation set
+prompt for BIN, the word list for SY) equals one in ANY level's evaluation set
 is replaced by the next attempt of the same index (still deterministic). So
 training data never contains an evaluation problem, even at level 1 of BIN,
-where only 100 problems exist.
+where only 100 problems exist, and a level-2 quest (sums up to 31) never trains
+a level-1 evaluation sum.
 
 A subclass provides `LevelParams` (a pydantic model of one level's
 parameters), `PROMPT_FIELDS`, `make(level, params, rng)`, `grade`,
@@ -97,6 +98,15 @@ class GeneratedSkill(ABC):
     @abstractmethod
     def summary(self, params: Any) -> str: ...
 
+    def may_make(self, level: int, key: str) -> bool:
+        """Whether the level could draw the problem with this key. True when unsure: it
+        is used to subtract evaluation problems from `count_distinct`, a lower bound."""
+        return True
+
+    def excluded_at(self, level: int) -> int:
+        """How many evaluation problems (of any level) the level might otherwise draw."""
+        return sum(1 for key in self.all_eval_keys() if self.may_make(level, key))
+
     def check_level(self, params: Any) -> str | None:
         """A problem with one level's parameters beyond their model, or None."""
         return None
@@ -121,7 +131,7 @@ class GeneratedSkill(ABC):
         self.require_level(level)
         if not 0 <= count <= MAX_COUNT or start < 0:
             raise SkillError(f"count must be 0-{MAX_COUNT} and start >= 0 (got count={count}, start={start})")
-        excluded = self.eval_keys(level)
+        excluded = self.all_eval_keys()
         for index in range(start, start + count):
             yield self.problem(TRAIN_SPACE, level, seed, index, excluded)
 
@@ -138,6 +148,14 @@ class GeneratedSkill(ABC):
         if level not in self._eval_keys:
             self.eval_set(level)
         return self._eval_keys[level]
+
+    @cached_property
+    def _all_eval_keys(self) -> frozenset[str]:
+        return frozenset().union(*(self.eval_keys(level) for level in self.levels))
+
+    def all_eval_keys(self) -> frozenset[str]:
+        """The keys of every level's evaluation problems: no training stream produces one."""
+        return self._all_eval_keys
 
     # ----- machinery -------------------------------------------------------------------
     def require_level(self, level: int) -> None:

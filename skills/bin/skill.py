@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import random
-
+import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from skills.base import Grade, Problem
 from skills.bin.forms import DRAW, FORMS, NEEDS_SMALL, Form, count_form
+from skills.bin.notation import from_circled
 from skills.generated import GeneratedSkill, Made
 from skills.spec import SkillSpec
+
+
+TWO_OPERANDS = re.compile(r"^([⓪①]+) ([-+×÷?]) ([⓪①]+)(?: =)?$")  # an expr has 3+ operands
+OPERATOR_FORM = {"+": "add", "-": "sub", "×": "mul", "÷": "div", "?": "cmp"}
 
 
 class BinLevel(BaseModel):
@@ -34,7 +39,7 @@ class BinLevel(BaseModel):
 
 class BinSkill(GeneratedSkill):
     GENERATOR_ID = "skills.bin"
-    GENERATOR_VERSION = "1"
+    GENERATOR_VERSION = "2"  # 2: training excludes every level's evaluation problems
     LevelParams = BinLevel
     PROMPT_FIELDS = frozenset({"question"})
 
@@ -67,7 +72,24 @@ class BinSkill(GeneratedSkill):
         self.require_level(level)
         p = self.levels[level]
         total = sum(count_form(f, p.min, p.max, p.small, p.terms) for f in p.forms)
-        return total - self.spec.evaluation.per_level  # type: ignore[union-attr]  # training never uses the evaluation problems
+        return total - self.excluded_at(level)  # training never uses an evaluation problem
+
+    def may_make(self, level: int, key: str) -> bool:
+        """Exact for the two-operand forms; True for anything an expression might make."""
+        p = self.levels[level]
+        match = TWO_OPERANDS.match(key)
+        if match is None:
+            return bool({"expr", "cmpx"} & set(p.forms))
+        a, op, b = from_circled(match[1]), match[2], from_circled(match[3])
+        form = OPERATOR_FORM[op]
+        if form not in p.forms:
+            return False
+        lo, hi = p.min, p.max
+        if form == "mul":
+            return lo <= a <= hi and 2 <= b <= p.small
+        if form == "div":
+            return 2 <= b <= p.small and a % b == 0 and lo <= a // b <= hi
+        return lo <= a <= hi and lo <= b <= hi and (form != "sub" or a >= b)
 
     def summary(self, params: BinLevel) -> str:
         parts = [", ".join(params.forms), f"operands {params.min}-{params.max}"]

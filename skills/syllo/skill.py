@@ -38,7 +38,7 @@ class SyLevel(BaseModel):
 
 class SySkill(GeneratedSkill):
     GENERATOR_ID = "skills.syllo"
-    GENERATOR_VERSION = "1"
+    GENERATOR_VERSION = "2"  # 2: training excludes every level's evaluation problems
     LevelParams = SyLevel
     PROMPT_FIELDS = frozenset({"count", "syllables", "clues"})
     FORMATS = ("chat_sft_v1", "syllo_v1")

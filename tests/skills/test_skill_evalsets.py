@@ -62,11 +62,27 @@ def test_training_never_produces_an_eval_problem(all_skills, skill_id: str) -> N
             assert eval_keys.isdisjoint(skill.key_of(p) for p in train)
 
 
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_training_never_produces_another_levels_eval_problem(all_skills, skill_id: str) -> None:
+    skill = all_skills[skill_id]
+    every_eval = {skill.key_of(p) for level in range(1, skill.info.max_level + 1) for p in skill.eval_set(level)}
+    assert skill.all_eval_keys() == every_eval
+    for level in range(1, min(skill.info.max_level, 8) + 1):
+        assert every_eval.isdisjoint(skill.key_of(p) for p in skill.sample(level, 400, 11))
+
+
+def test_bin_level_2_trains_no_level_1_eval_sum(bin_skill) -> None:
+    """Sums up to 31 include every level-1 sum: the level-1 evaluation sums are still never trained."""
+    level1 = {p.prompt_text for p in bin_skill.eval_set(1)}
+    train = {p.prompt_text for p in bin_skill.sample(2, 20000, seed=0)}
+    assert len(train) > 900 and train.isdisjoint(level1)
+
+
 def test_tiny_level_exhausted_by_training_still_excludes_eval(bin_skill) -> None:
-    """BIN level 1 has 100 problems: 3,000 training draws see all 95 others and no eval one."""
-    eval_prompts = {p.prompt_text for p in bin_skill.eval_set(1)}
+    """BIN level 1 has 100 problems: 3,000 training draws see all the others and no eval one."""
+    eval_prompts = bin_skill.all_eval_keys()
     train_prompts = {p.prompt_text for p in bin_skill.sample(1, 3000, seed=0)}
-    assert len(train_prompts) == 95 and train_prompts.isdisjoint(eval_prompts)
+    assert len(train_prompts) == bin_skill.count_distinct(1) >= 90 and train_prompts.isdisjoint(eval_prompts)
 
 
 def test_seed_spaces_differ() -> None:
