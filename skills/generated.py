@@ -7,16 +7,20 @@ space "train"; evaluation sets use "eval" with the evaluation seed from the
 YAML file. Both spaces run through the same hash with a different first field,
 so no training stream ever replays an evaluation stream.
 
-Disjointness is also checked on content: a training problem whose key (the
-prompt for BIN, the word list for SY) equals one in ANY level's evaluation set
-is replaced by the next attempt of the same index (still deterministic). So
-training data never contains an evaluation problem, even at level 1 of BIN,
-where only 100 problems exist, and a level-2 quest (sums up to 31) never trains
-a level-1 evaluation sum.
+Disjointness is also checked on content for every level with at least
+`evaluation.hold_out_min` distinct problems (500 by default): a training problem
+whose key (the prompt for BIN, the word list for SY) equals one in such a level's
+evaluation set, whatever the level being generated, is replaced by the next
+attempt of the same index (still deterministic). Those evaluation problems test
+generalisation, and no quest trains them: a level-3 quest never trains a level-2
+evaluation sum. A smaller level is a closed set mastered whole (BIN level 1: the
+100 sums of 1-10): its evaluation problems stay in their own seed space, and
+training may also draw them.
 
 A subclass provides `LevelParams` (a pydantic model of one level's
 parameters), `PROMPT_FIELDS`, `make(level, params, rng)`, `grade`,
-`count_distinct(level)`, `summary(params)` and optionally `key_of(problem)`.
+`space_size(level)`, `summary(params)` and optionally `key_of(problem)` and
+`may_make(level, key)`.
 """
 
 from __future__ import annotations
@@ -92,20 +96,30 @@ class GeneratedSkill(ABC):
     def grade(self, problem: Problem, answer: str) -> Grade: ...
 
     @abstractmethod
+    def space_size(self, level: int) -> int:
+        """A lower bound on the distinct problems a level's parameters make (evaluation
+        problems included), computed without enumerating them."""
+
     def count_distinct(self, level: int) -> int:
-        """A lower bound on the distinct problems of a level, computed without enumerating them."""
+        """A lower bound on the distinct problems training draws at a level."""
+        return self.space_size(level) - self.excluded_at(level)
+
+    def holds_out(self, level: int) -> bool:
+        """Whether the level's evaluation problems are kept out of all training."""
+        assert self.spec.evaluation is not None
+        return self.space_size(level) >= self.spec.evaluation.hold_out_min
 
     @abstractmethod
     def summary(self, params: Any) -> str: ...
 
     def may_make(self, level: int, key: str) -> bool:
         """Whether the level could draw the problem with this key. True when unsure: it
-        is used to subtract evaluation problems from `count_distinct`, a lower bound."""
+        is used to subtract held-out evaluation problems from `count_distinct`, a lower bound."""
         return True
 
     def excluded_at(self, level: int) -> int:
-        """How many evaluation problems (of any level) the level might otherwise draw."""
-        return sum(1 for key in self.all_eval_keys() if self.may_make(level, key))
+        """How many held-out evaluation problems (of any level) the level might otherwise draw."""
+        return sum(1 for key in self.held_out_keys() if self.may_make(level, key))
 
     def check_level(self, params: Any) -> str | None:
         """A problem with one level's parameters beyond their model, or None."""
@@ -131,7 +145,7 @@ class GeneratedSkill(ABC):
         self.require_level(level)
         if not 0 <= count <= MAX_COUNT or start < 0:
             raise SkillError(f"count must be 0-{MAX_COUNT} and start >= 0 (got count={count}, start={start})")
-        excluded = self.all_eval_keys()
+        excluded = self.held_out_keys()
         for index in range(start, start + count):
             yield self.problem(TRAIN_SPACE, level, seed, index, excluded)
 
@@ -144,18 +158,22 @@ class GeneratedSkill(ABC):
         return list(cached)
 
     def eval_keys(self, level: int) -> frozenset[str]:
-        """The keys of a level's evaluation problems (training never produces these)."""
+        """The keys of a level's evaluation problems."""
         if level not in self._eval_keys:
             self.eval_set(level)
         return self._eval_keys[level]
 
     @cached_property
-    def _all_eval_keys(self) -> frozenset[str]:
-        return frozenset().union(*(self.eval_keys(level) for level in self.levels))
+    def _held_out_keys(self) -> frozenset[str]:
+        return frozenset().union(*(self.eval_keys(level) for level in self.levels if self.holds_out(level)))
 
-    def all_eval_keys(self) -> frozenset[str]:
-        """The keys of every level's evaluation problems: no training stream produces one."""
-        return self._all_eval_keys
+    def held_out_keys(self) -> frozenset[str]:
+        """The keys of the held-out levels' evaluation problems: no training stream produces one."""
+        return self._held_out_keys
+
+    def held_out_eval_set(self, level: int) -> list[Problem]:
+        """The level's evaluation problems when they are held out of training, else []."""
+        return self.eval_set(level) if self.holds_out(level) else []
 
     # ----- machinery -------------------------------------------------------------------
     def require_level(self, level: int) -> None:

@@ -52,6 +52,12 @@ class EvaluationSpec(BaseModel):
 
     per_level: int = Field(5, ge=1, le=1000, description="problems in the evaluation set of each level")
     seed: int = Field(ge=0, description="seed of the evaluation seed space (fixed forever)")
+    hold_out_min: int = Field(
+        500, ge=0,
+        description="a level with at least this many distinct problems keeps its evaluation problems out of "
+        "training (they test generalisation); a smaller level is mastered whole, so training may draw its "
+        "evaluation problems (BIN level 1 has 100 sums); 0 holds out every level",
+    )
 
 
 class PromptSpec(BaseModel):

@@ -109,8 +109,10 @@ _SKILLS_LOCK = threading.Lock()
 
 
 def skills_eval_index() -> EvalIndex:
-    """Every evaluation problem of every built-in skill, all levels (built once per process).
-    Raises whatever the skills package raises when it cannot load."""
+    """Every held-out evaluation problem of every built-in skill, all levels (built once per
+    process). A level small enough to be mastered whole (see `evaluation.hold_out_min`) is
+    not held out: training it on its own problems is no leak. Raises whatever the skills
+    package raises when it cannot load."""
     global _SKILLS_INDEX
     with _SKILLS_LOCK:
         if _SKILLS_INDEX is None:
@@ -119,7 +121,7 @@ def skills_eval_index() -> EvalIndex:
             problems = []
             for skill in builtin_skills().values():
                 for level in range(1, skill.info.max_level + 1):
-                    problems.extend(skill.eval_set(level))
+                    problems.extend(skill.held_out_eval_set(level))
             _SKILLS_INDEX = EvalIndex.from_problems(problems)
         return _SKILLS_INDEX
 

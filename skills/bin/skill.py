@@ -39,7 +39,7 @@ class BinLevel(BaseModel):
 
 class BinSkill(GeneratedSkill):
     GENERATOR_ID = "skills.bin"
-    GENERATOR_VERSION = "2"  # 2: training excludes every level's evaluation problems
+    GENERATOR_VERSION = "2"  # 2: no training stream draws a held-out evaluation problem of any level
     LevelParams = BinLevel
     PROMPT_FIELDS = frozenset({"question"})
 
@@ -68,11 +68,10 @@ class BinSkill(GeneratedSkill):
         shown = answer if len(answer) <= 40 else answer[:37] + "..."
         return Grade(correct=False, score=0.0, detail=f"expected {problem.answer}, got {shown!r}")
 
-    def count_distinct(self, level: int) -> int:
+    def space_size(self, level: int) -> int:
         self.require_level(level)
         p = self.levels[level]
-        total = sum(count_form(f, p.min, p.max, p.small, p.terms) for f in p.forms)
-        return total - self.excluded_at(level)  # training never uses an evaluation problem
+        return sum(count_form(f, p.min, p.max, p.small, p.terms) for f in p.forms)
 
     def may_make(self, level: int, key: str) -> bool:
         """Exact for the two-operand forms; True for anything an expression might make."""

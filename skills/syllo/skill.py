@@ -38,7 +38,7 @@ class SyLevel(BaseModel):
 
 class SySkill(GeneratedSkill):
     GENERATOR_ID = "skills.syllo"
-    GENERATOR_VERSION = "2"  # 2: training excludes every level's evaluation problems
+    GENERATOR_VERSION = "2"  # 2: no training stream draws a held-out evaluation problem of any level
     LevelParams = SyLevel
     PROMPT_FIELDS = frozenset({"count", "syllables", "clues"})
     FORMATS = ("chat_sft_v1", "syllo_v1")
@@ -67,7 +67,7 @@ class SySkill(GeneratedSkill):
     def grade(self, problem: Problem, answer: str) -> Grade:
         return grade_words(problem.answer.split("\n"), answer)
 
-    def count_distinct(self, level: int) -> int:
+    def space_size(self, level: int) -> int:
         """Ordered tuples of distinct target words over all hidden words (see puzzle.py):
         sum over hidden words of the product, per letter, of the falling factorial
         (candidates - 1) * (candidates - 2) ... (one per use of the letter; the -1 leaves out
@@ -81,7 +81,7 @@ class SySkill(GeneratedSkill):
                 c = len(vocab.targets_by_letter[ch]) - 1
                 factors.extend(c - k for k in range(hidden.count(ch)))
             total += prod(factors)
-        return total - self.spec.evaluation.per_level  # type: ignore[union-attr]
+        return total
 
     def summary(self, params: SyLevel) -> str:
         syl = (f"{params.min_syllables}" if params.min_syllables == params.max_syllables

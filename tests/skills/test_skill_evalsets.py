@@ -1,5 +1,6 @@
-"""Evaluation sets are fixed forever (pinned hashes), 5 distinct problems per level, and
-training generation never produces one of them. Generation is deterministic for
+"""Evaluation sets are fixed forever (pinned hashes), 5 distinct problems per level, drawn
+from their own seed space; training generation never produces a held-out one (every level
+but those small enough to be mastered whole). Generation is deterministic for
 (level, seed, index), across processes too."""
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def test_eval_sets_hold_five_distinct_problems_per_level(all_skills, skill_id: s
 
 
 @pytest.mark.parametrize("skill_id", ["bin", "sy"])
-def test_training_never_produces_an_eval_problem(all_skills, skill_id: str) -> None:
+def test_training_never_produces_a_held_out_eval_problem(all_skills, skill_id: str) -> None:
     skill = all_skills[skill_id]
     for level in range(1, skill.info.max_level + 1):
+        if not skill.holds_out(level):
+            continue
         eval_keys = {skill.key_of(p) for p in skill.eval_set(level)}
         for seed in (0, 1, 5150, 7301):  # 7301 and 5150 are the evaluation seeds: still disjoint
             train = skill.sample(level, 60, seed)
@@ -63,26 +66,38 @@ def test_training_never_produces_an_eval_problem(all_skills, skill_id: str) -> N
 
 
 @pytest.mark.parametrize("skill_id", ["bin", "sy"])
-def test_training_never_produces_another_levels_eval_problem(all_skills, skill_id: str) -> None:
+def test_only_tiny_levels_are_mastered_whole(all_skills, skill_id: str) -> None:
     skill = all_skills[skill_id]
-    every_eval = {skill.key_of(p) for level in range(1, skill.info.max_level + 1) for p in skill.eval_set(level)}
-    assert skill.all_eval_keys() == every_eval
+    whole = [level for level in range(1, skill.info.max_level + 1) if not skill.holds_out(level)]
+    assert whole == ([1] if skill_id == "bin" else [])  # BIN level 1: the 100 sums of 1-10
+    assert all(skill.space_size(level) < skill.spec.evaluation.hold_out_min for level in whole)
+
+
+@pytest.mark.parametrize("skill_id", ["bin", "sy"])
+def test_training_never_produces_another_levels_held_out_problem(all_skills, skill_id: str) -> None:
+    skill = all_skills[skill_id]
+    held_out = {skill.key_of(p) for level in range(1, skill.info.max_level + 1) for p in skill.held_out_eval_set(level)}
+    assert skill.held_out_keys() == held_out and len(held_out) == 5 * (skill.info.max_level - (skill_id == "bin"))
     for level in range(1, min(skill.info.max_level, 8) + 1):
-        assert every_eval.isdisjoint(skill.key_of(p) for p in skill.sample(level, 400, 11))
+        assert held_out.isdisjoint(skill.key_of(p) for p in skill.sample(level, 400, 11))
 
 
-def test_bin_level_2_trains_no_level_1_eval_sum(bin_skill) -> None:
-    """Sums up to 31 include every level-1 sum: the level-1 evaluation sums are still never trained."""
-    level1 = {p.prompt_text for p in bin_skill.eval_set(1)}
-    train = {p.prompt_text for p in bin_skill.sample(2, 20000, seed=0)}
-    assert len(train) > 900 and train.isdisjoint(level1)
+def test_bin_level_3_trains_no_level_2_eval_sum(bin_skill) -> None:
+    """Sums up to 127 include every level-2 sum: the level-2 evaluation sums are still never trained."""
+    level2 = {p.prompt_text for p in bin_skill.eval_set(2)}
+    assert bin_skill.holds_out(2)
+    train = {p.prompt_text for p in bin_skill.sample(3, 20000, seed=0)}
+    assert train.isdisjoint(level2)
 
 
-def test_tiny_level_exhausted_by_training_still_excludes_eval(bin_skill) -> None:
-    """BIN level 1 has 100 problems: 3,000 training draws see all the others and no eval one."""
-    eval_prompts = bin_skill.all_eval_keys()
+def test_tiny_level_is_trained_whole_in_its_own_seed_space(bin_skill) -> None:
+    """BIN level 1 has 100 problems: 3,000 training draws see every one but the held-out
+    problems of other levels, its own evaluation sums included (drawn from the train space)."""
+    assert not bin_skill.holds_out(1)
+    own = {p.prompt_text for p in bin_skill.eval_set(1)}
     train_prompts = {p.prompt_text for p in bin_skill.sample(1, 3000, seed=0)}
-    assert len(train_prompts) == bin_skill.count_distinct(1) >= 90 and train_prompts.isdisjoint(eval_prompts)
+    assert len(train_prompts) == bin_skill.count_distinct(1) >= 95
+    assert own <= train_prompts and train_prompts.isdisjoint(bin_skill.held_out_keys())
 
 
 def test_seed_spaces_differ() -> None:

@@ -50,14 +50,14 @@ CASES = [
     ("name: Binary Alchemy\n", "", "name", "required key is missing", None),
     ("max_level: 30", "max_level: 31", "(top level)", "missing levels 31", None),
     ("  7:  {forms: [add, sub, mul], max: 2047, small: 7}\n", "", "(top level)", "missing levels 7", None),
-    ("  2:  {forms: [add], max: 31}", "  2:  {forms: [add], max: lots}", "levels.2.max", "valid integer", 26),
-    ("  2:  {forms: [add], max: 31}", "  2:  {forms: [add], maxx: 31}", "levels.2.max", "missing (also: levels.2.maxx: unknown key", 26),
+    ("  2:  {forms: [add], max: 31}", "  2:  {forms: [add], max: lots}", "levels.2.max", "valid integer", 29),
+    ("  2:  {forms: [add], max: 31}", "  2:  {forms: [add], maxx: 31}", "levels.2.max", "missing (also: levels.2.maxx: unknown key", 29),
     ("  3:  {forms: [add], max: 127}", "  3:  {forms: [root], max: 127}", "levels.3.forms.0", "'add'", None),
     ("  6:  {forms: [add, sub, mul], max: 1023, small: 3}", "  6:  {forms: [add, sub, mul], max: 1023}", "levels.6",
-     "need small >= 2", 30),
+     "need small >= 2", 33),
     ("  module: skills.bin", "  module: skills.bin\n  url: http://127.0.0.1:9", "generator", "exactly one of", 12),
     ("  module: skills.bin", "  module: skills.nothing_here", "generator.module", "cannot import", 13),
-    ('  user: "{question}"', '  user: "{question} {answer}"', "prompt.user", "unknown placeholder", 21),
+    ('  user: "{question}"', '  user: "{question} {answer}"', "prompt.user", "unknown placeholder", 24),
     ("  per_level: 5", "  per_level: 0", "evaluation.per_level", "greater than or equal to 1", 15),
     ("id: bin", "id: bin2", "id", "must match the file name", 2),
 ]
@@ -142,7 +142,7 @@ class Parity(GeneratedSkill):
         ok = answer.strip() == problem.answer
         return Grade(correct=ok, score=float(ok), detail="")
 
-    def count_distinct(self, level):
+    def space_size(self, level):
         return self.levels[level].max + 1
 
     def summary(self, params):
