@@ -156,6 +156,14 @@ def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) 
     return growing or enabled
 
 
+def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgress], skill: str) -> list[tuple[str, int]]:
+    """(skill, training level) of every other enabled skill: what a quest of `skill` mixes
+    in (curriculum.rehearsal of its tokens), so studying one skill does not erase another."""
+    if config.rehearsal <= 0:
+        return []
+    return [(s, progress[s].training_level) for s in sorted(progress) if s != skill and plan_for(config, s).enabled]
+
+
 def last_index(recent: Sequence[str], skill: str) -> int:
     """Position of the skill's latest quest in `recent` (-1 when it has none)."""
     for i in range(len(recent) - 1, -1, -1):

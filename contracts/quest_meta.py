@@ -16,6 +16,18 @@ def utc_now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class ReplayPart(BaseModel):
+    """Problems of another skill mixed into a generated quest (so DIO keeps that skill)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    skill: str
+    level: int = Field(ge=0)
+    count: int = Field(ge=0)
+    generator_id: str | None = None
+    generator_version: str | None = None
+
+
 class QuestMeta(BaseModel):
     """Where a quest file came from. Every field is optional except for generated files,
     which name their generator; hand-made files may carry just a `schema`."""
@@ -31,6 +43,7 @@ class QuestMeta(BaseModel):
     count: int | None = Field(None, ge=0)
     created: str = Field(default_factory=utc_now_iso, description="ISO-8601 UTC time of creation")
     checkpoint_step: int | None = Field(None, description="sparring: the checkpoint whose mistakes made this quest")
+    replay: list[ReplayPart] | None = Field(None, description="other skills' problems mixed in (count includes them)")
 
     def dump(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"

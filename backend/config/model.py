@@ -35,7 +35,10 @@ class TrainingConfig(Section):
         "best learning; more = less padding; 0 = the whole quest)",
     )
     learning_rate: float = Field(3e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
-    weight_decay: float = Field(0.1, ge=0, le=1.0, description="AdamW weight decay (matrices only)")
+    weight_decay: float = Field(
+        1.0, ge=0, le=1.0,
+        description="AdamW weight decay (matrices only); 1.0 makes nano DIO generalise to untrained problems sooner, "
+        "use ~0.01-0.1 for Qwen3-0.6B")
     warmup_steps: int = Field(10, ge=0, description="linear warmup steps at the start of every battle")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warmup")
     epochs: int = Field(1, ge=1, le=100, description="passes over a quest's examples")
@@ -111,6 +114,11 @@ class CurriculumConfig(Section):
         description="per-skill enable, weight and priority (keys are skill ids)",
     )
     auto_generate: AutoGenerateConfig = Field(default_factory=AutoGenerateConfig, description="auto-generation of quests")
+    rehearsal: float = Field(
+        0.25, ge=0, le=0.9,
+        description="share of each auto-generated quest's tokens drawn from the other enabled skills at their "
+        "training levels, so DIO keeps one skill while it studies another (0 = off)",
+    )
 
 
 class GameRules(Section):

@@ -1,5 +1,6 @@
 """Quest generation: auto-generation when the queue runs low (the curriculum picks
-skill and level) and the player's 'generate' command. Generated files carry their
+skill and level, and mixes in the other skills to rehearse) and the player's
+'generate' command (exactly what was asked). Generated files carry their
 lineage sidecar and enter the normal pipeline."""
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ import time
 from typing import Any
 
 from backend.command_kinds import CommandKind, QuestGenerate
-from backend.curriculum import decide, should_generate
+from backend.curriculum import decide, rehearsal_levels, should_generate
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
 from backend.hero import hero_exists, tokenizer_file
 from backend.quest_size import examples_for_tokens
-from backend.questgen import quest_filename, write_quest
+from backend.questgen import QuestPart, quest_filename, write_mixed_quest
 from backend.skill_progress import recent_generated_skills, skill_progress
 from backend.skill_registry import check_level, get_skill, load_skills
 
@@ -35,22 +36,33 @@ class Generator:
         await self.ctx.store.meta.set(SEED_META_KEY, seed + 1)
         return seed
 
-    async def generate(self, skill_id: str, level: int, count: int, priority: str = "normal", seed: int | None = None) -> int:
+    async def generate(self, skill_id: str, level: int, count: int, priority: str = "normal", seed: int | None = None,
+                       rehearse: tuple[tuple[str, int, int], ...] = ()) -> int:
+        """Write a quest of `count` problems of the skill at `level` (plus `rehearse`: other
+        skills' (skill, level, count) shuffled in) and hand it to the quest pipeline."""
         skill = get_skill(self.skills, skill_id)
         check_level(skill, skill_id, level)
+        parts = [QuestPart(skill, level, count)] + [QuestPart(get_skill(self.skills, s), lv, n) for s, lv, n in rehearse]
         seed = await self.next_seed() if seed is None else seed
         out = self.ctx.slot.run_dir / "generated" / quest_filename(skill_id, level, seed)
-        await asyncio.to_thread(write_quest, skill, level, count, seed, out)
+        await asyncio.to_thread(write_mixed_quest, parts, seed, out)
         self.last_generated_at = time.time()
         return await self.pipeline.take(out, source="generator", priority=priority)
 
-    def auto_count(self, skill_id: str, level: int) -> int:
-        """Examples of an auto-generated quest: sized by tokens unless auto_generate.tokens is 0."""
+    def auto_count(self, skill_id: str, level: int, share: float = 1.0) -> int:
+        """Examples of `share` of an auto-generated quest: sized by tokens unless auto_generate.tokens is 0."""
         auto = self.ctx.config.curriculum.auto_generate
         if not auto.tokens:
-            return auto.count
+            return max(1, round(auto.count * share))
         tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
-        return examples_for_tokens(get_skill(self.skills, skill_id), level, auto.tokens, tokenizer)
+        return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer)
+
+    def auto_parts(self, skill_id: str, level: int, others: list[tuple[str, int]]) -> tuple[int, tuple[tuple[str, int, int], ...]]:
+        """The quest's own examples, and the rehearsal of the other skills (curriculum.rehearsal
+        of the tokens, split evenly between them)."""
+        share = self.ctx.config.curriculum.rehearsal if others else 0.0
+        rehearse = tuple((s, lv, self.auto_count(s, lv, share / len(others))) for s, lv in others)
+        return self.auto_count(skill_id, level, 1.0 - share), rehearse
 
     async def queue_length(self) -> int:
         counts = await self.ctx.store.quests.counts()
@@ -67,9 +79,11 @@ class Generator:
         if decision.skill is None:
             self.last_generated_at = time.time()
             return decision.reason
-        count = await asyncio.to_thread(self.auto_count, decision.skill, decision.level)
-        quest_id = await self.generate(decision.skill, decision.level, count)
-        return f"quest #{quest_id}: {decision.skill} level {decision.level} ({decision.reason})"
+        others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill)
+        count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others)
+        quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
+        mixed = "".join(f" + {n:,} {s} level {lv} to rehearse" for s, lv, n in rehearse)
+        return f"quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} ({decision.reason})"
 
     def task(self) -> Task:
         return Task("generation", 30, lambda ctx: ctx.config.curriculum.auto_generate.cooldown_s, "light",

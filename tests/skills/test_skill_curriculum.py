@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
 from backend.curriculum import (
     Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
-    replay, should_generate,
+    rehearsal_levels, replay, should_generate,
 )
 
 RULES = GameRules()  # 80 % over the last 3 evaluations
@@ -216,3 +216,13 @@ def test_should_generate() -> None:
     assert not should_generate(0, off, None, 0.0)
     never = CurriculumConfig(auto_generate=AutoGenerateConfig(threshold=0))
     assert not should_generate(0, never, None, 0.0)
+
+
+def test_rehearsal_is_every_other_enabled_skill_at_its_training_level() -> None:
+    p = progress(bin=2, sy=0, zed=10)  # zed is maxed: rehearsed at its top level
+    cfg = CurriculumConfig(skills={"bin": SkillPlan(), "sy": SkillPlan(), "zed": SkillPlan()})
+    assert rehearsal_levels(cfg, p, "bin") == [("sy", 1), ("zed", 10)]
+    assert rehearsal_levels(cfg, p, "sy") == [("bin", 3), ("zed", 10)]
+    off = CurriculumConfig(skills={"bin": SkillPlan(), "sy": SkillPlan(enabled=False)})
+    assert rehearsal_levels(off, progress(bin=0, sy=0), "bin") == []  # a disabled skill is not rehearsed
+    assert rehearsal_levels(CurriculumConfig(rehearsal=0), progress(bin=0, sy=0), "bin") == []

@@ -68,3 +68,28 @@ def test_overwrites_atomically(tmp_path: Path, bin_skill) -> None:
     write_quest(bin_skill, 3, 20, 5, out)
     assert len(lines(out)) == 20 and QuestMeta.model_validate_json(meta_path_for(out).read_text()).level == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q.jsonl", "q.jsonl.meta.json"]
+
+
+def test_mixed_quest_shuffles_the_rehearsal_in_deterministically(bin_skill, sy_skill, tmp_path: Path) -> None:
+    from backend.questgen import QuestPart, write_mixed_quest
+
+    parts = [QuestPart(bin_skill, 2, 300), QuestPart(sy_skill, 1, 100)]
+    meta = write_mixed_quest(parts, 5, tmp_path / "a.jsonl")
+    write_mixed_quest(parts, 5, tmp_path / "b.jsonl")
+    text = (tmp_path / "a.jsonl").read_text(encoding="utf-8")
+    assert text == (tmp_path / "b.jsonl").read_text(encoding="utf-8")  # same parts and seed, same file
+    lines = [json.loads(line) for line in text.splitlines()]
+    users = [m["content"] for ex in lines for m in ex["messages"] if m["role"] == "user"]
+    bin_users = [p.prompt_text for p in bin_skill.sample(2, 300, 5)]
+    sy_users = [p.prompt_text for p in sy_skill.sample(1, 100, 5)]
+    assert [u for u in users if u in set(bin_users)] == bin_users  # each stream keeps its own order
+    assert [u for u in users if u in set(sy_users)] == sy_users and len(users) == 400
+    first_sy = users.index(sy_users[0])
+    assert first_sy < 100 and users[-1] in set(bin_users) | set(sy_users)  # mixed through, not appended
+    assert (meta.skill, meta.level, meta.count, meta.seed) == ("bin", 2, 400, 5)
+    assert [(r.skill, r.level, r.count, r.generator_id) for r in meta.replay] == [("sy", 1, 100, "skills.syllo")]
+    sidecar = json.loads(meta_path_for(tmp_path / "a.jsonl").read_text())
+    assert sidecar["replay"][0]["count"] == 100 and sidecar["count"] == 400
+    with pytest.raises(SkillError, match="count must be at least 1"):
+        write_mixed_quest([QuestPart(bin_skill, 2, 10), QuestPart(sy_skill, 1, 0)], 5, tmp_path / "c.jsonl")
+    assert not (tmp_path / "c.jsonl").exists()
