@@ -36,7 +36,9 @@ def mean_example_tokens(skill: Skill, level: int, tokenizer_json: Path | None) -
     return sum(count_tokens(load_tokenizer(tokenizer_json), texts)) / len(texts)
 
 
-def examples_for_tokens(skill: Skill, level: int, tokens: int, tokenizer_json: Path | None) -> int:
-    """Examples of `skill` at `level` that hold about `tokens` training tokens."""
+def examples_for_tokens(skill: Skill, level: int, tokens: int, tokenizer_json: Path | None,
+                        minimum: int = MIN_EXAMPLES) -> int:
+    """Examples of `skill` at `level` that hold about `tokens` training tokens (at least
+    `minimum`: a quest is never near-empty; a rehearsal part may be small)."""
     mean = max(mean_example_tokens(skill, level, tokenizer_json), 1.0)
-    return int(min(MAX_EXAMPLES, max(MIN_EXAMPLES, round(tokens / mean))))
+    return int(min(MAX_EXAMPLES, max(minimum, round(tokens / mean))))

@@ -110,7 +110,7 @@ class Skill(Protocol):
     - `info`: the SkillInfo.
     - `sample(level, count, seed, start=0)`: training problems number
       start..start+count-1 of the stream (level, seed); problem i depends only
-      on (level, seed, i), never on count. Never returns an evaluation problem.
+      on (level, seed, i), never on count. Never returns a held-out evaluation problem.
     - `eval_set(level)`: the fixed evaluation problems of a level.
     - `grade(problem, answer)`: the Grade of DIO's answer to the problem.
 

@@ -102,7 +102,7 @@ class GeneratedSkill(ABC):
 
     def count_distinct(self, level: int) -> int:
         """A lower bound on the distinct problems training draws at a level."""
-        return self.space_size(level) - self.excluded_at(level)
+        return max(0, self.space_size(level) - self.excluded_at(level))
 
     def holds_out(self, level: int) -> bool:
         """Whether the level's evaluation problems are kept out of all training."""

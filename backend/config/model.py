@@ -117,7 +117,8 @@ class CurriculumConfig(Section):
     rehearsal: float = Field(
         0.25, ge=0, le=0.9,
         description="share of each auto-generated quest's tokens drawn from the other enabled skills at their "
-        "training levels, so DIO keeps one skill while it studies another (0 = off)",
+        "training levels (of its examples when auto_generate.tokens is 0), so DIO keeps one skill while it "
+        "studies another (0 = off)",
     )
 
 

@@ -16,7 +16,7 @@ from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
 from backend.hero import hero_exists, tokenizer_file
-from backend.quest_size import examples_for_tokens
+from backend.quest_size import MIN_EXAMPLES, examples_for_tokens
 from backend.questgen import QuestPart, quest_filename, write_mixed_quest
 from backend.skill_progress import recent_generated_skills, skill_progress
 from backend.skill_registry import check_level, get_skill, load_skills
@@ -49,19 +49,20 @@ class Generator:
         self.last_generated_at = time.time()
         return await self.pipeline.take(out, source="generator", priority=priority)
 
-    def auto_count(self, skill_id: str, level: int, share: float = 1.0) -> int:
-        """Examples of `share` of an auto-generated quest: sized by tokens unless auto_generate.tokens is 0."""
+    def auto_count(self, skill_id: str, level: int, share: float = 1.0, minimum: int = MIN_EXAMPLES) -> int:
+        """Examples of `share` of an auto-generated quest: sized by tokens unless auto_generate.tokens
+        is 0 (then the share counts examples)."""
         auto = self.ctx.config.curriculum.auto_generate
         if not auto.tokens:
-            return max(1, round(auto.count * share))
+            return max(minimum, round(auto.count * share))
         tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
-        return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer)
+        return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer, minimum)
 
     def auto_parts(self, skill_id: str, level: int, others: list[tuple[str, int]]) -> tuple[int, tuple[tuple[str, int, int], ...]]:
         """The quest's own examples, and the rehearsal of the other skills (curriculum.rehearsal
         of the tokens, split evenly between them)."""
         share = self.ctx.config.curriculum.rehearsal if others else 0.0
-        rehearse = tuple((s, lv, self.auto_count(s, lv, share / len(others))) for s, lv in others)
+        rehearse = tuple((s, lv, self.auto_count(s, lv, share / len(others), minimum=1)) for s, lv in others)
         return self.auto_count(skill_id, level, 1.0 - share), rehearse
 
     async def queue_length(self) -> int:

@@ -67,6 +67,7 @@ class OracleScreen(RealmScreen):
         self.streaming = False
         self.node_status: str | None = None
         self.deployed: str | None = None  # the daemon's deployed champion, as the database says
+        self.deployed_known = False  # read at least once (a first deployment then lists the node again)
         self.note = ""
 
     def compose_body(self) -> Iterable[Widget]:
@@ -117,8 +118,8 @@ class OracleScreen(RealmScreen):
         status = node.status if node else None
         deployed = await self.deployed_model()
         changed = (status != self.node_status and self.node_status is not None and status == "up") or \
-            (deployed != self.deployed and self.deployed is not None)
-        self.node_status, self.deployed = status, deployed
+            (deployed != self.deployed and self.deployed_known)
+        self.node_status, self.deployed, self.deployed_known = status, deployed, True
         if changed:
             self.action_models()
 
@@ -138,7 +139,7 @@ class OracleScreen(RealmScreen):
     @work(exclusive=True, group="oracle-models", exit_on_error=False)
     async def list_models(self, select: str | None = None) -> None:
         try:
-            self.deployed = await self.deployed_model()
+            self.deployed, self.deployed_known = await self.deployed_model(), True
             models = await self.get_client().models()
         except Exception as exc:  # noqa: BLE001 - shown to the player
             self.models = []
@@ -251,9 +252,9 @@ class OracleScreen(RealmScreen):
                     header.update("DIO · cancelled")
                 if full:
                     await answer.append("\n\n*(cancelled)*")
-            if outcome == "done" and not full:
+            if outcome == "done" and identity is not None and not full:
                 await answer.update("*(DIO answered with nothing)*")
-            if identity is not None and outcome == "done" or full:
+            if (identity is not None and outcome == "done") or full:
                 self.messages.append({"role": "assistant", "content": full})
                 self.last_answer = full
                 self.last_identity = identity

@@ -97,3 +97,4 @@ def test_generated_quests_are_sized_by_tokens_so_every_skill_trains_as_long(nano
     # without a tokenizer on disk (a hub id not fetched yet) a byte estimate still sizes the quest
     assert 1_000 < examples_for_tokens(skills["bin"], 1, 200_000, None) < 20_000
     assert examples_for_tokens(skills["bin"], 1, 10, tokenizer) == 50  # never a near-empty quest
+    assert examples_for_tokens(skills["sy"], 1, 1_000, tokenizer, minimum=1) < 10  # a small rehearsal part stays small
