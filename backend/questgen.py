@@ -9,6 +9,7 @@ quest file always finds its lineage next to it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -83,12 +84,13 @@ def write_mixed_quest(
     main = parts[0]
     for part in parts:
         check_part(part, fmt)
+    total = sum(p.count for p in parts)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     info = main.skill.info
     meta = QuestMeta(
         schema=fmt, generator_id=info.generator_id, generator_version=info.generator_version,
-        skill=info.id, level=main.level, seed=seed, count=sum(p.count for p in parts),
+        skill=info.id, level=main.level, seed=seed, count=total,
         replay=[ReplayPart(skill=p.skill.info.id, level=p.level, count=p.count, generator_id=p.skill.info.generator_id,
                            generator_version=p.skill.info.generator_version) for p in parts[1:]] or None,
     )
@@ -100,7 +102,7 @@ def write_mixed_quest(
                 fh.write("".join(line + "\n" for line in batch))
                 written += len(batch)
                 if progress:
-                    progress(written, meta.count or 0)
+                    progress(written, total)
             fh.flush()
             os.fsync(fh.fileno())
         atomic_write_text(meta_path_for(out_path), meta.dump())
@@ -128,13 +130,17 @@ def part_lines(part: QuestPart, seed: int, fmt: QuestFormat) -> Iterator[str]:
 
 
 def line_batches(parts: list[QuestPart], seed: int, fmt: QuestFormat) -> Iterator[list[str]]:
-    """The quest's lines in CHUNK-sized batches: the parts' streams, shuffled together."""
+    """The quest's lines in CHUNK-sized batches: the parts' streams, shuffled together (one
+    part streams in order, without an index list the size of the quest)."""
     streams = [part_lines(p, seed, fmt) for p in parts]
-    order = [i for i, p in enumerate(parts) for _ in range(p.count)]
-    if len(parts) > 1:
-        random.Random(f"quest-mix|{seed}").shuffle(order)
-    for start in range(0, len(order), CHUNK):
-        yield [next(streams[i]) for i in order[start:start + CHUNK]]
+    if len(parts) == 1:
+        order: Iterator[int] = itertools.repeat(0, parts[0].count)
+    else:
+        mixed = [i for i, p in enumerate(parts) for _ in range(p.count)]
+        random.Random(f"quest-mix|{seed}").shuffle(mixed)
+        order = iter(mixed)
+    while batch := [next(streams[i]) for i in itertools.islice(order, CHUNK)]:
+        yield batch
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -54,7 +54,7 @@ class Generator:
         is 0 (then the share counts examples)."""
         auto = self.ctx.config.curriculum.auto_generate
         if not auto.tokens:
-            return max(minimum, round(auto.count * share))
+            return max(1, round(auto.count * share))  # auto_generate.count as set, not raised to a minimum
         tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
         return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer, minimum)
 

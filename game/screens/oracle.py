@@ -252,9 +252,10 @@ class OracleScreen(RealmScreen):
                     header.update("DIO · cancelled")
                 if full:
                     await answer.append("\n\n*(cancelled)*")
-            if outcome == "done" and identity is not None and not full:
+            answered = outcome == "done" and identity is not None
+            if answered and not full:
                 await answer.update("*(DIO answered with nothing)*")
-            if (identity is not None and outcome == "done") or full:
+            if answered or full:
                 self.messages.append({"role": "assistant", "content": full})
                 self.last_answer = full
                 self.last_identity = identity
