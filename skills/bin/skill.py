@@ -8,8 +8,8 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from skills.base import Grade, Problem
-from skills.bin.forms import DRAW, FORMS, NEEDS_SMALL, Form, count_form
-from skills.bin.notation import from_circled
+from skills.bin.forms import DRAW, FORMS, NEEDS_SMALL, Form, count_form, largest_number
+from skills.bin.notation import from_circled, in_register
 from skills.generated import GeneratedSkill, Made
 from skills.spec import SkillSpec
 
@@ -28,6 +28,19 @@ class BinLevel(BaseModel):
     min: int = Field(1, ge=0, description="smallest operand")
     small: int = Field(0, ge=0, le=2**20, description="largest small factor / divisor (mul, div, cmpx, expr)")
     terms: int = Field(3, ge=3, le=8, description="operands of an expr")
+    width: int | None = Field(
+        None, ge=1, le=64,
+        description="register width in bits: every number is written with this many (leading ⓪s); "
+        "default: the narrowest register the level's largest number fits",
+    )
+
+    def narrowest_width(self) -> int:
+        """Bits of the largest number (operand or answer) any of the level's forms can write."""
+        top = max(largest_number(f, self.min, self.max, self.small, self.terms) for f in self.forms)
+        return max(1, top.bit_length())
+
+    def register_width(self) -> int:
+        return self.width if self.width is not None else self.narrowest_width()
 
     @field_validator("forms")
     @classmethod
@@ -39,7 +52,9 @@ class BinLevel(BaseModel):
 
 class BinSkill(GeneratedSkill):
     GENERATOR_ID = "skills.bin"
-    GENERATOR_VERSION = "2"  # 2: no training stream draws a held-out evaluation problem of any level
+    # 2: no training stream draws a held-out evaluation problem of any level
+    # 3: numbers are written in the level's fixed-width register (same draws, padded)
+    GENERATOR_VERSION = "3"
     LevelParams = BinLevel
     PROMPT_FIELDS = frozenset({"question"})
 
@@ -53,13 +68,18 @@ class BinSkill(GeneratedSkill):
         needs = sorted(NEEDS_SMALL & set(params.forms))
         if needs and params.small < 2:
             return f"forms {needs} need small >= 2 (the largest small factor or divisor)"
+        narrowest = params.narrowest_width()
+        if params.width is not None and params.width < narrowest:
+            return (f"width {params.width} is too narrow: the level's largest number needs {narrowest} bits "
+                    f"(set width: {narrowest} or more, or leave width out)")
         return None
 
     def make(self, level: int, params: BinLevel, rng: random.Random) -> Made:
         draws = self._draws[level]
         draw = draws[rng.randrange(len(draws))] if len(draws) > 1 else draws[0]
         question, answer, gloss = draw(rng, params.min, params.max, params.small, params.terms)
-        return Made({"question": question}, answer, None, gloss)
+        width = params.register_width()
+        return Made({"question": in_register(question, width)}, in_register(answer, width), None, gloss)
 
     def grade(self, problem: Problem, answer: str) -> Grade:
         """Exact: the golden answer with any surrounding whitespace, nothing else."""
@@ -79,6 +99,8 @@ class BinSkill(GeneratedSkill):
         match = TWO_OPERANDS.match(key)
         if match is None:
             return bool({"expr", "cmpx"} & set(p.forms))
+        if {len(match[1]), len(match[3])} != {p.register_width()}:
+            return False  # written in another register
         a, op, b = from_circled(match[1]), match[2], from_circled(match[3])
         form = OPERATOR_FORM[op]
         if form not in p.forms:
@@ -91,7 +113,7 @@ class BinSkill(GeneratedSkill):
         return lo <= a <= hi and lo <= b <= hi and (form != "sub" or a >= b)
 
     def summary(self, params: BinLevel) -> str:
-        parts = [", ".join(params.forms), f"operands {params.min}-{params.max}"]
+        parts = [", ".join(params.forms), f"operands {params.min}-{params.max}", f"{params.register_width()}-bit registers"]
         if NEEDS_SMALL & set(params.forms):
             parts.append(f"small factors 2-{params.small}")
         if "expr" in params.forms:

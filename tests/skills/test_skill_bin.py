@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skills.bin import from_circled, to_circled
-from skills.bin.notation import ONE, ZERO
+from skills.bin.notation import ONE, ZERO, in_register
 
 WHITESPACE = st.text(alphabet=" \t\n\r", max_size=4)
 NOISE = st.sampled_from([ZERO, ONE, "0", "1", " ", "=", "-", ".", "a", "<", ">", "\n"])
@@ -63,7 +63,7 @@ def test_level_one_is_small_and_compact(bin_skill) -> None:
     for p in problems:
         a, b = p.prompt_text.removesuffix(" =").split(" + ")
         assert 1 <= from_circled(a) <= 10 and 1 <= from_circled(b) <= 10
-        assert len(p.prompt_text) <= 13 and len(p.answer) <= 5  # "①⓪①⓪ + ①⓪①⓪ =" -> "①⓪①⓪⓪"
+        assert len(a) == len(b) == len(p.answer) == 5  # the 5-bit register of 10 + 10 = 20
 
 
 def test_level_curve_grows(bin_skill) -> None:
@@ -113,3 +113,30 @@ def test_perturbed_answer_fails(bin_skill, level, seed, index, op, where, noise)
         return  # only surrounding whitespace changed (or a no-op replace): still right
     grade = bin_skill.grade(p, bad)
     assert not grade.correct and grade.score == 0.0
+
+
+@pytest.mark.parametrize("level", range(1, 31))
+def test_every_number_fills_the_level_register(bin_skill, level: int) -> None:
+    width = bin_skill.levels[level].register_width()
+    problems = bin_skill.sample(level, 300, seed=100 + level) + bin_skill.eval_set(level)
+    for p in problems:
+        numbers = CIRCLED_NUMBER.findall(p.prompt_text) + CIRCLED_NUMBER.findall(p.answer)
+        assert numbers and {len(n) for n in numbers} == {width}, (p.prompt_text, p.answer)
+    # the register is the narrowest the level's largest number fits: some number uses its top bit
+    tops = [n for p in bin_skill.sample(level, 3000, seed=7) for n in CIRCLED_NUMBER.findall(p.prompt_text + p.answer)]
+    assert max(from_circled(n) for n in tops).bit_length() >= width - 2
+
+
+def test_registers_line_bits_up() -> None:
+    assert in_register("①⓪① + ① =", 4) == "⓪①⓪① + ⓪⓪⓪① ="
+    assert in_register("<", 4) == "<"
+    with pytest.raises(ValueError, match="does not fit a 2-bit register"):
+        in_register("①⓪①", 2)
+
+
+def test_problems_of_another_register_are_not_counted_for_a_level(bin_skill) -> None:
+    level_two = bin_skill.eval_set(2)[0].prompt_text  # a 6-bit sum
+    a, b = level_two.removesuffix(" =").split(" + ")
+    assert bin_skill.may_make(2, level_two)
+    assert not bin_skill.may_make(3, level_two)  # level 3 writes 8 bits
+    assert bin_skill.may_make(3, f"{ZERO * 2}{a} + {ZERO * 2}{b} =")

@@ -29,7 +29,7 @@ def test_chat_quest_and_sidecar(tmp_path: Path, bin_skill) -> None:
     side = QuestMeta.model_validate_json(meta_path_for(out).read_text(encoding="utf-8"))
     assert side == meta
     assert (side.quest_schema, side.generator_id, side.generator_version, side.skill, side.level, side.seed, side.count) == (
-        "chat_sft_v1", "skills.bin", "2", "bin", 2, 7, 4500)
+        "chat_sft_v1", "skills.bin", "3", "bin", 2, 7, 4500)
     assert side.created
     assert sorted(p.name for p in out.parent.iterdir()) == ["bin-L02-s7.jsonl", "bin-L02-s7.jsonl.meta.json"]
     assert out.stat().st_mode & 0o777 == 0o644

@@ -55,6 +55,7 @@ CASES = [
     ("  3:  {forms: [add], max: 127}", "  3:  {forms: [root], max: 127}", "levels.3.forms.0", "'add'", None),
     ("  6:  {forms: [add, sub, mul], max: 1023, small: 3}", "  6:  {forms: [add, sub, mul], max: 1023}", "levels.6",
      "need small >= 2", 33),
+    ("  2:  {forms: [add], max: 31}", "  2:  {forms: [add], max: 31, width: 5}", "levels.2", "width 5 is too narrow", 29),
     ("  module: skills.bin", "  module: skills.bin\n  url: http://127.0.0.1:9", "generator", "exactly one of", 12),
     ("  module: skills.bin", "  module: skills.nothing_here", "generator.module", "cannot import", 13),
     ('  user: "{question}"', '  user: "{question} {answer}"', "prompt.user", "unknown placeholder", 24),
