@@ -19,8 +19,8 @@ Every number of a problem, operands and answer alike, is then written in the
 level's register: `width` bits with leading ⓪s (see `largest_number` for the
 narrowest register a level's forms fit). Fixed-width registers line the bits of
 the same weight up at fixed distances, which is what lets a small model learn the
-carries: nano DIO learns 7-bit addition in register form about 5x faster than in
-plain form, where it had barely started by the same step (benchmarks/RESULTS.md).
+carries (benchmarks/bin_notation.py: nano DIO on 7-bit addition, register against
+plain notation; figures in benchmarks/RESULTS.md).
 
 Forms never share a prompt (operator and operand counts differ), so a level's
 count is the sum over its forms. `cmp` and `cmpx` make the two sides equal
@@ -145,9 +145,9 @@ def count_form(form: str, lo: int, hi: int, small: int, terms: int) -> int:
 
 def largest_number(form: str, lo: int, hi: int, small: int, terms: int) -> int:
     """The largest number (operand or answer) a form can write at these parameters."""
-    if form in ("add", "cmp"):
-        return 2 * hi if form == "add" else hi
-    if form == "sub":
+    if form == "add":
+        return 2 * hi
+    if form in ("sub", "cmp"):
         return hi
     if form in ("mul", "div"):
         return hi * small  # the product, or the dividend
@@ -156,5 +156,5 @@ def largest_number(form: str, lo: int, hi: int, small: int, terms: int) -> int:
         return value + value // 4  # the other side may be up to a quarter larger
     if form == "expr":
         # additions first, then the one multiplication, make the largest value
-        return hi * (terms - 1) * max(small, 1) if small >= 2 else hi * terms
+        return hi * (terms - 1) * small if small >= 2 else hi * terms
     raise ValueError(f"unknown form {form!r}")

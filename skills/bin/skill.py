@@ -61,6 +61,7 @@ class BinSkill(GeneratedSkill):
     def __init__(self, spec: SkillSpec) -> None:
         super().__init__(spec)
         self._draws = {n: [DRAW[f] for f in p.forms] for n, p in self.levels.items()}
+        self._widths = {n: p.register_width() for n, p in self.levels.items()}
 
     def check_level(self, params: BinLevel) -> str | None:
         if params.min > params.max:
@@ -78,7 +79,7 @@ class BinSkill(GeneratedSkill):
         draws = self._draws[level]
         draw = draws[rng.randrange(len(draws))] if len(draws) > 1 else draws[0]
         question, answer, gloss = draw(rng, params.min, params.max, params.small, params.terms)
-        width = params.register_width()
+        width = self._widths[level]
         return Made({"question": in_register(question, width)}, in_register(answer, width), None, gloss)
 
     def grade(self, problem: Problem, answer: str) -> Grade:
@@ -99,7 +100,7 @@ class BinSkill(GeneratedSkill):
         match = TWO_OPERANDS.match(key)
         if match is None:
             return bool({"expr", "cmpx"} & set(p.forms))
-        if {len(match[1]), len(match[3])} != {p.register_width()}:
+        if {len(match[1]), len(match[3])} != {self._widths[level]}:
             return False  # written in another register
         a, op, b = from_circled(match[1]), match[2], from_circled(match[3])
         form = OPERATOR_FORM[op]

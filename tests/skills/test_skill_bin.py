@@ -3,14 +3,13 @@ level 1 is small and compact; from level 5 up every level has > 1M problems."""
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skills.bin import from_circled, to_circled
-from skills.bin.notation import ONE, ZERO, in_register
+from skills.bin.notation import CIRCLED_NUMBER, ONE, ZERO, in_register
 
 WHITESPACE = st.text(alphabet=" \t\n\r", max_size=4)
 NOISE = st.sampled_from([ZERO, ONE, "0", "1", " ", "=", "-", ".", "a", "<", ">", "\n"])
@@ -37,9 +36,6 @@ def test_every_level_generates_and_grades(bin_skill, level: int) -> None:
         chat = p.to_chat()
         assert chat["messages"][-1] == {"role": "assistant", "content": p.answer}
         check_arithmetic(p.prompt_text, p.answer)
-
-
-CIRCLED_NUMBER = re.compile(f"[{ZERO}{ONE}]+")
 
 
 def check_arithmetic(prompt: str, answer: str) -> None:
