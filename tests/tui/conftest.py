@@ -38,5 +38,5 @@ def seeded(seeded_template: Path, tmp_path: Path) -> SaveSlot:
     """A copy of the seeded save: DIO at level 2 in battle on BIN L2 (see realm_seed.py)."""
     root = tmp_path / "save"
     shutil.copytree(seeded_template, root)
-    # paths stored in the database point into the template; the screens only read them
+    # paths in the database are relative to the save root, as the daemon stores them
     return SaveSlot(root)

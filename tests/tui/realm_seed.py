@@ -104,7 +104,7 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
         await c.append(EventKind.DAEMON_STARTED, {"pid": 4242})
 
         q1_path = slot.quest_state_dir("completed") / "bin-l1-0001.jsonl"
-        q1 = await store.quests.create("bin-l1-0001.jsonl", str(q1_path), state="completed", source="generated",
+        q1 = await store.quests.create("bin-l1-0001.jsonl", rel(slot, q1_path), state="completed", source="generated",
                                        skill="bin", level=1, examples=2000, schema="chat_sft_v1", steps_total=1200,
                                        steps_done=1200, created_at=T0 + 100, finished_at=T0 + 3000,
                                        validation={"verdict": "pass", "accepted": True, "summary": "all 2,000 lines passed",
@@ -128,7 +128,7 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
         await store.checkpoints.update(800, pinned=1)
 
         q2_path = slot.quest_state_dir("processing") / "bin-l2-0001.jsonl"
-        q2 = await store.quests.create("bin-l2-0001.jsonl", str(q2_path), state="processing" if battle else "queued",
+        q2 = await store.quests.create("bin-l2-0001.jsonl", rel(slot, q2_path), state="processing" if battle else "queued",
                                        source="generated", skill="bin", level=2, examples=2000, schema="chat_sft_v1",
                                        steps_total=800, steps_done=200, created_at=T0 + 3100)
         await c.append(EventKind.QUEST_ADDED, {"quest_id": q2, "name": "bin-l2-0001.jsonl", "source": "generated"})
@@ -143,17 +143,17 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
             ])
             await add_checkpoint(store, slot, c, 1500, 0.9, 1.1, q2, "bin", 2)
 
-        q3 = await store.quests.create("sy-l1-0001.jsonl", str(slot.quest_state_dir("queued") / "sy-l1-0001.jsonl"),
+        q3 = await store.quests.create("sy-l1-0001.jsonl", rel(slot, slot.quest_state_dir("queued") / "sy-l1-0001.jsonl"),
                                        state="queued", priority="high", source="generated", skill="sy", level=1,
                                        examples=500, schema="syllo_v1", queued_at=T0 + 3200, created_at=T0 + 3200)
         await c.append(EventKind.QUEST_QUEUED, {"quest_id": q3, "name": "sy-l1-0001.jsonl", "priority": "high", "examples": 500})
-        q4_path = str(slot.quest_state_dir("failed") / "my-notes.jsonl")
+        q4_path = rel(slot, slot.quest_state_dir("failed") / "my-notes.jsonl")
         q4 = await store.quests.create("my-notes.jsonl", q4_path, state="failed", priority="normal", source="player",
                                        examples=10, schema="chat_sft_v1", validation=bad_report(q4_path),
                                        fail_reason="3 bad line(s); first: line 2: json_invalid", created_at=T0 + 3300,
                                        finished_at=T0 + 3310)
         await c.append(EventKind.QUEST_FAILED, {"quest_id": q4, "name": "my-notes.jsonl", "reason": "3 bad lines (30%)"})
-        await store.quests.create("bin-l2-0002.jsonl", str(slot.quest_state_dir("queued") / "bin-l2-0002.jsonl"),
+        await store.quests.create("bin-l2-0002.jsonl", rel(slot, slot.quest_state_dir("queued") / "bin-l2-0002.jsonl"),
                                   state="queued", priority="low", source="generated", skill="bin", level=2, examples=2000,
                                   schema="chat_sft_v1", queued_at=T0 + 3400, created_at=T0 + 3400)
 
@@ -166,6 +166,11 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
     return slot
 
 
+def rel(slot: SaveSlot, path: Path) -> str:
+    """A path as the daemon stores it: relative to the save's root (so no temporary path reaches a screen)."""
+    return str(path.relative_to(slot.root))
+
+
 async def add_checkpoint(store: Store, slot: SaveSlot, c: Chronicler, step: int, train: float, val: float,
                          quest_id: int, skill: str, level: int) -> None:
     stamp = "20260101-0" + f"{step // 100:03d}"
@@ -176,7 +181,7 @@ async def add_checkpoint(store: Store, slot: SaveSlot, c: Chronicler, step: int,
               "skill": skill, "level": level, "quest_file": f"bin-l{level}-0001.jsonl",
               "weights_sha256": {"model.safetensors": f"{step:08x}" * 8}}
     (path / ".ledger.json").write_text(json.dumps(ledger))
-    await store.checkpoints.record(step, name, str(path), created_at=T0 + step, quest_id=quest_id, skill=skill, level=level,
+    await store.checkpoints.record(step, name, rel(slot, path), created_at=T0 + step, quest_id=quest_id, skill=skill, level=level,
                                    train_loss=train, val_loss=val, weights_sha256=f"{step:08x}" * 8,
                                    size_bytes=3_500_000 + step, ledger=ledger)
     await c.append(EventKind.CHECKPOINT_SAVED, {"step": step, "name": name, "train_loss": train, "val_loss": val,
