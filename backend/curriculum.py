@@ -10,15 +10,19 @@ Progress
     of every level evaluated (oldest first).
 
 Level-up rule (GameRules: level_up_accuracy, level_up_window)
-    Recording an evaluation of a skill's *training level* masters that level
-    when the level has at least `level_up_window` evaluations and the mean of
-    the last `level_up_window` of them is >= `level_up_accuracy` (compared with
-    a 1e-9 tolerance, so 0.8 from 4/5 correct counts as 80 %). It fires on the
-    evaluation that first meets the rule and never again for that level: the
-    training level moves on, and evaluations of a mastered level (or of any
-    level other than the training level) are recorded without effect. One
-    evaluation masters at most one level. A maxed skill (mastered == max level)
-    never levels up again.
+    Recording an evaluation of a skill's *frontier* (mastered + 1) masters that
+    level when the level has at least `level_up_window` evaluations and the mean
+    of the last `level_up_window` of them is >= `level_up_accuracy` (compared
+    with a 1e-9 tolerance, so 0.8 from 4/5 correct counts as 80 %). One
+    evaluation masters at most one level; a maxed skill never levels up again.
+
+Rusty and restored (the same rule, kept honest)
+    Evaluations of a mastered level are re-checks. Once a mastered level has
+    `level_up_window` re-checks since it was mastered (or restored) and their
+    mean falls below `level_up_accuracy`, it is *rusty*: still counted as
+    mastered (the skill level never goes down), but the skill's training level
+    goes back to its lowest rusty level until that level passes the rule again
+    (mean of its last window >= the threshold): then it is *restored*.
 
 Which skill next: see `decide`.
 """
@@ -48,30 +52,59 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class LevelUp:
+    """A change of a level's standing: mastered, rusty or restored."""
+
     skill: str
-    level: int  # the level just mastered
-    mean_accuracy: float  # over the window that met the rule
+    level: int  # the level that changed
+    mean_accuracy: float  # over the window that decided it
     evaluations: int  # evaluations of that level so far
+    kind: str = "mastered"  # mastered | rusty | restored
 
 
 @dataclass(frozen=True)
 class SkillProgress:
     skill: str
     max_level: int
-    mastered: int = 0
+    mastered: int = 0  # highest level ever mastered; never goes down
     history: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
+    rusty: frozenset[int] = frozenset()  # mastered levels that failed their re-checks
+    rechecks: Mapping[int, int] = field(default_factory=dict)  # of a mastered level since mastered/restored
+    evaluated: int = 0  # evaluations of the skill recorded so far (a clock for `age`)
+    last_seen: Mapping[int, int] = field(default_factory=dict)  # level -> `evaluated` at its latest evaluation
 
     @property
-    def training_level(self) -> int:
-        """mastered + 1, capped at the max level."""
+    def frontier(self) -> int:
+        """The next level to master: mastered + 1, capped at the max level."""
         return min(self.mastered + 1, self.max_level)
 
     @property
+    def training_level(self) -> int:
+        """The lowest rusty level while there is one (catch-up), else the frontier."""
+        return min(self.rusty) if self.rusty else self.frontier
+
+    @property
     def maxed(self) -> bool:
-        return self.mastered >= self.max_level
+        return self.mastered >= self.max_level and not self.rusty
+
+    @property
+    def held(self) -> list[int]:
+        """Mastered levels that are not rusty, lowest first."""
+        return [lv for lv in range(1, self.mastered + 1) if lv not in self.rusty]
 
     def accuracies(self, level: int) -> tuple[float, ...]:
         return self.history.get(level, ())
+
+    def best(self, level: int) -> float | None:
+        values = self.accuracies(level)
+        return max(values) if values else None
+
+    def latest(self, level: int) -> float | None:
+        values = self.accuracies(level)
+        return values[-1] if values else None
+
+    def age(self, level: int) -> int:
+        """Evaluations of the skill since this level was last evaluated (never: all of them)."""
+        return self.evaluated - self.last_seen.get(level, 0)
 
     def window_mean(self, level: int, window: int) -> float | None:
         """Mean of the last `window` accuracies of a level (None when it has fewer)."""
@@ -96,18 +129,34 @@ def new_progress(skill: str, max_level: int, mastered: int = 0) -> SkillProgress
 
 
 def record_evaluation(progress: SkillProgress, level: int, accuracy: float, rules: GameRules) -> tuple[SkillProgress, LevelUp | None]:
-    """Add one evaluation; returns the new progress and the LevelUp it caused, if any."""
+    """Add one evaluation; returns the new progress and the change it caused, if any
+    (a level mastered, gone rusty or restored)."""
     if not 0.0 <= accuracy <= 1.0:
         raise ValueError(f"accuracy must be within 0..1 (got {accuracy})")
     if not 1 <= level <= progress.max_level:
         raise ValueError(f"{progress.skill}: level {level} is outside 1-{progress.max_level}")
     values = progress.accuracies(level) + (accuracy,)
-    updated = replace(progress, history={**progress.history, level: values})
-    if progress.maxed or level != progress.training_level or not level_up_due(values, rules):
-        return updated, None
+    clock = progress.evaluated + 1
+    updated = replace(progress, history={**progress.history, level: values}, evaluated=clock,
+                      last_seen={**progress.last_seen, level: clock})
     window = rules.level_up_window
-    mean = math.fsum(values[-window:]) / window
-    return replace(updated, mastered=level), LevelUp(progress.skill, level, mean, len(values))
+    mean = math.fsum(values[-window:]) / min(window, len(values))
+
+    def change(kind: str, **fields) -> tuple[SkillProgress, LevelUp]:
+        return replace(updated, **fields), LevelUp(progress.skill, level, mean, len(values), kind)
+
+    if level <= progress.mastered:
+        if level in progress.rusty:
+            if level_up_due(values, rules):
+                return change("restored", rusty=progress.rusty - {level}, rechecks={**progress.rechecks, level: 0})
+            return updated, None
+        checks = progress.rechecks.get(level, 0) + 1
+        if checks >= window and mean < rules.level_up_accuracy - TOLERANCE:
+            return change("rusty", rusty=progress.rusty | {level}, rechecks={**progress.rechecks, level: 0})
+        return replace(updated, rechecks={**progress.rechecks, level: checks}), None
+    if progress.mastered >= progress.max_level or level != progress.frontier or not level_up_due(values, rules):
+        return updated, None
+    return change("mastered", mastered=level, rechecks={**progress.rechecks, level: 0})
 
 
 def replay(
@@ -116,7 +165,8 @@ def replay(
     rules: GameRules,
 ) -> tuple[dict[str, SkillProgress], list[LevelUp]]:
     """Progress of every skill in `max_levels` from its evaluations in order (oldest
-    first), with every level-up on the way. Evaluations of unknown skills are ignored.
+    first), with every change on the way (mastered, rusty, restored). Evaluations of
+    unknown skills are ignored.
     Replaying the same history always gives the same result."""
     progress = {skill: new_progress(skill, top) for skill, top in max_levels.items()}
     level_ups: list[LevelUp] = []
@@ -128,6 +178,32 @@ def replay(
         if event:
             level_ups.append(event)
     return progress, level_ups
+
+
+def next_goal(progress: SkillProgress, rules: GameRules) -> str:
+    """What the skill needs next, in words, e.g. "BIN L3: 40 %, 20 %, 60 %; needs a mean of 80 %
+    over 3 evaluations" (a rusty level: "... to be restored")."""
+    name = progress.skill.upper()
+    if progress.maxed:
+        return f"{name}: every level mastered"
+    level = progress.training_level
+    recent = progress.accuracies(level)[-rules.level_up_window:]
+    shown = ", ".join(f"{round(a * 100)} %" for a in recent) or "not evaluated yet"
+    what = "to be restored" if level in progress.rusty else "to master it"
+    return (f"{name} L{level}: {shown}; needs a mean of {round(rules.level_up_accuracy * 100)} % over "
+            f"{rules.level_up_window} evaluations {what}")
+
+
+def goal_lines(progress: SkillProgress, rules: GameRules) -> tuple[str, str]:
+    """next_goal in two short lines for a narrow card, e.g. ("BIN L3: 40 20 60 %", "needs 80 % mean of 3")."""
+    if progress.maxed:
+        return f"{progress.skill.upper()}: all mastered", ""
+    level = progress.training_level
+    recent = progress.accuracies(level)[-rules.level_up_window:]
+    shown = " ".join(str(round(a * 100)) for a in recent) + "%" if recent else "—"
+    verb = "restore:" if level in progress.rusty else "needs"
+    return (f"{progress.skill.upper()} L{level}: {shown}",
+            f"{verb} {round(rules.level_up_accuracy * 100)}% mean of {rules.level_up_window}")
 
 
 # ----- which skill next ------------------------------------------------------------------
@@ -156,12 +232,35 @@ def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) 
     return growing or enabled
 
 
-def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgress], skill: str) -> list[tuple[str, int]]:
-    """(skill, training level) of every other enabled skill: what a quest of `skill` mixes
-    in (curriculum.rehearsal of its tokens), so studying one skill does not erase another."""
+REVIEW_FLOOR = 0.25  # weight of a mastered level that scored 100 % at its last re-checks, just now
+REVIEW_AGE_SPAN = 20  # evaluations of the skill after which a level's age adds a full weight
+
+
+def review_weight(progress: SkillProgress, level: int, window: int) -> float:
+    """Spaced repetition: a mastered level's share of the rehearsal grows with how badly its
+    recent re-checks went and with how long ago it was last evaluated."""
+    recent = progress.accuracies(level)[-window:]
+    shaky = 1.0 - (math.fsum(recent) / len(recent) if recent else 0.0)
+    return REVIEW_FLOOR + shaky + min(1.0, progress.age(level) / REVIEW_AGE_SPAN)
+
+
+def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgress], skill: str,
+                     window: int = 3) -> list[tuple[str, int, float]]:
+    """(skill, level, weight) that a quest of `skill` mixes in (curriculum.rehearsal of its tokens,
+    split by weight): every other enabled skill at its training level (weight 1), and every
+    mastered, not rusty level of every enabled skill, the quest's own skill included, weighted
+    by `review_weight`. So studying one level neither erases the levels below it nor another skill."""
     if config.rehearsal <= 0:
         return []
-    return [(s, progress[s].training_level) for s in sorted(progress) if s != skill and plan_for(config, s).enabled]
+    out: list[tuple[str, int, float]] = []
+    for s in sorted(progress):
+        if not plan_for(config, s).enabled:
+            continue
+        p = progress[s]
+        if s != skill:
+            out.append((s, p.training_level, 1.0))
+        out += [(s, lv, review_weight(p, lv, window)) for lv in p.held if lv != p.training_level]  # (a maxed skill's)
+    return out
 
 
 def last_index(recent: Sequence[str], skill: str) -> int:

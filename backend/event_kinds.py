@@ -30,7 +30,10 @@ class EventKind(StrEnum):
     CHECKPOINT_DELETED = "checkpoint_deleted"  # {step, name, reason}
     CHECKPOINT_EVALUATED = "checkpoint_evaluated"  # {step}  dedupe checkpoint_evaluated:<step>
     EVALUATION = "evaluation"                # {step, skill, level, accuracy, correct, total}  dedupe eval:<step>:<skill>:<level>
-    SKILL_LEVEL_UP = "skill_level_up"        # {skill, level}  dedupe skill_level_up:<skill>:<level>
+    SKILL_LEVEL_UP = "skill_level_up"        # {skill, level, mean_accuracy, evaluations}  dedupe skill_level_up:<skill>:<level>
+    SKILL_RUSTY = "skill_rusty"              # {skill, level, mean_accuracy, evaluations}  dedupe skill_rusty:<skill>:<level>:<evaluations>
+    SKILL_RESTORED = "skill_restored"        # {skill, level, mean_accuracy, evaluations}  dedupe skill_restored:<...>
+    QUEST_TESTED = "quest_tested"            # {quest_id, name, step, seen: {exact, total, similarity}, held_out: {...}}
     LEVEL_UP = "level_up"                    # {level}  dedupe level_up:<level>
     CHAMPION = "champion"                    # {step, accuracy, val_loss, promoted_by}
     DEPLOYED = "deployed"                    # {step, sha256, latency_s}
@@ -67,6 +70,9 @@ ICONS: dict[str, str] = {
     EventKind.CHECKPOINT_EVALUATED: "📝",
     EventKind.EVALUATION: "🎯",
     EventKind.SKILL_LEVEL_UP: "✨",
+    EventKind.SKILL_RUSTY: "🦀",
+    EventKind.SKILL_RESTORED: "🛠",
+    EventKind.QUEST_TESTED: "🧪",
     EventKind.LEVEL_UP: "⬆",
     EventKind.CHAMPION: "👑",
     EventKind.DEPLOYED: "🚀",

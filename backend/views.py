@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backend.config.model import RealmConfig
+from backend.daemon.riders import resumable_lineup
 from backend.progression import HeroStats, replay
 from backend.store import Store
 from backend.store.heartbeat import Heartbeat
@@ -43,15 +44,26 @@ class StatusView:
         return bool(self.daemon_alive and self.node and self.node.status == "up")
 
 
+def live_stats(stats: HeroStats, metric: StepMetric | None) -> HeroStats:
+    """The stats with the battle's latest step in: XP is every optimizer step trained so far (the
+    step events arrive every few steps; checkpoints only every `save_every`), and ATK follows the
+    campaign's smoothed loss as it moves."""
+    if metric is None:
+        return stats
+    return replace(stats, xp=max(stats.xp, int(metric.step)),
+                   train_loss=metric.loss_ema if metric.loss_ema is not None else stats.train_loss)
+
+
 async def hero_stats(store: Store, config: RealmConfig) -> HeroStats:
-    return replay(await store.events.since(0), config.game)
+    """The event log's stats, with the newest step metric in (see live_stats)."""
+    return live_stats(replay(await store.events.since(0), config.game), await store.metrics.latest())
 
 
 async def battle_view(store: Store, daemon: Heartbeat | None) -> BattleView | None:
-    processing = await store.quests.in_state("processing")
-    if not processing:
+    lineup = await resumable_lineup(store)
+    if lineup is None:
         return None
-    quest = processing[0]
+    quest = lineup.host
     metrics = await store.metrics.for_quest(quest.id, limit=1)
     paused = bool(daemon and daemon.state == "paused")
     return BattleView(quest, metrics[-1] if metrics else None, paused)

@@ -1,18 +1,25 @@
-"""How fast a fresh nano save masters BIN, played by the real daemon on the CPU.
+"""How a fresh nano save grows, and whether it keeps what it learns, played by the real daemon.
 
-    python benchmarks/curriculum_pacing.py [--minutes 30] [--skip-baseline]
+    python benchmarks/curriculum_pacing.py [--minutes 60] [--old-minutes 0] [--skip-baseline]
 
-Game: a fresh save with the default realm.yaml (only the node's port moved), the
-real daemon (auto-generation, the curriculum, training, evaluation on the local
-node, sparring) for --minutes. Reports minutes to master BIN level 1 (target <= 3)
-and BIN levels mastered in 30 minutes (target >= 3), read from the event log.
+Game: a fresh save with the default realm.yaml (only the node's port moved), the real
+daemon (auto-generation, the curriculum with rehearsal, the campaign, evaluation on the
+local node, sparring riding along) for --minutes. Read from the save afterwards:
 
-Baseline, measured in the same run: the engine alone on one large BIN level-1
-quest with the same training settings, its checkpoints evaluated afterwards on the
-level-1 evaluation set (greedy, the engine's chat renderer) and the same level-up
-rule applied; the baseline time is the training time of the checkpoint that
-passes. The ratio game / baseline is what the game's organisation costs
-(alternating skills, engine start-ups, evaluation cadence) over raw training.
+- the minute of every level-up, and every rusty / restored level;
+- levels mastered, and levels *forgotten* at the end: a mastered level whose last 3
+  re-checks (evaluations after it was mastered) average below 50 %;
+- the worst checkpoint-to-checkpoint jump in train loss (next / previous, by step), over
+  all checkpoints, and between checkpoints of quests of the same skill;
+- SY's best accuracy and its share of the steps trained.
+
+Baselines, measured in the same run:
+- the engine alone on one large BIN level-1 quest with the same training settings, its
+  checkpoints evaluated afterwards on the level-1 evaluation set with the same rule: what
+  the game's organisation costs over raw training (target: the game <= 2x);
+- with --old-minutes M > 0, the old behaviour for M minutes: `training.continuity:
+  per_quest` (a fresh AdamW, warmup and cosine every quest), weight decay 1.0, no
+  minimum quest size and no rehearsal of mastered levels' own skill beyond the old mix.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +40,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from backend.config import load_config  # noqa: E402
 from backend.config.edit import set_value  # noqa: E402
+from backend.config.model import GameRules  # noqa: E402
 from backend.curriculum import level_up_due  # noqa: E402
 from backend.daemon import control  # noqa: E402
+from backend.daemon.jobs import hyperparameters  # noqa: E402
 from backend.questgen import write_quest  # noqa: E402
 from backend.savegame import init_save  # noqa: E402
 from backend.skill_registry import load_skills  # noqa: E402
@@ -41,11 +51,12 @@ from backend.slot import SaveSlot  # noqa: E402
 from backend.store import Store  # noqa: E402
 from contracts.checkpoint import list_complete  # noqa: E402
 from contracts.engine_job import DataFile, EngineJob  # noqa: E402
-from backend.daemon.jobs import hyperparameters  # noqa: E402
 from daemon.harness import create_nano  # noqa: E402
 
-TARGET_L1_MIN = 3.0
-TARGET_LEVELS_30 = 3
+TARGETS = {"bin_levels": 8, "forgotten": 0, "jump": 2.0, "game_vs_engine": 2.0}
+FORGOTTEN_BELOW = 0.5
+OLD_BEHAVIOUR = {"training.continuity": "per_quest", "training.weight_decay": "1.0", "training.schedule": "cosine",
+                 "training.min_quest_steps": "0"}
 
 
 def free_port() -> int:
@@ -54,27 +65,80 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def play(root: Path, minutes: float) -> tuple[float | None, dict[int, float]]:
-    """Minutes to master BIN level 1, and minute of each BIN level-up."""
+@dataclass
+class Played:
+    minutes: float
+    level_ups: list[tuple[str, int, float]] = field(default_factory=list)  # (skill, level, minute)
+    rusty: list[tuple[str, int, float, str]] = field(default_factory=list)  # (skill, level, minute, kind)
+    forgotten: list[tuple[str, int, float]] = field(default_factory=list)  # (skill, level, mean of last 3)
+    jump: tuple[float, int] | None = None  # (ratio, step)
+    jump_same_skill: tuple[float, int] | None = None
+    sy_best: float | None = None
+    steps: int = 0
+    sy_steps: int = 0
+
+    def first(self, skill: str, level: int) -> float | None:
+        return next((m for s, lv, m in self.level_ups if s == skill and lv == level), None)
+
+    def mastered(self, skill: str) -> int:
+        return max((lv for s, lv, _ in self.level_ups if s == skill), default=0)
+
+
+async def play(root: Path, minutes: float, settings: dict[str, str]) -> Played:
     slot = SaveSlot(root)
     await init_save(slot)
     set_value(slot.config_path, "hosts.inference.port", str(free_port()))
+    for key, value in settings.items():
+        config, problems = set_value(slot.config_path, key, value)
+        assert config is not None, problems
     started = time.time()
     result = control.start(slot)
     assert result.error is None, result.error
-    levels: dict[int, float] = {}
     try:
         async with await Store.open(slot.db_path) as store:
             while time.time() - started < minutes * 60:
-                await asyncio.sleep(10)
-                for e in await store.events.since(0, kinds=("skill_level_up",)):
-                    if e.payload["skill"] == "bin":
-                        levels.setdefault(int(e.payload["level"]), (e.ts - started) / 60)
-                mins = (time.time() - started) / 60
-                print(f"  {mins:5.1f} min: BIN levels mastered {sorted(levels)}", flush=True)
+                await asyncio.sleep(20)
+                ups = await store.events.since(0, kinds=("skill_level_up",))
+                got = sorted(f"{e.payload['skill']}{e.payload['level']}" for e in ups)
+                print(f"  {(time.time() - started) / 60:5.1f} min: mastered {' '.join(got) or 'nothing yet'}", flush=True)
     finally:
         control.stop(slot)
-    return levels.get(1), levels
+    async with await Store.open(slot.db_path) as store:
+        return await read_played(store, started, minutes)
+
+
+async def read_played(store: Store, started: float, minutes: float) -> Played:
+    out = Played(minutes)
+    for e in await store.events.since(0, kinds=("skill_level_up", "skill_rusty", "skill_restored")):
+        when = (e.ts - started) / 60
+        if e.kind == "skill_level_up":
+            out.level_ups.append((e.payload["skill"], int(e.payload["level"]), when))
+        else:
+            out.rusty.append((e.payload["skill"], int(e.payload["level"]), when, e.kind.removeprefix("skill_")))
+    evals = await store.fetchall("SELECT skill, level, accuracy, checkpoint_step FROM evaluations ORDER BY id")
+    for skill, level, _ in out.level_ups:
+        history = [r["accuracy"] for r in evals if r["skill"] == skill and r["level"] == level]
+        # re-checks: the evaluations after the one that mastered the level (default rules)
+        up = next(i for i in range(len(history)) if level_up_due(history[: i + 1], GameRules()))
+        rechecks = history[up + 1:]
+        if len(rechecks) >= 3 and sum(rechecks[-3:]) / 3 < FORGOTTEN_BELOW:
+            out.forgotten.append((skill, level, sum(rechecks[-3:]) / 3))
+    sy = [r["accuracy"] for r in evals if r["skill"] == "sy"]
+    out.sy_best = max(sy) if sy else None
+    rows = await store.fetchall("SELECT step, train_loss, skill FROM checkpoints WHERE train_loss IS NOT NULL ORDER BY step")
+    for a, b in zip(rows, rows[1:]):
+        if a["train_loss"] > 0:
+            ratio = b["train_loss"] / a["train_loss"]
+            if out.jump is None or ratio > out.jump[0]:
+                out.jump = (ratio, b["step"])
+            if a["skill"] == b["skill"] and (out.jump_same_skill is None or ratio > out.jump_same_skill[0]):
+                out.jump_same_skill = (ratio, b["step"])
+    per_quest = await store.fetchall(
+        "SELECT q.skill AS skill, MAX(m.job_step) AS steps FROM step_metrics m JOIN quests q ON q.id = m.quest_id "
+        "GROUP BY m.quest_id")
+    out.steps = sum(r["steps"] or 0 for r in per_quest)
+    out.sy_steps = sum(r["steps"] or 0 for r in per_quest if r["skill"] == "sy")
+    return out
 
 
 def evaluate_checkpoints(paths: list[Path], problems: list, skill) -> list[float]:
@@ -124,34 +188,59 @@ def baseline(work: Path, nano: Path, examples: int) -> float | None:
     return None
 
 
+def fmt_min(m: float | None, limit: float) -> str:
+    return f"{m:.1f} min" if m is not None else f"not in {limit:g} min"
+
+
+def report(name: str, p: Played, base_s: float | None) -> None:
+    print(f"\n### {name} ({p.minutes:g} minutes)\n")
+    print("| measure | value | target |")
+    print("|---|---:|---:|")
+    print(f"| BIN levels mastered | {p.mastered('bin')} | >= {TARGETS['bin_levels']} |")
+    forgotten = ", ".join(f"{s.upper()} L{lv} ({m:.0%})" for s, lv, m in p.forgotten) or "none"
+    print(f"| levels forgotten at the end | {len(p.forgotten)} ({forgotten}) | {TARGETS['forgotten']} |")
+    jump = f"{p.jump[0]:.2f}x at step {p.jump[1]}" if p.jump else "-"
+    same = f"{p.jump_same_skill[0]:.2f}x at step {p.jump_same_skill[1]}" if p.jump_same_skill else "-"
+    print(f"| worst train-loss jump, checkpoint to checkpoint | {jump} | <= {TARGETS['jump']:g}x |")
+    print(f"| ... between checkpoints of the same skill | {same} | |")
+    sy_l1 = p.first("sy", 1)
+    print(f"| SY level 1 mastered | {fmt_min(sy_l1, p.minutes)} | within {p.minutes:g} min |")
+    sy_best = f"{p.sy_best:.0%}" if p.sy_best is not None else "-"
+    share = f"{p.sy_steps / p.steps:.0%}" if p.steps else "-"
+    print(f"| SY best accuracy; SY's share of the steps | {sy_best}; {share} of {p.steps:,} | |")
+    l1 = p.first("bin", 1)
+    print(f"| BIN level 1 mastered | {fmt_min(l1, p.minutes)} | |")
+    if base_s and l1:
+        print(f"| game / engine alone, BIN level 1 | {l1 * 60 / base_s:.2f}x | <= {TARGETS['game_vs_engine']:g}x |")
+    print("\nLevel-ups: " + ", ".join(f"{s.upper()} L{lv} {m:.1f}" for s, lv, m in p.level_ups))
+    if p.rusty:
+        print("Rusty / restored: " + ", ".join(f"{s.upper()} L{lv} {k} {m:.1f}" for s, lv, m, k in p.rusty))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--old-minutes", type=float, default=0.0, help="also play the old behaviour this long")
     parser.add_argument("--baseline-examples", type=int, default=60000)
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        print(f"game: a fresh nano save for {args.minutes:g} minutes")
-        l1, levels = await play(work / "save", args.minutes)
+        print(f"game: a fresh nano save for {args.minutes:g} minutes (the campaign)")
+        game = await play(work / "save", args.minutes, {})
+        old = None
+        if args.old_minutes > 0:
+            print(f"old behaviour: a fresh nano save for {args.old_minutes:g} minutes, one fresh job per quest")
+            old = await play(work / "old", args.old_minutes, OLD_BEHAVIOUR)
         base = None
         if not args.skip_baseline:
             print("baseline: the engine alone on BIN level 1")
             base = baseline(work, create_nano(work / "nano"), args.baseline_examples)
-        print()
-        print("| measure | value | target | vs target |")
-        print("|---|---:|---:|---:|")
-        l1_text = f"{l1:.2f} min" if l1 is not None else f"> {args.minutes:g} min"
-        print(f"| minutes to master BIN level 1 | {l1_text} | <= {TARGET_L1_MIN:g} | "
-              f"{(TARGET_L1_MIN / l1 if l1 else 0):.2f}x |")
-        within = sum(1 for m in levels.values() if m <= 30)
-        print(f"| BIN levels mastered in 30 min | {within} | >= {TARGET_LEVELS_30} | {within / TARGET_LEVELS_30:.2f}x |")
-        if base is not None:
-            print(f"| baseline: engine alone to pass BIN level 1 | {base / 60:.2f} min | | |")
-            if l1:
-                print(f"\ngame / baseline for BIN level 1: {l1 * 60 / base:.2f}x")
-        elif not args.skip_baseline:
-            print("\nbaseline: the engine alone did not pass BIN level 1 within its quest")
+            print(f"  the engine alone passes BIN level 1 after {base / 60:.2f} min of training" if base
+                  else "  the engine alone did not pass BIN level 1 within its quest")
+        report("The campaign (defaults)", game, base)
+        if old is not None:
+            report("Old behaviour (per_quest)", old, base)
 
 
 if __name__ == "__main__":

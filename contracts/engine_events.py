@@ -54,6 +54,8 @@ class StartedEvent(_Event):
     grad_accum: int
     model_dir: str
     output_dir: str
+    continued: bool = Field(False, description="the job carries on the training state of continue_from")
+    lr_clock: str = Field("job", description="what the learning-rate schedule counts: job or campaign steps")
 
 
 class StepEvent(_Event):
@@ -75,6 +77,8 @@ class StepEvent(_Event):
     tokens_seen: int
     supervised_tokens_seen: int
     cpu_threads: int | None = Field(None, description="torch CPU threads in use (auto adapts to contention)")
+    loss_ema: float | None = Field(None, description="moving average of the loss; carried on from job to job "
+                                   "in a campaign, so it is the campaign's smoothed loss")
 
 
 class EvalEvent(_Event):

@@ -50,6 +50,12 @@ class Hyperparameters(_Strict):
     adam_eps: float = Field(1e-8, gt=0)
     warmup_steps: int = Field(20, ge=0, description="linear warmup from 0 to learning_rate")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="after warmup")
+    lr_clock: Literal["job", "campaign"] = Field(
+        "job",
+        description="what the schedule counts: job = this job's steps (warmup and cosine per job); campaign = the "
+        "hero's global steps, so the warmup happens once per save and a job that continues another picks the "
+        "learning rate up where it was (needs schedule constant: a campaign has no planned end)",
+    )
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine floor as a fraction of learning_rate")
     tokens_per_micro_batch: int = Field(
         4096, ge=16, description="token budget of one micro-batch (padded slots count in padded mode)"
@@ -84,6 +90,11 @@ class Hyperparameters(_Strict):
 
     @model_validator(mode="after")
     def _band(self) -> "Hyperparameters":
+        if self.lr_clock == "campaign" and self.schedule != "constant":
+            raise ValueError(
+                f"lr_clock campaign needs schedule constant (got {self.schedule!r}): a campaign has no planned end "
+                "for a cosine to reach"
+            )
         if self.masked_ratio_min > self.masked_ratio_max:
             raise ValueError(
                 f"masked_ratio_min ({self.masked_ratio_min}) must not exceed masked_ratio_max ({self.masked_ratio_max})"
@@ -112,6 +123,12 @@ class EngineJob(_Strict):
     resume_from: str | None = Field(
         None,
         description="complete checkpoint whose resume state continues a job exactly; wins over model_dir/init_step",
+    )
+    continue_from: str | None = Field(
+        None,
+        description="complete checkpoint of an earlier job whose training state (weights, AdamW moments, RNG, "
+        "loss average, global step) this job carries on with its own, new data: the campaign. Wins over "
+        "model_dir/init_step; resume_from wins over it",
     )
     data_files: list[DataFile] = Field(default_factory=list)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
@@ -156,6 +173,7 @@ class EngineJob(_Strict):
             update={
                 "model_dir": fix(self.model_dir, allow_hub_id=True),
                 "resume_from": fix(self.resume_from),
+                "continue_from": fix(self.continue_from),
                 "output_dir": fix(self.output_dir),
                 "data_files": [f.model_copy(update={"path": fix(f.path)}) for f in self.data_files],
             }

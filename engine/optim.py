@@ -1,4 +1,8 @@
-"""AdamW and the learning-rate schedule (linear warmup, then cosine or constant)."""
+"""AdamW and the learning-rate schedule (linear warmup, then cosine or constant).
+
+The schedule counts job steps (`lr_clock: job`) or the hero's global steps
+(`lr_clock: campaign`): then the warmup happens once per save, and a job that
+continues another (`continue_from`) takes the learning rate where the campaign is."""
 
 from __future__ import annotations
 
@@ -40,6 +44,20 @@ def lr_factor(step: int, total_steps: int, hp: Hyperparameters) -> float:
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, hp: Hyperparameters
+    optimizer: torch.optim.Optimizer, total_steps: int, hp: Hyperparameters, init_step: int = 0
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, hp))
+    """LambdaLR over the job's steps; on the campaign clock the job's step 0 is global step `init_step`."""
+    offset = init_step if hp.lr_clock == "campaign" else 0
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(offset + step, total_steps, hp))
+
+
+def carry_optimizer_state(optimizer: torch.optim.AdamW, state: dict, hp: Hyperparameters) -> None:
+    """Load an earlier job's AdamW state (its moments and step counts) into `optimizer`, then set
+    this job's hyperparameters on every group: the player may have changed them between quests."""
+    optimizer.load_state_dict(state)
+    for i, group in enumerate(optimizer.param_groups):
+        group["lr"] = hp.learning_rate
+        group.pop("initial_lr", None)
+        group["betas"] = (hp.adam_beta1, hp.adam_beta2)
+        group["eps"] = hp.adam_eps
+        group["weight_decay"] = hp.weight_decay if i == 0 else 0.0

@@ -39,6 +39,7 @@ def step_event(tr: "Trainer") -> StepEvent:
         tokens_seen=st.tokens_seen,
         supervised_tokens_seen=st.supervised_tokens_seen,
         cpu_threads=torch.get_num_threads() if cpu else None,
+        loss_ema=st.loss_ema,
     )
 
 

@@ -59,6 +59,23 @@ def _resume_source(job: EngineJob):
     return path, ledger, state
 
 
+def _carried_source(job: EngineJob):
+    """(path, ledger, state) of continue_from, or None (resume_from wins over it)."""
+    if job.resume_from or not job.continue_from:
+        return None
+    path = Path(job.continue_from)
+    problems = check_checkpoint(path, verify_hashes=True)
+    if problems:
+        raise EngineError("continue", "continue_from is not a complete checkpoint: " + "; ".join(problems[:3]),
+                          where="continue_from", fix="pick a complete one (contracts.checkpoint.newest_complete)")
+    try:
+        ledger, state = load_resume_state(path)
+    except ValueError:
+        raise EngineError("continue", f"{path.name} has no training state to carry on", where="continue_from",
+                          fix=f'start from its weights alone: model_dir="{path}" and init_step set to its step') from None
+    return path, ledger, state
+
+
 def _masking_context(tokenizer, model, hp) -> MaskingContext:
     im_start = tokenizer.convert_tokens_to_ids("<|im_start|>")
     unk = getattr(tokenizer, "unk_token_id", None)
@@ -84,8 +101,9 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     except ValueError as exc:
         raise EngineError("bad_job", str(exc), where="hyperparameters.batching") from None
     resume = _resume_source(job)
-    model_dir = str(resume[0]) if resume else job.model_dir
-    init_step = resume[1].resume.init_step if resume else job.init_step
+    carried = _carried_source(job)
+    model_dir = str(resume[0]) if resume else str(carried[0]) if carried else job.model_dir
+    init_step = resume[1].resume.init_step if resume else carried[1].step if carried else job.init_step
     tokenizer = load_tokenizer(model_dir)
     model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
     profile = get_profile(job.profile)
@@ -96,8 +114,8 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         raise EngineError(
             "resume", "resume_from was saved by a job with different data or data/batching settings, so its "
             "data cursor means nothing here", where="resume_from",
-            fix=f'to keep its weights but start this data afresh, use model_dir="{resume[0]}" and '
-                f"init_step={resume[1].step} instead of resume_from",
+            fix=f'to carry its training state on with this data afresh, use continue_from="{resume[0]}" '
+                "instead of resume_from",
         )
     forward = ForwardConfig.for_model(
         model, attention, job.gradient_checkpointing, torch.bfloat16 if precision == "bf16" else None
@@ -107,9 +125,10 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     return Setup(
         job=job, model=model, tokenizer=tokenizer, data=data, mode=mode, forward=forward, device=device,
         precision=precision, attention=attention, profile=ProfileInfo(**info), fingerprint=fingerprint,
-        init_step=init_step, started_from=str(resume[0]) if resume else job.model_dir, events=events,
+        init_step=init_step, started_from=model_dir, events=events,
         control=control, resume_state=resume[2] if resume else None,
         resume_info=resume[1].resume if resume else None, resume_path=resume[0] if resume else None,
+        carried_state=carried[2] if carried else None, carried_info=carried[1].resume if carried else None,
     )
 
 
@@ -148,6 +167,7 @@ def _started_event(setup: Setup, trainer: Trainer) -> StartedEvent:
         attention=setup.attention, batching=setup.mode, profile=setup.profile.name,
         tokens_per_micro_batch=hp.tokens_per_micro_batch, grad_accum=hp.grad_accum,
         model_dir=setup.started_from, output_dir=setup.job.output_dir,
+        continued=setup.carried_state is not None and setup.resume_state is None, lr_clock=hp.lr_clock,
     )
 
 

@@ -56,3 +56,5 @@ class Setup:
     resume_state: dict[str, Any] | None = None
     resume_info: ResumeInfo | None = None
     resume_path: Path | None = None
+    carried_state: dict[str, Any] | None = None  # continue_from: the earlier job's tensors (optimizer, RNG)
+    carried_info: ResumeInfo | None = None  # ... and where it was (loss average)

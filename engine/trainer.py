@@ -20,7 +20,7 @@ from engine.batching.collate import Batch, collate
 from engine.batching.plan import EpochPlan, MicroBatchPlan, plan_epoch, split_micro_batch
 from engine.control import is_known
 from engine.metrics import FlopModel, Window, peak_flops
-from engine.optim import build_optimizer, build_scheduler
+from engine.optim import build_optimizer, build_scheduler, carry_optimizer_state
 from engine.reporting import final_result, step_event
 from engine.saving import Saver
 from engine.state import Setup, TrainState
@@ -46,7 +46,9 @@ class Trainer:
         total = sum(self.epoch_steps)
         self.total_steps = min(total, self.hp.max_steps) if self.hp.max_steps else total
         self.optimizer = build_optimizer(self.model, self.hp, setup.device)
-        self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.hp)
+        if setup.carried_state is not None and setup.resume_state is None:
+            carry_optimizer_state(self.optimizer, setup.carried_state["optimizer"], self.hp)
+        self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.hp, setup.init_step)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.flop_model = FlopModel.for_model(self.model)
         self.peak = peak_flops(setup.device, setup.precision)
@@ -63,6 +65,8 @@ class Trainer:
         if setup.resume_state is not None and setup.resume_info is not None:
             self._restore(setup.resume_info, setup.resume_state)
             self.saver.last_saved_step = self.global_step
+        elif setup.carried_state is not None:
+            self._carry_on(setup.carried_info, setup.carried_state)
         else:
             torch.manual_seed(self.hp.seed)
 
@@ -107,6 +111,14 @@ class Trainer:
         st.tokens_seen, st.supervised_tokens_seen = info.tokens_seen, info.supervised_tokens_seen
         st.loss_ema, st.micro_batch_split = info.loss_ema, info.micro_batch_split
         st.last_loss = state.get("last_loss")
+
+    def _carry_on(self, info: ResumeInfo | None, state: dict[str, Any]) -> None:
+        """continue_from: the RNG and the loss average go on; the data cursor starts afresh."""
+        torch.set_rng_state(state["rng_cpu"])
+        if self.s.device.type == "cuda" and state.get("rng_cuda") is not None:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.state.loss_ema = info.loss_ema if info is not None else None
+        self.state.last_loss = state.get("last_loss")
 
     def resume_state(self) -> dict[str, Any]:
         """The tensors a checkpoint needs to continue this job exactly (resume_state.pt)."""

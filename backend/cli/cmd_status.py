@@ -37,10 +37,16 @@ def render(view: StatusView) -> list[str]:
     into, need = s.xp_in_level
     lines = [
         f"{view.hero_name} — level {s.level}  ({fmt_count(into)}/{fmt_count(need)} XP to next, {fmt_count(s.xp)} XP in all)",
-        f"  ATK {fmt_float(s.atk, 1)}   DEF {fmt_float(s.defense, 1)}   ACC {fmt_percent(s.acc)}   Gold {fmt_count(s.gold)}",
+        f"  ATK {fmt_float(s.atk, 1)}   DEF {fmt_float(s.defense, 1)}   ACC {fmt_percent(s.acc)}"
+        + (f" ({s.current_skill.upper()} L{s.training_level})" if s.current_skill and s.acc is not None else "")
+        + f"   Gold {fmt_count(s.gold)}",
     ]
     if s.skill_levels:
-        lines.append("  Skills: " + ", ".join(f"{k.upper()} {v}" for k, v in sorted(s.skill_levels.items())))
+        lines.append("  Skills: " + ", ".join(
+            f"{k.upper()} {v}" + (f" (rusty: L{', L'.join(map(str, s.rusty(k)))})" if s.rusty(k) else "")
+            for k, v in sorted(s.skill_levels.items())))
+    if s.goal():
+        lines.append(f"  Next goal: {s.goal()}")
     lines.append(render_battle(view))
     q = view.queued
     lines.append(

@@ -36,11 +36,28 @@ class TrainingConfig(Section):
     )
     learning_rate: float = Field(3e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
     weight_decay: float = Field(
-        1.0, ge=0, le=1.0,
-        description="AdamW weight decay (matrices only); 1.0 makes nano DIO generalise to untrained problems sooner, "
-        "use ~0.01-0.1 for Qwen3-0.6B")
-    warmup_steps: int = Field(10, ge=0, description="linear warmup steps at the start of every battle")
-    schedule: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule after warmup")
+        0.1, ge=0, le=1.0,
+        description="AdamW weight decay (matrices only). In a campaign every weight the current quest does not "
+        "use is pulled toward zero by lr x decay each step, so a high value erases mastered levels: 0.1 for nano "
+        "DIO, ~0.01-0.1 for Qwen3-0.6B")
+    continuity: Literal["campaign", "per_quest"] = Field(
+        "campaign",
+        description="campaign: every quest carries on the training state of the newest checkpoint (AdamW moments, "
+        "step count, learning rate, RNG) with its own data, so DIO keeps what it learned; per_quest: the old "
+        "behaviour, each quest a fresh optimizer with its own warmup and schedule (kept to compare against)",
+    )
+    warmup_steps: int = Field(
+        10, ge=0, description="linear warmup steps: once per save in a campaign, at the start of every battle per_quest")
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant",
+        description="learning-rate schedule after warmup; a campaign has no planned end and always runs constant, "
+        "cosine (over each battle) applies only with continuity per_quest",
+    )
+    min_quest_steps: int = Field(
+        20, ge=0, le=100_000,
+        description="a quest shorter than this many optimizer steps (a sparring set, a small file of yours) does "
+        "not fight its own battle: it rides along with the next larger quest, mixed into its data (0 = off)",
+    )
     epochs: int = Field(1, ge=1, le=100, description="passes over a quest's examples")
     max_steps_per_quest: int = Field(0, ge=0, description="step budget of one battle (0 = as many as the epochs need)")
     save_every: int = Field(100, ge=1, description="save a checkpoint every N optimizer steps")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from backend.daemon.battle_sink import BattleSink
 from backend.daemon.component import Component
@@ -21,6 +22,7 @@ from backend.daemon.engine_guard import EngineLock
 from backend.daemon.engine_proc import EngineProcess
 from backend.daemon.jobs import build_job, start_point
 from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.riders import Lineup, next_lineup, set_riders, waiting_text
 from backend.event_kinds import EventKind
 from backend.hero import create_nano, hero_exists
 from backend.store.quests import Quest
@@ -39,6 +41,7 @@ class BattleLoop(Component):
         self.pipeline = pipeline
         self.engine: EngineProcess | None = None
         self.quest: Quest | None = None
+        self.riders: tuple[Quest, ...] = ()
         self.player_stopped = False
         self.disk = DiskGuard(ctx, self)
         self.on_checkpoint_hooks: list = []
@@ -47,19 +50,15 @@ class BattleLoop(Component):
     async def run(self, ctx: DaemonContext) -> None:
         await self.ensure_hero()
         while not ctx.state.stopping.is_set():
-            quest = await self.next_quest()
-            if quest is None or ctx.state.paused:
-                ctx.state.activity = "idle"
+            lineup = await next_lineup(ctx.store, ctx.config)
+            if lineup is None or ctx.state.paused:
+                ctx.state.activity = (await waiting_text(ctx.store, ctx.config) if lineup is None else None) or "idle"
                 await self.nap(IDLE_S)
                 continue
             if await self.config_blocked():
                 await self.nap(10.0)
                 continue
-            await self.fight(quest)
-
-    async def next_quest(self) -> Quest | None:
-        processing = await self.ctx.store.quests.in_state("processing")
-        return processing[0] if processing else await self.ctx.store.quests.next_queued()
+            await self.fight(lineup)
 
     async def ensure_hero(self) -> None:
         if not hero_exists(self.ctx.slot, self.ctx.config):
@@ -77,11 +76,14 @@ class BattleLoop(Component):
         return bool(problems)
 
     # --- one quest ------------------------------------------------------------
-    async def fight(self, quest: Quest) -> None:
+    async def fight(self, lineup: Lineup) -> None:
         ctx = self.ctx
-        if quest.state != "processing":
-            await self.pipeline.move_to(quest, "processing", started_at=time.time())
-            quest = await ctx.store.quests.get(quest.id)
+        for q in lineup.quests:
+            if q.state != "processing":
+                await self.pipeline.move_to(q, "processing", started_at=time.time())
+        await set_riders(ctx.store, lineup.host.id, [q.id for q in lineup.riders])
+        quest = await ctx.store.quests.get(lineup.host.id)
+        self.riders = tuple([r for r in [await ctx.store.quests.get(q.id) for q in lineup.riders] if r])
         await ensure_lock(ctx)
         attempt, delay, exact_resume = 0, ctx.config.daemon.restart_backoff_s, True
         while not ctx.state.stopping.is_set():
@@ -125,14 +127,16 @@ class BattleLoop(Component):
             return None, None
         try:
             start = start_point(ctx.slot, ctx.config, quest, exact_resume)
-            job = build_job(ctx.slot, ctx.config, quest, start)
+            job = build_job(ctx.slot, ctx.config, quest, start, self.riders)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",
                                    ctx.slot.logs_dir / f"engine-quest-{quest.id}.log")
             sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
             self.engine, self.quest, self.player_stopped = engine, quest, False
             await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
-                                                      "level": quest.level, "attempt": attempt, "start": start.describe()})
+                                                      "level": quest.level, "attempt": attempt, "start": start.describe(),
+                                                      "riders": [{"quest_id": r.id, "name": r.name, "source": r.source}
+                                                                 for r in self.riders]})
             ctx.state.activity = "training"
             await engine.start(lock.fd)
             result = await engine.events(sink)
@@ -159,15 +163,23 @@ class BattleLoop(Component):
         if not result.success:
             await self.fail(quest, result.error_message or engine.last_error or result.summary or "training failed")
             return
-        await self.pipeline.move_to(quest, "completed", finished_at=time.time(), steps_done=result.job_steps)
-        await ctx.event(EventKind.QUEST_COMPLETED, {
-            "quest_id": quest.id, "name": quest.name, "skill": quest.skill, "level": quest.level,
-            "steps": result.job_steps, "final_step": result.global_step, "final_loss": result.final_loss,
-            "runtime_s": result.runtime_sec}, dedupe_key=f"quest_completed:{quest.id}")
+        for q in (quest, *self.riders):
+            await self.pipeline.move_to(q, "completed", finished_at=time.time(), steps_done=result.job_steps)
+            await ctx.event(EventKind.QUEST_COMPLETED, {
+                "quest_id": q.id, "name": q.name, "skill": q.skill, "level": q.level, "source": q.source,
+                "steps": result.job_steps, "final_step": result.global_step, "final_loss": result.final_loss,
+                "runtime_s": result.runtime_sec, "rode_with": quest.id if q is not quest else None,
+                "checkpoint": Path(result.last_checkpoint_path).name if result.last_checkpoint_path else None},
+                dedupe_key=f"quest_completed:{q.id}")
+        await set_riders(ctx.store, quest.id, [])
 
     async def fail(self, quest: Quest, reason: str) -> None:
+        """The host fails with its reason; the quests that rode with it go back to the queue."""
         await self.pipeline.move_to(quest, "failed", fail_reason=reason, finished_at=time.time())
         await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
+        for rider in self.riders:
+            await self.pipeline.move_to(rider, "queued", started_at=None)
+        await set_riders(self.ctx.store, quest.id, [])
 
     # --- control from commands and shutdown --------------------------------------
     async def send(self, command: str) -> bool:

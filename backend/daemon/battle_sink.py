@@ -33,7 +33,7 @@ def metric_row(quest_id: int, e: StepEvent) -> dict[str, Any]:
         "quest_id": quest_id, "ts": e.ts, "step": e.global_step, "job_step": e.job_step, "total_steps": e.total_steps,
         "loss": e.loss, "lr": e.lr, "grad_norm": e.grad_norm, "tokens_per_s": e.tokens_per_s,
         "supervised_tokens_per_s": e.supervised_tokens_per_s, "padding_fraction": e.padding_fraction,
-        "mfu": e.mfu, "peak_memory_mb": e.peak_memory_mb, "eta_s": e.eta_s,
+        "mfu": e.mfu, "peak_memory_mb": e.peak_memory_mb, "eta_s": e.eta_s, "loss_ema": e.loss_ema,
     }
 
 
@@ -91,8 +91,10 @@ class BattleSink:
                      "level": self.quest.level}
         rel = str(path.relative_to(self.ctx.slot.root)) if self.ctx.slot.root in path.parents else str(path)
         await self.ctx.store.checkpoints.record(event.global_step, event.name, rel, **facts)
+        ledger = facts.get("ledger") or {}
         await self.ctx.event(EventKind.CHECKPOINT_SAVED, {
             "step": event.global_step, "name": event.name, "train_loss": event.train_loss, "val_loss": event.val_loss,
+            "loss_ema": (ledger.get("resume") or {}).get("loss_ema"),
             "quest_id": self.quest.id, "skill": self.quest.skill, "level": self.quest.level, "reason": event.reason,
         }, dedupe_key=f"checkpoint:{event.global_step}")
         if self.on_checkpoint:

@@ -15,6 +15,7 @@ from backend.daemon.heartbeat import HeartbeatLoop
 from backend.daemon.inbox import InboxLoop
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.quest_tests import QuestTester
 from backend.daemon.queue_ops import register_queue_ops
 from backend.daemon.settings_ops import register_settings_ops
 from backend.daemon.sparring import Sparring
@@ -32,12 +33,14 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     champion = Champion(ctx, node)
     evaluator = Evaluator(ctx, node, after=champion.consider)
     sparring = Sparring(ctx, node, pipeline)
+    tester = QuestTester(ctx, node)
     register_queue_ops(dispatcher, pipeline)
     register_battle_ops(dispatcher, battle)
     register_settings_ops(dispatcher)
     register_vault_ops(dispatcher, node)
     generator.register(dispatcher)
     champion.register(dispatcher)
-    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task(), evaluator.task(), sparring.task()],
+    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task(), evaluator.task(), sparring.task(),
+                                 tester.task()],
                        inference_busy=node.busy)
     return [HeartbeatLoop(ctx), CommandLoop(ctx, dispatcher), node, InboxLoop(ctx, pipeline), battle, tasks]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.config import RealmConfig, check_config
+from backend.curriculum import LevelUp
 from backend.event_kinds import EventKind
 from backend.progression.achievements import load_achievements
 from backend.progression.stats import HeroStats, apply_event
@@ -27,7 +28,7 @@ class RunState:
     disk_paused: bool = False  # paused for lack of disk space
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # something changed: look again
-    activity: str = "idle"  # idle | training | creating hero | stopping | stopped
+    activity: str = "idle"  # idle | training | creating hero | stopping | stopped | what a held battle waits for
 
     @property
     def shown(self) -> str:
@@ -35,6 +36,17 @@ class RunState:
         if (self.paused or self.disk_paused) and self.activity in ("idle", "training"):
             return "paused"
         return self.activity
+
+
+def level_change_event(change: LevelUp) -> tuple[str, dict[str, Any], str]:
+    """(kind, payload, dedupe key) of a skill level mastered, gone rusty or restored. Rusty and
+    restored can happen again to the same level: their key holds the level's evaluation count."""
+    payload = {"skill": change.skill, "level": change.level, "mean_accuracy": change.mean_accuracy,
+               "evaluations": change.evaluations}
+    if change.kind == "mastered":
+        return EventKind.SKILL_LEVEL_UP, payload, f"skill_level_up:{change.skill}:{change.level}"
+    kind = EventKind.SKILL_RUSTY if change.kind == "rusty" else EventKind.SKILL_RESTORED
+    return kind, payload, f"{kind}:{change.skill}:{change.level}:{change.evaluations}"
 
 
 class Awards:
@@ -55,17 +67,15 @@ class Awards:
                 return new_ids
             for event in events:
                 before_level = self.stats.level
-                before_skills = dict(self.stats.skill_levels)
+                before_changes = len(self.stats.changes)
                 for achievement in apply_event(self.stats, event, self.table):
                     new_ids.append(await self.append(EventKind.ACHIEVEMENT, {
                         "id": achievement.id, "name": achievement.name, "icon": achievement.icon,
                         "description": achievement.description}, f"achievement:{achievement.id}"))
                 for level in range(before_level + 1, self.stats.level + 1):
                     new_ids.append(await self.append(EventKind.LEVEL_UP, {"level": level}, f"level_up:{level}"))
-                for skill, level in self.stats.skill_levels.items():
-                    for lv in range(before_skills.get(skill, 0) + 1, level + 1):
-                        new_ids.append(await self.append(EventKind.SKILL_LEVEL_UP, {"skill": skill, "level": lv},
-                                                         f"skill_level_up:{skill}:{lv}"))
+                for change in self.stats.changes[before_changes:]:
+                    new_ids.append(await self.append(*level_change_event(change)))
 
     async def append(self, kind: str, payload: dict[str, Any], key: str) -> int:
         event_id = await self.store.events.append(kind, payload, dedupe_key=key)

@@ -1,6 +1,7 @@
 """Evaluations: every new complete checkpoint, exactly once, on the evaluation sets
-of each active skill's training and mastered level, at temperature 0, graded and
-stored per level, then fed to the curriculum (skill level-ups)."""
+of each active skill's training level, its frontier, its rusty levels and a few of
+its mastered levels (re-checks, the longest unchecked first), at temperature 0,
+graded and stored per level, then fed to the curriculum (level-ups, rusty, restored)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,20 @@ class LevelResult:
     samples: list[dict[str, Any]]
 
 
-def levels_to_evaluate(progress: Any) -> list[int]:
-    """The training level and the mastered level (when there is one)."""
+RECHECKS_PER_CHECKPOINT = 2
+STALLED_AFTER = 10  # evaluations of a training level at 0 % before the player is told
+
+
+def levels_to_evaluate(progress: Any, rechecks: int = RECHECKS_PER_CHECKPOINT) -> list[int]:
+    """The training level, the frontier, every rusty level, and the `rechecks` mastered levels
+    that were evaluated longest ago (the highest mastered level first among equals): over a
+    few checkpoints every mastered level is re-checked, so forgetting cannot hide."""
     levels = [progress.training_level]
-    if progress.mastered >= 1 and progress.mastered != progress.training_level:
-        levels.append(progress.mastered)
-    return levels
+    for lv in (progress.frontier, *sorted(progress.rusty)):
+        if lv not in levels and not (lv == progress.frontier and progress.mastered >= progress.max_level):
+            levels.append(lv)
+    held = sorted(progress.held, key=lambda lv: (-progress.age(lv), -lv))
+    return levels + [lv for lv in held if lv not in levels][:rechecks]
 
 
 class Evaluator:
@@ -132,6 +141,22 @@ class Evaluator:
         progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
         for skill_id, p in progress.items():
             await self.ctx.store.skills.set(skill_id, p.mastered, p.training_level)
+            await self.say_if_stalled(p)
+
+    async def say_if_stalled(self, p: Any) -> None:
+        """A skill whose training level scores nothing, evaluation after evaluation, still takes its
+        turns: the player is told once per level, with what to do about it."""
+        recent = p.accuracies(p.training_level)[-STALLED_AFTER:]
+        if len(recent) < STALLED_AFTER or max(recent) > 0:
+            return
+        sid = p.skill
+        await self.ctx.event(EventKind.WARNING, {
+            "source": "curriculum", "code": "skill_stalled",
+            "message": f"{sid.upper()} L{p.training_level} has scored 0 % in its last {STALLED_AFTER} evaluations "
+                       "and still takes its turns in the curriculum",
+            "fix": f"let it train (it may still start to move), or give it less time: strategy weighted with "
+                   f"curriculum.skills.{sid}.weight below 1, or disable it in the Guild (e)"},
+            dedupe_key=f"skill_stalled:{sid}:{p.training_level}")
 
     def task(self) -> Task:
         return Task("evaluation", 50, 1.0, "inference", self.run, due=self.due)

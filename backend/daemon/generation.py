@@ -14,6 +14,7 @@ from backend.curriculum import decide, rehearsal_levels, should_generate
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.riders import hosts_queued
 from backend.daemon.taskmaster import Task
 from backend.hero import hero_exists, tokenizer_file
 from backend.quest_size import MIN_EXAMPLES, examples_for_tokens
@@ -58,16 +59,19 @@ class Generator:
         tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
         return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer, minimum)
 
-    def auto_parts(self, skill_id: str, level: int, others: list[tuple[str, int]]) -> tuple[int, tuple[tuple[str, int, int], ...]]:
-        """The quest's own examples, and the rehearsal of the other skills (curriculum.rehearsal
-        of the tokens, split evenly between them)."""
+    def auto_parts(self, skill_id: str, level: int,
+                   others: list[tuple[str, int, float]]) -> tuple[int, tuple[tuple[str, int, int], ...]]:
+        """The quest's own examples, and the rehearsal of what DIO already knows and of the other
+        skills (curriculum.rehearsal of the tokens, split by the curriculum's weights)."""
         share = self.ctx.config.curriculum.rehearsal if others else 0.0
-        rehearse = tuple((s, lv, self.auto_count(s, lv, share / len(others), minimum=1)) for s, lv in others)
+        total = sum(w for _, _, w in others) or 1.0
+        rehearse = tuple((s, lv, self.auto_count(s, lv, share * w / total, minimum=1)) for s, lv, w in others)
         return self.auto_count(skill_id, level, 1.0 - share), rehearse
 
     async def queue_length(self) -> int:
+        """Quests that will fight a battle of their own (small ones ride along with those)."""
         counts = await self.ctx.store.quests.counts()
-        return counts["queued"] + counts["validating"]
+        return await hosts_queued(self.ctx.store, self.ctx.config) + counts["validating"]
 
     async def due(self, ctx: DaemonContext) -> bool:
         if not hero_exists(ctx.slot, ctx.config):
@@ -80,7 +84,7 @@ class Generator:
         if decision.skill is None:
             self.last_generated_at = time.time()
             return decision.reason
-        others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill)
+        others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill, ctx.config.game.level_up_window)
         count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others)
         quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
         mixed = "".join(f" + {n:,} {s} level {lv} to rehearse" for s, lv, n in rehearse)

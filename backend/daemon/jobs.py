@@ -20,10 +20,13 @@ class StartPoint:
     model_dir: str
     init_step: int
     resume_from: str | None
+    continue_from: str | None = None
 
     def describe(self) -> str:
         if self.resume_from:
             return f"resuming from {Path(self.resume_from).name}"
+        if self.continue_from:
+            return f"continuing the campaign from {Path(self.continue_from).name}"
         return f"starting from {Path(self.model_dir).name} (step {self.init_step})"
 
 
@@ -33,14 +36,17 @@ def job_id_for(quest: Quest) -> str:
 
 def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest, exact_resume: bool = True) -> StartPoint:
     """Resume this quest's own newest complete checkpoint when there is one (and
-    `exact_resume`); otherwise start from the hero's newest complete checkpoint, or the base model."""
+    `exact_resume`); otherwise carry the campaign on from the hero's newest complete
+    checkpoint (its weights and, under `training.continuity: campaign`, its training state),
+    or start from the base model."""
     complete = list_complete(slot.checkpoints_dir)
     own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and led.resume is not None]
     if exact_resume and own and own[-1][1].step == max(led.step for _, led in complete):
         return StartPoint(str(own[-1][0]), own[-1][1].step, str(own[-1][0]))
     if complete:
         path, ledger = max(complete, key=lambda item: item[1].step)
-        return StartPoint(str(path), ledger.step, None)
+        carry = config.training.continuity == "campaign" and ledger.resume is not None
+        return StartPoint(str(path), ledger.step, None, str(path) if carry else None)
     return StartPoint(base_model_ref(slot, config), 0, None)
 
 
@@ -52,9 +58,13 @@ def training_file(slot: SaveSlot, quest: Quest) -> Path:
 
 
 def hyperparameters(config: RealmConfig) -> Hyperparameters:
+    """The engine's settings from realm.yaml. A campaign counts the hero's global steps and runs a
+    constant rate after its one warmup; per_quest restarts warmup and schedule every battle."""
     t = config.training
+    campaign = t.continuity == "campaign"
     return Hyperparameters(
-        learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps, schedule=t.schedule,
+        learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
+        schedule="constant" if campaign else t.schedule, lr_clock="campaign" if campaign else "job",
         tokens_per_micro_batch=t.tokens_per_micro_batch, grad_accum=t.grad_accum, length_grouping=t.length_grouping,
         max_length=t.max_length,
         overlength=t.overlength, grad_clip=t.grad_clip, epochs=t.epochs,
@@ -62,14 +72,18 @@ def hyperparameters(config: RealmConfig) -> Hyperparameters:
     )
 
 
-def build_job(slot: SaveSlot, config: RealmConfig, quest: Quest, start: StartPoint) -> EngineJob:
+def build_job(slot: SaveSlot, config: RealmConfig, quest: Quest, start: StartPoint,
+              riders: list[Quest] | tuple[Quest, ...] = ()) -> EngineJob:
+    """The job of `quest`, with the data of the small quests riding along (see backend.daemon.riders)."""
     t = config.training
     return EngineJob(
         job_id=job_id_for(quest),
         model_dir=start.model_dir,
         init_step=start.init_step,
         resume_from=start.resume_from,
-        data_files=[DataFile(path=str(training_file(slot, quest)), schema=quest.schema or "chat_sft_v1")],
+        continue_from=start.continue_from,
+        data_files=[DataFile(path=str(training_file(slot, q)), schema=q.schema or "chat_sft_v1")
+                    for q in (quest, *riders)],
         hyperparameters=hyperparameters(config),
         precision=t.precision, attention=t.attention, gradient_checkpointing=t.gradient_checkpointing,
         profile=t.profile, save_every_steps=t.save_every, log_every_steps=t.log_every, log_every_seconds=1.0,

@@ -12,7 +12,7 @@ from contracts.fsutil import fsync_dir
 from contracts.quest_meta import meta_path_for
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
-DERIVED_SUFFIXES = (".meta.json", ".quarantine.jsonl", ".train.jsonl")
+DERIVED_SUFFIXES = (".meta.json", ".quarantine.jsonl", ".train.jsonl", ".heldout.jsonl")
 
 
 def safe_name(name: str, limit: int = 120) -> str:

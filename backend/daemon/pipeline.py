@@ -7,11 +7,13 @@ import asyncio
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from backend.daemon.context import DaemonContext
 from backend.daemon.moves import move_with_sidecars, printable, safe_name
+from backend.daemon.quest_tests import is_players, split_held_out
 from backend.daemon.validate_step import Verdict, run_validation
 from backend.event_kinds import EventKind
 from backend.store.quests import Quest
@@ -96,6 +98,10 @@ class QuestPipeline:
                   "skill": verdict.skill, "level": verdict.skill_level, "generator_id": verdict.generator_id,
                   "generator_version": verdict.generator_version, **facts}
         if verdict.accepted:
+            if is_players(replace(quest, skill=verdict.skill, generator_id=verdict.generator_id)):
+                held = await asyncio.to_thread(split_held_out, path, f"{quest.id}|{facts['sha256']}")
+                if held:
+                    common["validation"] = {**verdict.report, "held_out": held}
             await self.move_to(quest, "queued", examples=verdict.examples, queued_at=time.time(), **common)
             await self.ctx.event(EventKind.QUEST_QUEUED, {"quest_id": quest.id, "name": quest.name,
                                                          "priority": quest.priority, "examples": verdict.examples})

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from backend.daemon.context import DaemonContext
+from backend.daemon.quest_tests import steps_awaiting_tests
 from backend.daemon.retention import choose_deletions
 from backend.daemon.taskmaster import Task
 from backend.event_kinds import EventKind
@@ -33,11 +34,12 @@ async def apply_retention(ctx: DaemonContext) -> str:
 
 
 async def protected_steps(ctx: DaemonContext) -> set[int]:
-    """Champion, deployed and pinned checkpoints are never removed by retention."""
+    """Champion, deployed and pinned checkpoints are never removed by retention, nor one that
+    trained a player's quest until that quest has been tested."""
     meta = ctx.store.meta
     steps = {s for s in (await meta.get("champion_step"), await meta.get("deployed_step")) if s is not None}
     rows = await ctx.store.fetchall("SELECT step FROM checkpoints WHERE pinned = 1 AND deleted_at IS NULL")
-    return steps | {r[0] for r in rows}
+    return steps | {r[0] for r in rows} | await steps_awaiting_tests(ctx)
 
 
 async def scores(ctx: DaemonContext) -> dict[int, float]:

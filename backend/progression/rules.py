@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from backend.config.model import GameRules
-from backend.curriculum import level_up_due
 
 
 def level_for_xp(xp: int, rules: GameRules) -> int:
@@ -23,8 +20,3 @@ def scaled_inverse(loss: float | None, rules: GameRules) -> float | None:
     if loss is None or loss <= 0:
         return None
     return rules.stat_scale / loss
-
-
-def level_mastered(accuracies: Sequence[float], rules: GameRules) -> bool:
-    """The curriculum's level-up rule (one rule for the whole game)."""
-    return level_up_due(accuracies, rules)

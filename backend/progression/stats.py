@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.config.model import GameRules
+from backend.curriculum import LevelUp, SkillProgress, goal_lines, new_progress, next_goal, record_evaluation
 from backend.event_kinds import EventKind
 from backend.progression.achievements import Achievement, load_achievements
-from backend.progression.rules import level_for_xp, level_mastered, scaled_inverse, xp_progress
+from backend.progression.rules import level_for_xp, scaled_inverse, xp_progress
+
+UNBOUNDED_LEVEL = 1_000_000  # the fold does not know the skills' max levels; the daemon never evaluates past them
+VAL_SMOOTHING = 0.3  # DEF: each checkpoint's validation loss moves the average this much
+TRAIN_SMOOTHING = 0.3  # ATK, for a checkpoint without the engine's moving average (older saves)
 
 
 @dataclass
@@ -29,9 +34,9 @@ class HeroStats:
     train_loss: float | None = None
     val_loss: float | None = None
     current_skill: str | None = None
-    accuracy: dict[str, float] = field(default_factory=dict)  # latest per skill
-    skill_levels: dict[str, int] = field(default_factory=dict)  # mastered level per skill
-    skill_history: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    progress: dict[str, SkillProgress] = field(default_factory=dict)  # the curriculum's view, same rule
+    skill_levels: dict[str, int] = field(default_factory=dict)  # mastered level per skill (never goes down)
+    changes: list[LevelUp] = field(default_factory=list)  # mastered / rusty / restored, in order
     achievements: list[str] = field(default_factory=list)  # ids, in unlock order
     last_event_id: int = 0
     last_ts: float | None = None
@@ -47,16 +52,38 @@ class HeroStats:
 
     @property
     def atk(self) -> float | None:
+        """scale / the campaign's smoothed train loss."""
         return scaled_inverse(self.train_loss, self.rules)
 
     @property
     def defense(self) -> float | None:
+        """scale / the smoothed validation loss of the checkpoints."""
         return scaled_inverse(self.val_loss, self.rules)
 
     @property
+    def training_level(self) -> int | None:
+        """The level the skill being trained trains at (its lowest rusty level, else the next one)."""
+        p = self.progress.get(self.current_skill) if self.current_skill else None
+        return p.training_level if p else None
+
+    @property
     def acc(self) -> float | None:
-        """Latest evaluation accuracy on the skill being trained."""
-        return self.accuracy.get(self.current_skill) if self.current_skill else None
+        """Latest evaluation accuracy at the training level of the skill being trained."""
+        p = self.progress.get(self.current_skill) if self.current_skill else None
+        return p.latest(p.training_level) if p else None
+
+    def goal(self) -> str:
+        """The next goal of the skill being trained ('' before any evaluation of it)."""
+        p = self.progress.get(self.current_skill) if self.current_skill else None
+        return next_goal(p, self.rules) if p else ""
+
+    def goal_lines(self) -> tuple[str, str]:
+        p = self.progress.get(self.current_skill) if self.current_skill else None
+        return goal_lines(p, self.rules) if p else ("", "")
+
+    def rusty(self, skill: str) -> tuple[int, ...]:
+        p = self.progress.get(skill)
+        return tuple(sorted(p.rusty)) if p else ()
 
     @property
     def skills_mastered(self) -> int:
@@ -68,6 +95,8 @@ class HeroStats:
             "acc": self.acc, "quests_completed": self.quests_completed, "quests_failed": self.quests_failed,
             "checkpoints": self.checkpoints, "evaluations": self.evaluations, "champions": self.champions,
             "champion_step": self.champion_step, "skill_levels": dict(self.skill_levels),
+            "rusty": {k: list(self.rusty(k)) for k in sorted(self.progress) if self.rusty(k)},
+            "training_level": self.training_level, "goal": self.goal(),
             "achievements": list(self.achievements), "last_event_id": self.last_event_id,
         }
 
@@ -87,28 +116,37 @@ def on_quest_failed(s: HeroStats, p: dict[str, Any]) -> None:
     s.quests_failed += 1
 
 
+def smoothed(previous: float | None, value: float, weight: float) -> float:
+    return value if previous is None else (1 - weight) * previous + weight * value
+
+
 def on_checkpoint(s: HeroStats, p: dict[str, Any]) -> None:
     s.checkpoints += 1
-    s.xp = max(s.xp, int(p.get("step") or 0))  # XP = steps trained, never counted twice
-    if p.get("train_loss") is not None:
-        s.train_loss = float(p["train_loss"])
+    step = int(p.get("step") or 0)
+    if step <= s.xp and s.checkpoints > 1:
+        return  # a resumed battle re-reports a checkpoint: it moves neither XP nor the averages
+    s.xp = max(s.xp, step)  # XP = steps trained, never counted twice
+    if p.get("loss_ema") is not None:  # the engine's moving average, carried through the campaign
+        s.train_loss = float(p["loss_ema"])
+    elif p.get("train_loss") is not None:
+        s.train_loss = smoothed(s.train_loss, float(p["train_loss"]), TRAIN_SMOOTHING)
     if p.get("val_loss") is not None:
-        s.val_loss = float(p["val_loss"])
+        s.val_loss = smoothed(s.val_loss, float(p["val_loss"]), VAL_SMOOTHING)
     if p.get("skill"):
         s.current_skill = p["skill"]
 
 
 def on_evaluation(s: HeroStats, p: dict[str, Any]) -> None:
+    """The curriculum's own rule (backend.curriculum.record_evaluation): mastered, rusty, restored."""
     skill, level, acc = p["skill"], int(p["level"]), float(p["accuracy"])
     s.evaluations += 1
-    s.accuracy[skill] = acc
-    per_level = s.skill_history.setdefault(skill, {})
-    per_level.setdefault(level, []).append(acc)
-    mastered = s.skill_levels.get(skill, 0)
-    if level == mastered + 1 and level_mastered(per_level[level], s.rules):
-        s.skill_levels[skill] = level
-    else:
-        s.skill_levels.setdefault(skill, mastered)
+    current = s.progress.get(skill) or new_progress(skill, UNBOUNDED_LEVEL)
+    if not 0.0 <= acc <= 1.0 or not 1 <= level <= current.max_level:
+        return
+    s.progress[skill], change = record_evaluation(current, level, acc, s.rules)
+    s.skill_levels[skill] = s.progress[skill].mastered
+    if change is not None:
+        s.changes.append(change)
 
 
 def on_champion(s: HeroStats, p: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ class StepMetric:
     mfu: float | None
     peak_memory_mb: float | None
     eta_s: float | None
+    loss_ema: float | None = None
 
 
 METRIC_COLUMNS = tuple(f.name for f in fields(StepMetric) if f.name != "id")

@@ -201,9 +201,15 @@ ALTER TABLE quests ADD COLUMN validation_level TEXT;
 ALTER TABLE checkpoints ADD COLUMN on_node INTEGER NOT NULL DEFAULT 0;
 """
 
+V3_CAMPAIGN = """
+-- the campaign's smoothed loss (the engine's moving average, carried on from quest to quest): ATK
+ALTER TABLE step_metrics ADD COLUMN loss_ema REAL;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core game state: events, quests, metrics, checkpoints, evaluations, commands", V1_CORE),
     Migration(2, "process liveness, services, background tasks", V2_PROCESSES),
+    Migration(3, "the campaign's smoothed loss in step metrics", V3_CAMPAIGN),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -48,6 +48,11 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.EVALUATION: lambda p: f"Trial of {str(p.get('skill', '?')).upper()} L{p.get('level')}: "
     f"{fmt_percent(p.get('accuracy'))} ({p.get('correct')}/{p.get('total')}) at step {fmt_count(p.get('step'))}",
     EventKind.SKILL_LEVEL_UP: lambda p: f"{str(p.get('skill', '?')).upper()} mastered level {p.get('level')}!",
+    EventKind.SKILL_RUSTY: lambda p: f"{str(p.get('skill', '?')).upper()} L{p.get('level')} is rusty: its last re-checks "
+    f"average {fmt_percent(p.get('mean_accuracy'))}; DIO trains it again until it passes",
+    EventKind.SKILL_RESTORED: lambda p: f"{str(p.get('skill', '?')).upper()} L{p.get('level')} restored "
+    f"({fmt_percent(p.get('mean_accuracy'))} over its last evaluations)",
+    EventKind.QUEST_TESTED: lambda p: quest_tested_text(p),
     EventKind.LEVEL_UP: lambda p: f"Level up! DIO reaches level {p.get('level')}",
     EventKind.CHAMPION: lambda p: f"New champion: checkpoint-{p.get('step')}"
     + (f" ({fmt_percent(p['accuracy'])})" if p.get("accuracy") is not None else ""),
@@ -63,6 +68,16 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.NODE_STATUS: lambda p: f"Inference node {p.get('status')}" + (f" ({p['url']})" if p.get("url") else ""),
     EventKind.WARNING: lambda p: f"{p.get('source', 'warning')}: {p.get('message', '')}",
 }
+
+
+def quest_tested_text(p: dict[str, Any]) -> str:
+    """E.g. "DIO answers 7 of 10 sampled lines of greetings.jsonl (similarity 84 %); 1 of 3 held-out"."""
+    seen, held = p.get("seen") or {}, p.get("held_out") or {}
+    text = (f"DIO answers {seen.get('exact', 0)} of {seen.get('total', 0)} sampled lines of {p.get('name', '?')} "
+            f"(similarity {fmt_percent(seen.get('similarity'))}) at step {fmt_count(p.get('step'))}")
+    if held.get("total"):
+        text += f"; {held.get('exact', 0)} of {held['total']} held-out lines ({fmt_percent(held.get('similarity'))})"
+    return text
 
 
 def describe(kind: str, payload: dict[str, Any]) -> str:
@@ -85,6 +100,8 @@ TOAST_KINDS: dict[str, str] = {
     EventKind.QUEST_COMPLETED: "information",
     EventKind.LEVEL_UP: "information",
     EventKind.SKILL_LEVEL_UP: "information",
+    EventKind.SKILL_RUSTY: "warning",
+    EventKind.QUEST_TESTED: "information",
     EventKind.CHAMPION: "information",
     EventKind.ACHIEVEMENT: "information",
     EventKind.QUEST_FAILED: "warning",
@@ -96,6 +113,8 @@ TOAST_TITLES: dict[str, str] = {
     EventKind.QUEST_COMPLETED: "Quest complete",
     EventKind.LEVEL_UP: "Level up",
     EventKind.SKILL_LEVEL_UP: "Skill level up",
+    EventKind.SKILL_RUSTY: "Skill rusty",
+    EventKind.QUEST_TESTED: "Quest tested",
     EventKind.CHAMPION: "New champion",
     EventKind.ACHIEVEMENT: "Achievement unlocked",
     EventKind.QUEST_FAILED: "Quest failed",

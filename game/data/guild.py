@@ -21,6 +21,7 @@ class SkillRow:
     enabled: bool
     weight: float
     priority: int
+    rusty: tuple[int, ...] = ()  # mastered levels that failed their re-checks (trained again)
 
     @property
     def id(self) -> str:
@@ -46,7 +47,8 @@ class GuildData:
 
 
 async def read_guild(store: Store, evals: EvalIndex, catalogue: Catalogue | None, curriculum: CurriculumConfig,
-                     mastered_from_events: dict[str, int]) -> GuildData:
+                     mastered_from_events: dict[str, int],
+                     rusty_from_events: dict[str, tuple[int, ...]] | None = None) -> GuildData:
     await evals.update(store)
     states = await store.skills.all()
     cards = dict(catalogue.cards) if catalogue else {}
@@ -63,6 +65,7 @@ async def read_guild(store: Store, evals: EvalIndex, catalogue: Catalogue | None
         rows.append(SkillRow(
             card=card, mastered=mastered, training=training, history=tuple(evals.history(sid).items()),
             evaluations=evals.count(sid), enabled=plan.enabled, weight=plan.weight, priority=plan.priority,
+            rusty=tuple((rusty_from_events or {}).get(sid, ())),
         ))
     return GuildData(curriculum.strategy, curriculum.focus, tuple(rows), catalogue.error if catalogue else None)
 

@@ -3,6 +3,7 @@ in the database until a quest's details are opened)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,3 +89,9 @@ async def read_quests(store: Store) -> tuple[QuestRow, ...]:
 
 async def read_quest(store: Store, quest_id: int) -> Quest | None:
     return await store.quests.get(quest_id)
+
+
+async def read_quest_test(store: Store, quest_id: int) -> dict | None:
+    """The test of a player's quest by the checkpoint that trained it (quest_tested), if done."""
+    row = await store.fetchone("SELECT payload FROM events WHERE dedupe_key = ?", (f"quest_tested:{quest_id}",))
+    return json.loads(row["payload"]) if row else None

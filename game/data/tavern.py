@@ -9,7 +9,7 @@ from backend.progression.stats import HeroStats
 from backend.store import Store
 from backend.store.heartbeat import Heartbeat
 from backend.store.services import ServiceStatus
-from backend.views import battle_view
+from backend.views import battle_view, live_stats
 from game.data.eventtext import describe
 from game.data.feed import EventFeed
 
@@ -32,6 +32,8 @@ class HeroView:
     quests_completed: int
     skill_levels: tuple[tuple[str, int], ...]
     champion_step: int | None
+    rusty: tuple[tuple[str, int], ...] = ()  # (skill, level) of every rusty level
+    goal: tuple[str, str] = ("", "")  # the next goal of the skill being trained, in two short lines
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def hero_view(name: str, s: HeroStats) -> HeroView:
         name=name, level=s.level, xp=s.xp, xp_into=into, xp_need=need, atk=s.atk, defense=s.defense,
         acc=s.acc, acc_skill=s.current_skill, gold=s.gold, quests_completed=s.quests_completed,
         skill_levels=tuple(sorted(s.skill_levels.items())), champion_step=s.champion_step,
+        rusty=tuple((skill, lv) for skill in sorted(s.progress) for lv in s.rusty(skill)), goal=s.goal_lines(),
     )
 
 
@@ -141,7 +144,7 @@ async def read_tavern(store: Store, feed: EventFeed, hero_name: str, daemon_note
         ChronicleLine(e.id, e.ts, e.kind, describe(e.kind, e.payload)) for e in feed.recent_events(CHRONICLE_LINES)
     )
     return TavernData(
-        hero=hero_view(hero_name, feed.stats),
+        hero=hero_view(hero_name, live_stats(feed.stats, await store.metrics.latest())),
         battle=await read_battle(store, daemon),
         queued=queued,
         processes=process_info(daemon, node, daemon_note),

@@ -82,23 +82,25 @@ async def evaluations_by_step(store: Store) -> dict[int, list[Evaluation]]:
     return out
 
 
-def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, deployed: int | None, newest: int | None) -> VaultRow:
+def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, deployed: int | None, newest: int | None,
+              root: Path) -> VaultRow:
+    """`root`: the save's folder, which the stored paths are relative to."""
     return VaultRow(
         step=cp.step, name=cp.name, created_at=cp.created_at, train_loss=cp.train_loss, val_loss=cp.val_loss,
         accuracy=latest_per_skill(evals), size_bytes=cp.size_bytes,
-        on_trainer=cp.deleted_at is None and Path(cp.path).exists(), on_node=cp.on_node,
+        on_trainer=cp.deleted_at is None and (root / cp.path).exists(), on_node=cp.on_node,
         champion=cp.step == champion, deployed=cp.step == deployed, pinned=cp.pinned, newest=cp.step == newest,
         sha256=cp.weights_sha256, skill=cp.skill, level=cp.level,
     )
 
 
-async def read_vault(store: Store) -> VaultData:
+async def read_vault(store: Store, root: Path) -> VaultData:
     live = await store.checkpoints.live()
     evals = await evaluations_by_step(store)
     champion = await store.meta.get("champion_step")
     deployed = await store.meta.get("deployed_step")
     newest = live[0].step if live else None
-    rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest) for cp in live)
+    rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest, root) for cp in live)
     skills = tuple(sorted({s for r in rows for s, _, _ in r.accuracy}))
     return VaultData(rows, skills, champion, deployed)
 

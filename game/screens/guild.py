@@ -5,6 +5,7 @@ skill's plan (enable, weight, priority), sent to the daemon as commands."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from textual.binding import Binding
@@ -27,9 +28,10 @@ COLUMNS = (("skill", "Skill"), ("level", "Level"), ("history", "Accuracy (traini
 
 def level_text(r: SkillRow) -> str:
     top = r.card.max_level if r.card.max_level is not None else "?"
-    if r.maxed:
+    rusty = f" L{','.join(map(str, r.rusty))} rusty" if r.rusty else ""
+    if r.maxed and not r.rusty:
         return f"{r.mastered}/{top} max"
-    return f"{r.mastered}→{r.training}/{top}"
+    return f"{r.mastered}→{r.training}/{top}{rusty}"
 
 
 def history_text(r: SkillRow, width: int = 12) -> str:
@@ -56,10 +58,12 @@ def detail_text(r: SkillRow) -> str:
     if not r.history:
         lines.append("No evaluation yet.")
     for level, values in r.history:
-        state = "mastered" if level <= r.mastered else "training" if level == r.training else ""
+        state = ("rusty, training again" if level in r.rusty else "mastered" if level <= r.mastered
+                 else "training" if level == r.training else "")
         summary = r.card.summary(level)
-        lines.append(f"L{level:<3} {sparkline(values, 20, 0.0, 1.0):<20} {fmt_percent(values[-1]):>4} "
-                     f"({len(values)} eval{'s' if len(values) != 1 else ''}) {state}" + (f" · {summary}" if summary else ""))
+        lines.append(f"L{level:<3} {sparkline(values, 12, 0.0, 1.0):<12} {fmt_percent(values[-1]):>4} "
+                     f"(best {fmt_percent(max(values))}, {len(values)} eval{'s' if len(values) != 1 else ''}) {state}"
+                     + (f" · {summary}" if summary else ""))
     return "\n".join(lines)
 
 
@@ -109,9 +113,10 @@ class GuildScreen(RealmScreen):
             return
         catalogue = await app.skill_catalogue()
         mastered = dict(app.feed.stats.skill_levels) if app.feed else {}
-        data = await read_guild(app.store, app.evals, catalogue, app.config.curriculum, mastered)
+        rusty = {s: app.feed.stats.rusty(s) for s in app.feed.stats.progress} if app.feed else {}
+        data = await read_guild(app.store, app.evals, catalogue, app.config.curriculum, mastered, rusty)
         recent = [r["skill"] for r in await app.store.fetchall(
-            "SELECT skill FROM quests WHERE source = 'generated' AND skill IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 50")]
+            "SELECT skill FROM quests WHERE source = 'generator' AND skill IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 50")]
         recent.reverse()
         if data == self.data and recent == getattr(self, "_recent", None):
             return
@@ -128,7 +133,8 @@ class GuildScreen(RealmScreen):
         text = f"Strategy {data.strategy}"
         if data.strategy == "focus":
             text += f" on {data.focus or '—'}"
-        progress = {r.id: new_progress(r.id, r.card.max_level or max(r.training, 1), min(r.mastered, r.card.max_level or r.mastered))
+        progress = {r.id: replace(new_progress(r.id, r.card.max_level or max(r.training, 1),
+                                               min(r.mastered, r.card.max_level or r.mastered)), rusty=frozenset(r.rusty))
                     for r in data.rows}
         assert self.realm.config is not None
         try:

@@ -13,7 +13,8 @@ from textual.widgets import Label, Static
 
 from backend.fmt import fmt_bytes, fmt_count, fmt_duration, fmt_percent
 from backend.store.quests import Quest
-from game.data.quests import read_quest
+from game.data.eventtext import quest_tested_text
+from game.data.quests import read_quest, read_quest_test
 from game.render import clip, short_sha, stamp
 from game.screens.base import DataView
 
@@ -63,6 +64,23 @@ def report_text(report: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def test_text(test: dict[str, Any] | None, quest: Quest) -> str:
+    """What the checkpoint that trained a player's quest answers of its lines."""
+    if test is None:
+        if quest.skill is None and quest.source not in ("generator", "sparring"):
+            return "Not tested yet: the checkpoint that trains this quest will answer a sample of its lines."
+        return "A skill's quest: its checkpoints take the skill's evaluations (see the Guild)."
+    if test.get("skipped"):
+        return f"Not tested: {escape(str(test['skipped']))}"
+    lines = [escape(quest_tested_text(test))]
+    for part in ("seen", "held_out"):
+        for smp in (test.get(part) or {}).get("samples") or []:
+            mark = "[green]✓[/green]" if smp.get("exact") else f"[yellow]{round(100 * smp.get('similarity', 0))} %[/yellow]"
+            lines.append(f"{mark} {escape(clip(str(smp.get('prompt', '')), 30))} → {escape(clip(str(smp.get('answer', '')), 30))}"
+                         f" [dim](expected {escape(clip(str(smp.get('expected', '')), 24))})[/dim]")
+    return "\n".join(lines)
+
+
 def bad_lines_text(bad: list[dict[str, Any]]) -> str:
     out = []
     for b in bad:
@@ -79,12 +97,15 @@ class QuestDetailsScreen(ModalScreen[None], DataView):
         super().__init__()
         self.quest_id = quest_id
         self.quest: Quest | None = None
+        self.test: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="quest-details"):
             yield Label(f"Quest #{self.quest_id}", classes="dialog-title", id="quest-title")
             with VerticalScroll(id="quest-scroll"):
                 yield Static("", id="quest-facts")
+                yield Label("Tested", classes="dialog-title")
+                yield Static("", id="quest-test")
                 yield Label("Validation", classes="dialog-title")
                 yield Static("", id="quest-report")
                 yield Label("Bad lines", classes="dialog-title", id="bad-title")
@@ -100,9 +121,11 @@ class QuestDetailsScreen(ModalScreen[None], DataView):
         if app.store is None:
             return
         quest = await read_quest(app.store, self.quest_id)
-        if quest is None or quest == self.quest:
+        test = await read_quest_test(app.store, self.quest_id)
+        if quest is None or (quest, test) == (self.quest, self.test):
             return
-        self.quest = quest
+        self.quest, self.test = quest, test
+        self.query_one("#quest-test", Static).update(test_text(test, quest))
         self.query_one("#quest-title", Label).update(f"Quest #{quest.id} {quest.name}")
         self.query_one("#quest-facts", Static).update(quest_facts(quest))
         self.query_one("#quest-report", Static).update(report_text(quest.validation))

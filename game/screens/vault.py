@@ -81,7 +81,7 @@ class VaultScreen(RealmScreen):
         app = self.realm
         if app.store is None:
             return
-        data = await read_vault(app.store)
+        data = await read_vault(app.store, app.slot.root)
         if data.skills != self.skills:
             await self.rebuild_table(data.skills)
         self.data = data

@@ -1,4 +1,4 @@
-"""Name, level, XP bar, ATK / DEF / ACC, gold and skills."""
+"""Name, level, XP bar, ATK / DEF / ACC, gold, skills (rusty levels marked) and the next goal."""
 
 from __future__ import annotations
 
@@ -46,4 +46,9 @@ class HeroCard(Static):
         t.append(f"{fmt_count(h.gold)}\n")
         skills = " · ".join(f"{s.upper()} {lv}" for s, lv in h.skill_levels) or "none yet"
         t.append(f"Skills {skills}", style="dim")
+        if h.rusty:
+            t.append("\nRusty " + " ".join(f"{s.upper()} L{lv}" for s, lv in h.rusty), style="bold red")
+        if h.goal[0]:
+            t.append(f"\nNext {h.goal[0]}", style="italic")
+            t.append(f"\n{h.goal[1]}", style="dim italic")
         return t

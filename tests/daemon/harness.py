@@ -27,6 +27,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "training.log_every": 1,
     "training.tokens_per_micro_batch": 512,
     "training.warmup_steps": 2,
+    "training.min_quest_steps": 5,  # the tests' quests are small: only a few-line file rides along
     "daemon.heartbeat_s": 0.5,
     "daemon.restart_backoff_s": 0.2,
     "evaluation.enabled": False,

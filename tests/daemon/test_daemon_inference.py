@@ -114,6 +114,23 @@ async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_
         side = load_sidecar(path)
         assert side.meta.generator_id == "sparring" and side.meta.checkpoint_step == sparred[0].payload["step"]
         assert all(m["role"] != "assistant" for m in lines[0]["messages"][:-1]), "a wrong answer must not be trained"
+        # The player's own quest (no skill) is tested by the checkpoint that trained it: ten of its
+        # lines, and the five distinct lines held out of training before the battle.
+        sums = next(q for q in await store.quests.list() if q.name == "sums.jsonl")
+
+        async def tested():
+            return await store.events.since(0, kinds=(EventKind.QUEST_TESTED,))
+
+        test = (await wait_until(tested, 300, "the player's quest tested"))[0].payload
+        assert test["quest_id"] == sums.id and test["seen"]["total"] == 10 and test["held_out"]["total"] == 5
+        assert 0 <= test["seen"]["exact"] <= 10 and 0.0 <= test["seen"]["similarity"] <= 1.0
+        assert test["step"] == (await store.quests.get(sums.id)).steps_done  # the first quest: global = job steps
+        sums = await store.quests.get(sums.id)
+        path = save.root / sums.path
+        held = path.with_name(path.name + ".heldout.jsonl").read_text().splitlines()
+        trained = path.with_name(path.name + ".train.jsonl").read_text().splitlines()
+        assert len(held) == 5 and len(trained) == 595 and not set(held) & set(trained)
+        assert sums.validation["held_out"] == 5
     finally:
         await store.close()
         daemon.stop()

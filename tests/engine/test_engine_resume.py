@@ -81,7 +81,7 @@ def test_resume_with_other_data_is_refused(tmp_path: Path, small_nano_dir: Path)
     code, events, _ = run_engine(write_job(tmp_path / "b.json", **again))
     assert code == 1
     error = of_type(events, "error")[0]
-    assert error.code == "resume" and "init_step" in error.fix
+    assert error.code == "resume" and "continue_from" in error.fix
 
 
 @pytest.mark.slow

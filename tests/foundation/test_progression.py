@@ -30,10 +30,21 @@ def test_stats_from_log() -> None:
     s = replay(battle_log(), GameRules())
     assert s.xp == 1200 and s.level == 2 and s.xp_in_level == (200, 1000)
     assert s.gold == 100 and s.quests_completed == 1
-    assert s.atk == 200.0 and s.defense == 125.0
-    assert s.acc == 0.6
+    # no engine average in these payloads: checkpoints' losses smoothed (the re-reported one counts once)
+    assert s.train_loss == 0.7 * 2.0 + 0.3 * 0.5 and s.val_loss == 0.7 * 2.5 + 0.3 * 0.8
+    assert s.atk == 100 / s.train_loss and s.defense == 100 / s.val_loss
     assert s.skill_levels == {"bin": 1}  # (0.8 + 1.0 + 0.6) / 3 = 0.8 >= 0.8
+    assert s.training_level == 2 and s.acc is None  # ACC is the training level's: not evaluated yet
     assert s.champion_step == 1200
+    more = replay(battle_log() + log((EventKind.EVALUATION, {"step": 1500, "skill": "bin", "level": 2, "accuracy": 0.4})))
+    assert more.acc == 0.4
+
+
+def test_atk_follows_the_campaign_average_not_one_checkpoint() -> None:
+    events = log(*[(EventKind.CHECKPOINT_SAVED, {"step": 100 * (i + 1), "train_loss": loss, "loss_ema": ema})
+                   for i, (loss, ema) in enumerate([(1.0, 1.0), (0.5, 0.6), (9.0, 0.9), (0.4, 0.8)])])
+    s = replay(events)
+    assert s.train_loss == 0.8 and s.atk == 125.0  # a 9.0 spike of one step did not make ATK jump 20x
 
 
 def test_replay_twice_identical() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
 from backend.curriculum import (
     Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
-    rehearsal_levels, replay, should_generate,
+    next_goal, rehearsal_levels, replay, should_generate,
 )
 
 RULES = GameRules()  # 80 % over the last 3 evaluations
@@ -99,7 +99,7 @@ def test_level_up_matches_the_rule_by_brute_force(accs: list[float], window: int
     expected = next((i + 1 for i in range(len(accs)) if i + 1 >= window
                      and sum(round(a * 5) for a in accs[i + 1 - window:i + 1]) >= round(threshold * 5) * window), None)
     p, ups = feed(new_progress("bin", 30), 1, accs, rules)
-    assert [u.evaluations for u in ups] == ([expected] if expected else [])
+    assert [u.evaluations for u in ups if u.kind == "mastered"] == ([expected] if expected else [])
     assert p.mastered == (1 if expected else 0)
     assert level_up_due(accs, rules) == (len(accs) >= window and math.fsum(accs[-window:]) / window >= threshold - 1e-9)
 
@@ -218,11 +218,65 @@ def test_should_generate() -> None:
     assert not should_generate(0, never, None, 0.0)
 
 
-def test_rehearsal_is_every_other_enabled_skill_at_its_training_level() -> None:
-    p = progress(bin=2, sy=0, zed=10)  # zed is maxed: rehearsed at its top level
+def test_rehearsal_covers_the_other_skills_and_every_mastered_level() -> None:
+    p = progress(bin=2, sy=0, zed=10)  # zed is maxed: rehearsed at its top level, and its levels below
     cfg = CurriculumConfig(skills={"bin": SkillPlan(), "sy": SkillPlan(), "zed": SkillPlan()})
-    assert rehearsal_levels(cfg, p, "bin") == [("sy", 1), ("zed", 10)]
-    assert rehearsal_levels(cfg, p, "sy") == [("bin", 3), ("zed", 10)]
+    bin_quest = rehearsal_levels(cfg, p, "bin")
+    assert [(s, lv) for s, lv, _ in bin_quest] == [("bin", 1), ("bin", 2), ("sy", 1), ("zed", 10)] + [
+        ("zed", lv) for lv in range(1, 10)]
+    sy_quest = rehearsal_levels(cfg, p, "sy")
+    assert ("bin", 3, 1.0) in sy_quest and ("bin", 1) in [(s, lv) for s, lv, _ in sy_quest]
+    assert all(not (s == "sy") for s, _, _ in sy_quest)  # sy has nothing mastered: its quest is its own level
     off = CurriculumConfig(skills={"bin": SkillPlan(), "sy": SkillPlan(enabled=False)})
     assert rehearsal_levels(off, progress(bin=0, sy=0), "bin") == []  # a disabled skill is not rehearsed
     assert rehearsal_levels(CurriculumConfig(rehearsal=0), progress(bin=0, sy=0), "bin") == []
+
+
+def test_review_weight_favours_shaky_and_long_unchecked_levels() -> None:
+    p = new_progress("bin", 30)
+    p, _ = feed(p, 1, [1.0, 1.0, 1.0])  # level 1 mastered
+    p, _ = feed(p, 2, [1.0, 1.0, 1.0])  # level 2 mastered
+    p, _ = feed(p, 1, [0.6])  # level 1 re-checked just now, a little shaky
+    cfg = CurriculumConfig(skills={"bin": SkillPlan()})
+    weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
+    # level 1: shaky 1 - (1+1+0.6)/3, checked 0 evaluations ago; level 2: perfect, checked 1 ago
+    assert weights[1] == pytest.approx(0.25 + (1 - 2.6 / 3))
+    assert weights[2] == pytest.approx(0.25 + 1 / 20)
+    p, _ = feed(p, 3, [0.2] * 20)  # twenty evaluations of the frontier later, level 2 has aged fully
+    weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
+    assert weights[2] == pytest.approx(1.25) and weights[1] > weights[2]
+
+
+# ----- rusty and restored ---------------------------------------------------------------------
+
+
+def test_three_low_rechecks_make_a_level_rusty_and_put_it_back_in_training() -> None:
+    p, ups = feed(new_progress("bin", 30), 1, [1.0, 1.0, 0.8])
+    assert [u.kind for u in ups] == ["mastered"] and p.training_level == 2
+    p, ups = feed(p, 1, [0.4, 0.6])  # two low re-checks: not yet judged
+    assert ups == [] and not p.rusty and p.training_level == 2
+    p, ups = feed(p, 1, [0.4])  # three re-checks averaging 47 %: rusty
+    assert [(u.kind, u.level, u.evaluations) for u in ups] == [("rusty", 1, 6)]
+    assert ups[0].mean_accuracy == pytest.approx(1.4 / 3)
+    assert p.rusty == {1} and p.mastered == 1 and p.training_level == 1 and p.held == [] and not p.maxed
+    p, ups = feed(p, 1, [1.0, 1.0])  # window 0.4, 1.0, 1.0: 80 %, restored
+    assert [(u.kind, u.level) for u in ups] == [("restored", 1)]
+    assert not p.rusty and p.training_level == 2 and p.best(1) == 1.0 and p.latest(1) == 1.0
+    p, ups = feed(p, 1, [0.0, 0.0])  # the count starts again after a restore
+    assert ups == [] and not p.rusty
+
+
+def test_good_rechecks_keep_a_level_mastered() -> None:
+    p, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0])
+    p, ups = feed(p, 1, [0.8, 0.6, 1.0, 0.8])  # every window of three re-checks >= 80 %
+    assert ups == [] and not p.rusty
+
+
+def test_next_goal_names_the_level_its_scores_and_the_rule() -> None:
+    p = new_progress("bin", 30, mastered=2)
+    assert next_goal(p, RULES) == ("BIN L3: not evaluated yet; needs a mean of 80 % over 3 evaluations "
+                                   "to master it")
+    p, _ = feed(p, 3, [0.4, 0.2, 0.6, 0.0][:3])
+    assert next_goal(p, RULES) == "BIN L3: 40 %, 20 %, 60 %; needs a mean of 80 % over 3 evaluations to master it"
+    p, _ = feed(p, 1, [0.0, 0.0, 0.0])
+    assert next_goal(p, RULES).startswith("BIN L1: 0 %, 0 %, 0 %;") and next_goal(p, RULES).endswith("to be restored")

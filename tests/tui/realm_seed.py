@@ -104,12 +104,12 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
         await c.append(EventKind.DAEMON_STARTED, {"pid": 4242})
 
         q1_path = slot.quest_state_dir("completed") / "bin-l1-0001.jsonl"
-        q1 = await store.quests.create("bin-l1-0001.jsonl", rel(slot, q1_path), state="completed", source="generated",
+        q1 = await store.quests.create("bin-l1-0001.jsonl", rel(slot, q1_path), state="completed", source="generator",
                                        skill="bin", level=1, examples=2000, schema="chat_sft_v1", steps_total=1200,
                                        steps_done=1200, created_at=T0 + 100, finished_at=T0 + 3000,
                                        validation={"verdict": "pass", "accepted": True, "summary": "all 2,000 lines passed",
                                                    "counts": {"lines": 2000, "ok": 2000, "bad": 0, "blank": 0}})
-        await c.append(EventKind.QUEST_ADDED, {"quest_id": q1, "name": "bin-l1-0001.jsonl", "source": "generated"})
+        await c.append(EventKind.QUEST_ADDED, {"quest_id": q1, "name": "bin-l1-0001.jsonl", "source": "generator"})
         await c.append(EventKind.QUEST_QUEUED, {"quest_id": q1, "name": "bin-l1-0001.jsonl", "priority": "normal", "examples": 2000})
         await c.append(EventKind.QUEST_STARTED, {"quest_id": q1, "name": "bin-l1-0001.jsonl", "skill": "bin", "level": 1, "attempt": 1})
         checkpoints = [(400, 2.1, 2.3), (800, 1.6, 1.8), (1200, 1.2, 1.4)]
@@ -129,22 +129,23 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
 
         q2_path = slot.quest_state_dir("processing") / "bin-l2-0001.jsonl"
         q2 = await store.quests.create("bin-l2-0001.jsonl", rel(slot, q2_path), state="processing" if battle else "queued",
-                                       source="generated", skill="bin", level=2, examples=2000, schema="chat_sft_v1",
+                                       source="generator", skill="bin", level=2, examples=2000, schema="chat_sft_v1",
                                        steps_total=800, steps_done=200, created_at=T0 + 3100)
-        await c.append(EventKind.QUEST_ADDED, {"quest_id": q2, "name": "bin-l2-0001.jsonl", "source": "generated"})
+        await c.append(EventKind.QUEST_ADDED, {"quest_id": q2, "name": "bin-l2-0001.jsonl", "source": "generator"})
         await c.append(EventKind.QUEST_QUEUED, {"quest_id": q2, "name": "bin-l2-0001.jsonl", "priority": "normal", "examples": 2000})
         if battle:
             await c.append(EventKind.QUEST_STARTED, {"quest_id": q2, "name": "bin-l2-0001.jsonl", "skill": "bin", "level": 2, "attempt": 1})
             await store.metrics.add_many([
                 {"quest_id": q2, "ts": T0 + 4000 + i, "step": 1200 + 10 * i, "job_step": 10 * i, "total_steps": 800,
                  "loss": round(1.3 - 0.02 * i + (0.05 if i % 3 == 0 else 0.0), 4), "lr": 2e-3, "tokens_per_s": 19_000.0 + i,
+                 "loss_ema": round(1.0 - 0.005 * i, 4),
                  "eta_s": 185.0 - 2 * i}
                 for i in range(1, 31)
             ])
             await add_checkpoint(store, slot, c, 1500, 0.9, 1.1, q2, "bin", 2)
 
         q3 = await store.quests.create("sy-l1-0001.jsonl", rel(slot, slot.quest_state_dir("queued") / "sy-l1-0001.jsonl"),
-                                       state="queued", priority="high", source="generated", skill="sy", level=1,
+                                       state="queued", priority="high", source="generator", skill="sy", level=1,
                                        examples=500, schema="syllo_v1", queued_at=T0 + 3200, created_at=T0 + 3200)
         await c.append(EventKind.QUEST_QUEUED, {"quest_id": q3, "name": "sy-l1-0001.jsonl", "priority": "high", "examples": 500})
         q4_path = rel(slot, slot.quest_state_dir("failed") / "my-notes.jsonl")
@@ -154,7 +155,7 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
                                        finished_at=T0 + 3310)
         await c.append(EventKind.QUEST_FAILED, {"quest_id": q4, "name": "my-notes.jsonl", "reason": "3 bad lines (30%)"})
         await store.quests.create("bin-l2-0002.jsonl", rel(slot, slot.quest_state_dir("queued") / "bin-l2-0002.jsonl"),
-                                  state="queued", priority="low", source="generated", skill="bin", level=2, examples=2000,
+                                  state="queued", priority="low", source="generator", skill="bin", level=2, examples=2000,
                                   schema="chat_sft_v1", queued_at=T0 + 3400, created_at=T0 + 3400)
 
         await store.skills.set("bin", 1, 2)
@@ -185,7 +186,8 @@ async def add_checkpoint(store: Store, slot: SaveSlot, c: Chronicler, step: int,
                                    train_loss=train, val_loss=val, weights_sha256=f"{step:08x}" * 8,
                                    size_bytes=3_500_000 + step, ledger=ledger)
     await c.append(EventKind.CHECKPOINT_SAVED, {"step": step, "name": name, "train_loss": train, "val_loss": val,
-                                                "quest_id": quest_id, "skill": skill, "level": level},
+                                                "loss_ema": train + 0.1, "quest_id": quest_id, "skill": skill,
+                                                "level": level},
                    key=f"checkpoint:{step}")
 
 

@@ -23,8 +23,34 @@ async def test_guild_lists_skills_levels_history(seeded) -> None:
         assert "Word Weaving (sy)" in text and "0→1/50" in text and "▂ 20%" in text
         assert "on w1 p0" in text
         assert "Strategy equal · next quest: SY L1" in text
-        # the selected skill's levels: accuracy history per level as a sparkline
-        assert "100% (3 evals) mastered" in text
+        # the selected skill's levels: accuracy history per level as a sparkline, now and best
+        assert "100% (best 100%, 3 evals) mastered" in text
+
+
+async def test_guild_shows_a_rusty_level_and_its_best(seeded) -> None:
+    """Three low re-checks of BIN L1, recorded by the daemon's own evaluator bookkeeping."""
+    from backend.config import load_config
+    from backend.daemon.context import DaemonContext
+    from backend.daemon.evaluation import Evaluator, LevelResult
+    from backend.store import Store
+
+    async with await Store.open(seeded.db_path) as store:
+        ctx = DaemonContext(seeded, store, load_config(seeded.config_path))
+        evaluator = Evaluator(ctx, node=None)
+        for step in (1500, 1600, 1700):
+            await store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
+            await evaluator.record(await store.checkpoints.get(step), [LevelResult("bin", 1, 1, 5, [])])
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_guild(app, pilot)
+        text = screen_text(app)
+        assert "1→1/30 L1 rusty" in text  # still mastered 1, training level 1 again
+        assert "20% (best 100%, 6 evals) rusty, training again" in text
+        await press(app, pilot, "t")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Rusty BIN L1" in text and "Next BIN L1: 20 20 20%" in text and "restore: 80% mean of 3" in text
+        assert "ACC 20% BIN" in text  # the training level's: the rusty L1
 
 
 async def test_enter_shows_evaluation_samples(seeded) -> None:

@@ -19,8 +19,12 @@ async def test_tavern_shows_hero_battle_chronicle_and_status(seeded) -> None:
         # hero: name, level, XP bar to the next level, ATK / DEF / ACC, gold, portrait tier
         assert "DIO  Level 2" in text
         assert "XP ████░░░░ 500/1,000" in text
-        assert "ATK 111.1" in text and "DEF 90.9" in text  # 100 / 0.9 and 100 / 1.1 (checkpoint 1,500)
-        assert "ACC 100% BIN" in text and "Gold 100" in text
+        # ATK: 100 / the campaign's smoothed loss of the newest step report (0.85); DEF: 100 / the
+        # validation losses of the checkpoints, smoothed (2.3, 1.8, 1.4, 1.1 -> 1.6775)
+        assert "ATK 117.6" in text and "DEF 59.6" in text
+        # ACC is the training level's (BIN L2), not yet evaluated: not the mastered L1's 100 %
+        assert "ACC —" in text and "Gold 100" in text
+        assert "Next BIN L2: —" in text and "needs 80% mean of 3" in text
         assert "Apprentice" in text and ".---." in text
         assert "Skills BIN 1 · SY 0" in text
         # battle: quest, skill and level, progress with steps and ETA, loss sparkline, tokens/s
@@ -157,3 +161,20 @@ async def test_hidden_screens_are_not_refreshed(seeded) -> None:
         await press(app, pilot, "t")  # coming back brings it up to date
         await settle(app, pilot)
         assert calls and "DIO reaches level 3" in screen_text(app)
+
+
+async def test_xp_and_atk_move_with_step_events(seeded) -> None:
+    """XP is every optimizer step trained: it moves with the battle's step reports, not only
+    at checkpoints; ATK follows the campaign's smoothed loss that they carry."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert "XP ████░░░░ 500/1,000" in screen_text(app)
+        async with await Store.open(seeded.db_path) as store:
+            quest = (await store.quests.in_state("processing"))[0]
+            await store.metrics.add_many([{"quest_id": quest.id, "step": 1500 + 5 * i, "job_step": 300 + 5 * i,
+                                           "total_steps": 800, "loss": 0.8, "loss_ema": 0.8} for i in range(1, 31)])
+        await app.refresh_now()
+        await wait_until(pilot, lambda: "650/1,000" in screen_text(app))
+        text = screen_text(app)
+        assert "650/1,000" in text and "ATK 125.0" in text  # 100 / 0.8
