@@ -20,9 +20,14 @@ Rusty and restored (the same rule, kept honest)
     Evaluations of a mastered level are re-checks. Once a mastered level has
     `level_up_window` re-checks since it was mastered (or restored) and their
     mean falls below `level_up_accuracy`, it is *rusty*: still counted as
-    mastered (the skill level never goes down), but the skill's training level
-    goes back to its lowest rusty level until that level passes the rule again
-    (mean of its last window >= the threshold): then it is *restored*.
+    mastered (the skill level never goes down), evaluated at every checkpoint,
+    and brought back into training: it takes the largest share of every
+    generated quest's rehearsal (see `rehearsal_levels`, `rehearsal_share`)
+    until it passes the rule again (mean of its last window >= the threshold):
+    then it is *restored*. The quest's own part stays at the frontier, so a
+    restore does not undo the progress made there (measured: a whole quest
+    spent on the rusty level made the frontier and the rusty level take turns
+    forgetting each other).
 
 Which skill next: see `decide`.
 """
@@ -79,8 +84,8 @@ class SkillProgress:
 
     @property
     def training_level(self) -> int:
-        """The lowest rusty level while there is one (catch-up), else the frontier."""
-        return min(self.rusty) if self.rusty else self.frontier
+        """The level a quest of this skill trains: the frontier (rusty levels are rehearsed)."""
+        return self.frontier
 
     @property
     def maxed(self) -> bool:
@@ -182,16 +187,20 @@ def replay(
 
 def next_goal(progress: SkillProgress, rules: GameRules) -> str:
     """What the skill needs next, in words, e.g. "BIN L3: 40 %, 20 %, 60 %; needs a mean of 80 %
-    over 3 evaluations" (a rusty level: "... to be restored")."""
+    over 3 evaluations to master it" (and its rusty levels, which must pass the same rule)."""
     name = progress.skill.upper()
+    rule = f"a mean of {round(rules.level_up_accuracy * 100)} % over {rules.level_up_window} evaluations"
+    rusty = "; rusty: " + ", ".join(
+        f"L{lv} ({', '.join(f'{round(a * 100)} %' for a in progress.accuracies(lv)[-rules.level_up_window:])})"
+        for lv in sorted(progress.rusty)) + f", each needs {rule} to be restored" if progress.rusty else ""
     if progress.maxed:
         return f"{name}: every level mastered"
+    if progress.mastered >= progress.max_level:
+        return f"{name}: every level mastered{rusty}"
     level = progress.training_level
     recent = progress.accuracies(level)[-rules.level_up_window:]
     shown = ", ".join(f"{round(a * 100)} %" for a in recent) or "not evaluated yet"
-    what = "to be restored" if level in progress.rusty else "to master it"
-    return (f"{name} L{level}: {shown}; needs a mean of {round(rules.level_up_accuracy * 100)} % over "
-            f"{rules.level_up_window} evaluations {what}")
+    return f"{name} L{level}: {shown}; needs {rule} to master it{rusty}"
 
 
 def goal_lines(progress: SkillProgress, rules: GameRules) -> tuple[str, str]:
@@ -201,9 +210,8 @@ def goal_lines(progress: SkillProgress, rules: GameRules) -> tuple[str, str]:
     level = progress.training_level
     recent = progress.accuracies(level)[-rules.level_up_window:]
     shown = " ".join(str(round(a * 100)) for a in recent) + "%" if recent else "—"
-    verb = "restore:" if level in progress.rusty else "needs"
     return (f"{progress.skill.upper()} L{level}: {shown}",
-            f"{verb} {round(rules.level_up_accuracy * 100)}% mean of {rules.level_up_window}")
+            f"needs {round(rules.level_up_accuracy * 100)}% mean of {rules.level_up_window}")
 
 
 # ----- which skill next ------------------------------------------------------------------
@@ -232,7 +240,10 @@ def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) 
     return growing or enabled
 
 
-REVIEW_FLOOR = 0.25  # weight of a mastered level that scored 100 % at its last re-checks, just now
+REVIEW_FLOOR = 0.5  # weight of a mastered level that scored 100 % at its last re-checks, just now
+RUSTY_WEIGHT = 2.0  # added to a rusty level's review weight: it takes the largest share until restored
+RUSTY_SHARE_BOOST = 0.2  # the rehearsal share grows by this while any enabled skill has a rusty level
+MAX_REHEARSAL_SHARE = 0.8
 REVIEW_AGE_SPAN = 20  # evaluations of the skill after which a level's age adds a full weight
 
 
@@ -249,7 +260,8 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
     """(skill, level, weight) that a quest of `skill` mixes in (curriculum.rehearsal of its tokens,
     split by weight): every other enabled skill at its training level (weight 1), and every
     mastered, not rusty level of every enabled skill, the quest's own skill included, weighted
-    by `review_weight`. So studying one level neither erases the levels below it nor another skill."""
+    by `review_weight`, and every rusty level (RUSTY_WEIGHT more). So studying one level neither
+    erases the levels below it nor another skill, and a rusty level is trained until restored."""
     if config.rehearsal <= 0:
         return []
     out: list[tuple[str, int, float]] = []
@@ -259,8 +271,17 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
         p = progress[s]
         if s != skill:
             out.append((s, p.training_level, 1.0))
-        out += [(s, lv, review_weight(p, lv, window)) for lv in p.held if lv != p.training_level]  # (a maxed skill's)
+        out += [(s, lv, review_weight(p, lv, window) + (RUSTY_WEIGHT if lv in p.rusty else 0.0))
+                for lv in range(1, p.mastered + 1) if lv != p.training_level]  # (a maxed skill's top)
     return out
+
+
+def rehearsal_share(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) -> float:
+    """curriculum.rehearsal, raised by RUSTY_SHARE_BOOST while an enabled skill has a rusty level."""
+    if config.rehearsal <= 0:
+        return 0.0
+    rusty = any(progress[s].rusty for s in progress if plan_for(config, s).enabled)
+    return min(MAX_REHEARSAL_SHARE, config.rehearsal + (RUSTY_SHARE_BOOST if rusty else 0.0))
 
 
 def last_index(recent: Sequence[str], skill: str) -> int:

@@ -60,7 +60,8 @@ class TrainingConfig(Section):
     )
     epochs: int = Field(1, ge=1, le=100, description="passes over a quest's examples")
     max_steps_per_quest: int = Field(0, ge=0, description="step budget of one battle (0 = as many as the epochs need)")
-    save_every: int = Field(100, ge=1, description="save a checkpoint every N optimizer steps")
+    save_every: int = Field(
+        50, ge=1, description="save a checkpoint every N optimizer steps (each is evaluated: mastery is noticed sooner)")
     log_every: int = Field(5, ge=1, description="report a step event every N optimizer steps")
     validation_fraction: float = Field(0.05, ge=0, lt=0.5, description="share of each quest held out for validation loss")
     grad_clip: float = Field(1.0, gt=0, description="gradient norm clipping")
@@ -132,10 +133,10 @@ class CurriculumConfig(Section):
     )
     auto_generate: AutoGenerateConfig = Field(default_factory=AutoGenerateConfig, description="auto-generation of quests")
     rehearsal: float = Field(
-        0.25, ge=0, le=0.9,
-        description="share of each auto-generated quest's tokens drawn from the other enabled skills at their "
-        "training levels (of its examples when auto_generate.tokens is 0), so DIO keeps one skill while it "
-        "studies another (0 = off)",
+        0.4, ge=0, le=0.9,
+        description="share of each auto-generated quest's tokens (of its examples when auto_generate.tokens is 0) "
+        "that rehearses what DIO already knows: the other enabled skills at their training levels and every "
+        "mastered level, the shakiest and longest unchecked most (0 = off)",
     )
 
 

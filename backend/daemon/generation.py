@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from backend.command_kinds import CommandKind, QuestGenerate
-from backend.curriculum import decide, rehearsal_levels, should_generate
+from backend.curriculum import decide, rehearsal_levels, rehearsal_share, should_generate
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
@@ -59,11 +59,11 @@ class Generator:
         tokenizer = tokenizer_file(self.ctx.slot, self.ctx.config)
         return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer, minimum)
 
-    def auto_parts(self, skill_id: str, level: int,
-                   others: list[tuple[str, int, float]]) -> tuple[int, tuple[tuple[str, int, int], ...]]:
+    def auto_parts(self, skill_id: str, level: int, others: list[tuple[str, int, float]],
+                   share: float) -> tuple[int, tuple[tuple[str, int, int], ...]]:
         """The quest's own examples, and the rehearsal of what DIO already knows and of the other
-        skills (curriculum.rehearsal of the tokens, split by the curriculum's weights)."""
-        share = self.ctx.config.curriculum.rehearsal if others else 0.0
+        skills (`share` of the tokens, split by the curriculum's weights)."""
+        share = share if others else 0.0
         total = sum(w for _, _, w in others) or 1.0
         rehearse = tuple((s, lv, self.auto_count(s, lv, share * w / total, minimum=1)) for s, lv, w in others)
         return self.auto_count(skill_id, level, 1.0 - share), rehearse
@@ -85,7 +85,8 @@ class Generator:
             self.last_generated_at = time.time()
             return decision.reason
         others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill, ctx.config.game.level_up_window)
-        count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others)
+        share = rehearsal_share(ctx.config.curriculum, progress)
+        count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others, share)
         quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
         mixed = "".join(f" + {n:,} {s} level {lv} to rehearse" for s, lv, n in rehearse)
         return f"quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} ({decision.reason})"

@@ -58,7 +58,7 @@ def detail_text(r: SkillRow) -> str:
     if not r.history:
         lines.append("No evaluation yet.")
     for level, values in r.history:
-        state = ("rusty, training again" if level in r.rusty else "mastered" if level <= r.mastered
+        state = ("rusty, rehearsed until it passes" if level in r.rusty else "mastered" if level <= r.mastered
                  else "training" if level == r.training else "")
         summary = r.card.summary(level)
         lines.append(f"L{level:<3} {sparkline(values, 12, 0.0, 1.0):<12} {fmt_percent(values[-1]):>4} "

@@ -9,11 +9,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from backend.progression.glossary import STATS
 from game.keys import sections
 
 
 def help_text() -> str:
-    out = []
+    out = ["[b]What the numbers mean[/b]"]
+    out += [f"  [b]{escape(k):<12}[/b] {escape(v)}" for k, v in STATS]
+    out.append("")
     for s in sections():
         out.append(f"[b]{escape(s.title)}[/b]  [dim]{escape(s.summary)}[/dim]")
         out += [f"  [b]{escape(k):<16}[/b] {escape(d)}" for k, d in s.keys]

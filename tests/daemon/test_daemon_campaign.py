@@ -6,6 +6,7 @@ continues the newest checkpoint's training state."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from backend.config import load_config
@@ -50,14 +51,18 @@ async def test_three_low_rechecks_make_a_level_rusty_and_put_it_back_in_training
         assert [(e.payload["skill"], e.payload["level"]) for e in rusty] == [("bin", 1)]
         assert abs(rusty[0].payload["mean_accuracy"] - 4 / 15) < 1e-9
         state = await ctx.store.skills.all()
-        assert (state["bin"]["mastered_level"], state["bin"]["training_level"]) == (1, 1)  # still counted, trained again
+        assert (state["bin"]["mastered_level"], state["bin"]["training_level"]) == (1, 2)  # still counted
         assert ctx.awards.stats.rusty("bin") == (1,)
-        # the next generated BIN quest trains level 1 again
+        # back in training: the next generated BIN quest rehearses level 1 most, with a raised share
         set_value(save.config_path, "curriculum.strategy", "focus")
         set_value(save.config_path, "curriculum.focus", "bin")
         ctx.config = load_config(save.config_path)
         outcome = await Generator(ctx, QuestPipeline(ctx)).auto(ctx)
-        assert "bin level 1," in outcome, outcome
+        parts = dict((m.group(2), int(m.group(1).replace(",", ""))) for m in
+                     re.finditer(r"\+ ([\d,]+) (\w+ level \d+) to rehearse", outcome))
+        assert outcome.split(",")[0].endswith("bin level 2") and "bin level 1" in parts, outcome
+        main = int(re.search(r"bin level 2, ([\d,]+) examples", outcome).group(1).replace(",", ""))
+        assert parts["bin level 1"] > parts["sy level 1"] and parts["bin level 1"] > 0.3 * main, outcome
     finally:
         await ctx.store.close()
 

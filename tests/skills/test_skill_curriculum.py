@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
 from backend.curriculum import (
     Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
-    next_goal, rehearsal_levels, replay, should_generate,
+    next_goal, rehearsal_levels, rehearsal_share, replay, should_generate,
 )
 
 RULES = GameRules()  # 80 % over the last 3 evaluations
@@ -240,17 +240,17 @@ def test_review_weight_favours_shaky_and_long_unchecked_levels() -> None:
     cfg = CurriculumConfig(skills={"bin": SkillPlan()})
     weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
     # level 1: shaky 1 - (1+1+0.6)/3, checked 0 evaluations ago; level 2: perfect, checked 1 ago
-    assert weights[1] == pytest.approx(0.25 + (1 - 2.6 / 3))
-    assert weights[2] == pytest.approx(0.25 + 1 / 20)
+    assert weights[1] == pytest.approx(0.5 + (1 - 2.6 / 3))
+    assert weights[2] == pytest.approx(0.5 + 1 / 20)
     p, _ = feed(p, 3, [0.2] * 20)  # twenty evaluations of the frontier later, level 2 has aged fully
     weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
-    assert weights[2] == pytest.approx(1.25) and weights[1] > weights[2]
+    assert weights[2] == pytest.approx(1.5) and weights[1] > weights[2]
 
 
 # ----- rusty and restored ---------------------------------------------------------------------
 
 
-def test_three_low_rechecks_make_a_level_rusty_and_put_it_back_in_training() -> None:
+def test_three_low_rechecks_make_a_level_rusty() -> None:
     p, ups = feed(new_progress("bin", 30), 1, [1.0, 1.0, 0.8])
     assert [u.kind for u in ups] == ["mastered"] and p.training_level == 2
     p, ups = feed(p, 1, [0.4, 0.6])  # two low re-checks: not yet judged
@@ -258,12 +258,25 @@ def test_three_low_rechecks_make_a_level_rusty_and_put_it_back_in_training() -> 
     p, ups = feed(p, 1, [0.4])  # three re-checks averaging 47 %: rusty
     assert [(u.kind, u.level, u.evaluations) for u in ups] == [("rusty", 1, 6)]
     assert ups[0].mean_accuracy == pytest.approx(1.4 / 3)
-    assert p.rusty == {1} and p.mastered == 1 and p.training_level == 1 and p.held == [] and not p.maxed
+    assert p.rusty == {1} and p.mastered == 1 and p.training_level == 2 and p.held == [] and not p.maxed
     p, ups = feed(p, 1, [1.0, 1.0])  # window 0.4, 1.0, 1.0: 80 %, restored
     assert [(u.kind, u.level) for u in ups] == [("restored", 1)]
     assert not p.rusty and p.training_level == 2 and p.best(1) == 1.0 and p.latest(1) == 1.0
     p, ups = feed(p, 1, [0.0, 0.0])  # the count starts again after a restore
     assert ups == [] and not p.rusty
+
+
+def test_a_rusty_level_takes_the_largest_share_of_the_rehearsal() -> None:
+    p, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0])
+    p, _ = feed(p, 2, [1.0, 1.0, 1.0])  # L1 and L2 mastered, L3 the frontier
+    p, _ = feed(p, 1, [0.2, 0.2, 0.2])  # L1 rusty
+    assert p.training_level == 3 and p.rusty == {1}  # the quest's own part stays at the frontier
+    cfg = CurriculumConfig(skills={"bin": SkillPlan()}, rehearsal=0.4)
+    weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
+    assert set(weights) == {1, 2} and weights[1] > 2.0 + weights[2]
+    assert rehearsal_share(cfg, {"bin": p}) == pytest.approx(0.6)  # raised while a level is rusty
+    p, _ = feed(p, 1, [1.0, 1.0, 1.0])
+    assert not p.rusty and rehearsal_share(cfg, {"bin": p}) == pytest.approx(0.4)
 
 
 def test_good_rechecks_keep_a_level_mastered() -> None:
@@ -279,4 +292,5 @@ def test_next_goal_names_the_level_its_scores_and_the_rule() -> None:
     p, _ = feed(p, 3, [0.4, 0.2, 0.6, 0.0][:3])
     assert next_goal(p, RULES) == "BIN L3: 40 %, 20 %, 60 %; needs a mean of 80 % over 3 evaluations to master it"
     p, _ = feed(p, 1, [0.0, 0.0, 0.0])
-    assert next_goal(p, RULES).startswith("BIN L1: 0 %, 0 %, 0 %;") and next_goal(p, RULES).endswith("to be restored")
+    assert next_goal(p, RULES).endswith("to master it; rusty: L1 (0 %, 0 %, 0 %), each needs a mean of 80 % over "
+                                        "3 evaluations to be restored")

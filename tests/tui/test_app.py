@@ -211,6 +211,15 @@ def test_readme_screens_and_keys_match_the_app() -> None:
     assert readme_section(readme) == markdown(), "README.md's 'Screens and keys' is stale: python -m game.keys prints it"
 
 
+def test_readme_stats_table_is_the_glossary() -> None:
+    from pathlib import Path
+
+    from backend.progression.glossary import markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, "README.md's stats table is stale: backend.progression.glossary has it"
+
+
 def test_every_screen_binding_is_documented() -> None:
     from game.keys import sections
 

@@ -44,13 +44,12 @@ async def test_guild_shows_a_rusty_level_and_its_best(seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await open_guild(app, pilot)
         text = screen_text(app)
-        assert "1→1/30 L1 rusty" in text  # still mastered 1, training level 1 again
-        assert "20% (best 100%, 6 evals) rusty, training again" in text
+        assert "1→2/30 L1 rusty" in text  # still mastered 1, training 2, L1 rehearsed until restored
+        assert "20% (best 100%, 6 evals) rusty, rehearsed until it passes" in text
         await press(app, pilot, "t")
         await settle(app, pilot)
         text = screen_text(app)
-        assert "Rusty BIN L1" in text and "Next BIN L1: 20 20 20%" in text and "restore: 80% mean of 3" in text
-        assert "ACC 20% BIN" in text  # the training level's: the rusty L1
+        assert "Rusty BIN L1" in text and "Next BIN L2: —" in text and "needs 80% mean of 3" in text
 
 
 async def test_enter_shows_evaluation_samples(seeded) -> None:

@@ -132,3 +132,35 @@ async def test_new_quest_generated_from_skill_level_count(seeded) -> None:
         await press(app, pilot, "ctrl+s")
         assert await commands_sent(seeded) == [
             (CommandKind.QUEST_GENERATE, {"skill": "sy", "level": 2, "count": 250, "priority": "high", "seed": None})]
+
+
+async def test_a_player_quest_shows_its_test(seeded) -> None:
+    """The test of a player's quest (the daemon's quest_tested event) reaches the chronicle and
+    the quest's details: how many sampled and held-out lines DIO answers, with examples."""
+    from backend.event_kinds import EventKind
+    from backend.store import Store
+
+    sample = {"prompt": "Greet Elzuel.", "expected": "Hail, Elzuel!", "answer": "Hail, Elzuel!", "exact": True,
+              "similarity": 1.0}
+    near = {"prompt": "Greet Mara.", "expected": "Hail, Mara!", "answer": "Hail, Mira!", "exact": False,
+            "similarity": 0.91}
+    async with await Store.open(seeded.db_path) as store:
+        quest_id = await store.quests.create("greetings.jsonl", "quests/completed/00006-greetings.jsonl",
+                                             state="completed", source="inbox", examples=200, finished_at=1_767_229_000.0)
+        await store.events.append(EventKind.QUEST_TESTED, {
+            "quest_id": quest_id, "name": "greetings.jsonl", "step": 1500,
+            "seen": {"exact": 7, "total": 10, "similarity": 0.84, "samples": [sample, near]},
+            "held_out": {"exact": 1, "total": 3, "similarity": 0.6, "samples": []}}, dedupe_key=f"quest_tested:{quest_id}")
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "DIO answers 7 of 10 sampled lines of greetings.jsonl (similarity 84%) at step 1,500" in text
+        table = await open_quests(app, pilot)
+        await select(app, pilot, table, quest_id)
+        await press(app, pilot, "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuestDetailsScreen)
+        text = screen_text(app)
+        assert "1 of 3 held-out lines (60%)" in text
+        assert "✓ Greet Elzuel. → Hail, Elzuel!" in text and "91 % Greet Mara. → Hail, Mira!" in text

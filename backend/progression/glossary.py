@@ -1,0 +1,30 @@
+"""What every number the game shows means: one table for the Help screen and the README's
+stats table (a test keeps the README equal to it)."""
+
+from __future__ import annotations
+
+STATS: tuple[tuple[str, str], ...] = (
+    ("XP", "optimizer steps trained, all quests together; it ticks with every step report of the battle "
+           "(every few steps), not only at checkpoints"),
+    ("Level", "1 + XP // 1000"),
+    ("ATK", "100 / the campaign's smoothed train loss: the engine's moving average of the loss per trained token "
+            "(5 % per step), carried on from quest to quest, so one bad step or a change of quest cannot make it jump"),
+    ("DEF", "100 / the smoothed validation loss: each checkpoint's held-out loss moves it 30 % of the way"),
+    ("ACC", "the latest evaluation accuracy at the training level of the skill being trained (not a re-check of a "
+            "level already mastered); — until that level has been evaluated once"),
+    ("Gold", "100 per completed quest"),
+    ("Skill level", "the highest level mastered; a level is mastered at >= 80 % mean accuracy over its last 3 "
+                    "evaluations. `1→2/30`: mastered 1, training 2, of 30"),
+    ("Rusty", "a mastered level whose last 3 re-checks average below 80 %: marked in the Tavern, the Guild and "
+              "`realm status`, with an event. It is brought back into training: it takes the largest share of every "
+              "quest's rehearsal (which grows from 40 % to 60 % of the quest) until it passes the same rule again, "
+              "then it is restored"),
+    ("Next", "the next goal of the skill being trained, e.g. `BIN L3: 40 20 60%` and `needs 80% mean of 3`"),
+    ("Champion", "the checkpoint with the best evaluations so far (👑); it is deployed to the inference node (🚀)"),
+    ("Sparring", "DIO's wrong answers at its training level turned into examples that ride along with the next quest"),
+)
+
+
+def markdown_table() -> str:
+    """The README's stats table."""
+    return "\n".join(["| stat | meaning |", "|---|---|", *(f"| {k} | {v} |" for k, v in STATS)]) + "\n"
