@@ -240,10 +240,12 @@ def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) 
     return growing or enabled
 
 
+OTHER_SKILL_WEIGHT = 0.5  # another skill's training level: keep what it is learning, a little
 REVIEW_FLOOR = 0.5  # weight of a mastered level that scored 100 % at its last re-checks, just now
 RUSTY_WEIGHT = 2.0  # added to a rusty level's review weight: it takes the largest share until restored
 RUSTY_SHARE_BOOST = 0.2  # the rehearsal share grows by this while any enabled skill has a rusty level
 MAX_REHEARSAL_SHARE = 0.8
+FULL_REHEARSAL_WEIGHT = 2.5  # rehearsal weight at which a quest rehearses its full curriculum.rehearsal share
 REVIEW_AGE_SPAN = 20  # evaluations of the skill after which a level's age adds a full weight
 
 
@@ -270,18 +272,35 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
             continue
         p = progress[s]
         if s != skill:
-            out.append((s, p.training_level, 1.0))
+            out.append((s, p.training_level, OTHER_SKILL_WEIGHT))
         out += [(s, lv, review_weight(p, lv, window) + (RUSTY_WEIGHT if lv in p.rusty else 0.0))
                 for lv in range(1, p.mastered + 1) if lv != p.training_level]  # (a maxed skill's top)
     return out
 
 
-def rehearsal_share(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) -> float:
-    """curriculum.rehearsal, raised by RUSTY_SHARE_BOOST while an enabled skill has a rusty level."""
-    if config.rehearsal <= 0:
+STALLED_AFTER = 10  # evaluations of a training level, all at 0 %, that make a skill "stalled"
+STALLED_QUEST_SCALE = 0.5  # a stalled skill's generated quests are this much of the usual size
+
+
+def stalled(progress: SkillProgress, after: int = STALLED_AFTER) -> bool:
+    """The skill's training level scored 0 % in each of its last `after` evaluations: it still trains,
+    on quests of STALLED_QUEST_SCALE of the usual size, and the player is told (an idle game must not
+    spend half its time on a skill that does not move without saying so)."""
+    recent = progress.accuracies(progress.training_level)[-after:]
+    return not progress.maxed and len(recent) >= after and max(recent) == 0.0
+
+
+def rehearsal_share(config: CurriculumConfig, progress: Mapping[str, SkillProgress],
+                    parts: Sequence[tuple[str, int, float]] = ()) -> float:
+    """The share of a quest's tokens that rehearses `parts` (rehearsal_levels): curriculum.rehearsal
+    once there is enough to rehearse (weights summing to FULL_REHEARSAL_WEIGHT: on a fresh save,
+    with only the other skill's first level, a fifth of it at most), raised by RUSTY_SHARE_BOOST
+    while an enabled skill has a rusty level."""
+    if config.rehearsal <= 0 or not parts:
         return 0.0
+    enough = min(1.0, sum(w for _, _, w in parts) / FULL_REHEARSAL_WEIGHT)
     rusty = any(progress[s].rusty for s in progress if plan_for(config, s).enabled)
-    return min(MAX_REHEARSAL_SHARE, config.rehearsal + (RUSTY_SHARE_BOOST if rusty else 0.0))
+    return min(MAX_REHEARSAL_SHARE, config.rehearsal * enough + (RUSTY_SHARE_BOOST if rusty else 0.0))
 
 
 def last_index(recent: Sequence[str], skill: str) -> int:

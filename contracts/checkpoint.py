@@ -108,7 +108,8 @@ class CheckpointLedger(BaseModel):
     saved_at: datetime
     reason: Literal["periodic", "command", "stop", "end"]
     job_id: str = ""
-    train_loss: float | None = None
+    train_loss: float | None = Field(None, description="mean loss of the optimizer steps since the previous save "
+                                     "of the job (one step's loss is too noisy to compare checkpoints by)")
     val_loss: float | None = None
     lr: float | None = None
     epoch: float | None = None

@@ -49,12 +49,16 @@ class Hyperparameters(_Strict):
     adam_beta2: float = Field(0.95, ge=0, lt=1)
     adam_eps: float = Field(1e-8, gt=0)
     warmup_steps: int = Field(20, ge=0, description="linear warmup from 0 to learning_rate")
-    schedule: Literal["cosine", "constant"] = Field("cosine", description="after warmup")
+    schedule: Literal["cosine", "constant", "wsd"] = Field(
+        "cosine", description="after warmup: cosine to min_lr_ratio over the job; constant; wsd = constant, then a "
+        "linear cool-down to min_lr_ratio over the job's last cooldown_fraction of steps (warmup-stable-decay)")
+    cooldown_fraction: float = Field(0.2, ge=0, le=1, description="wsd: share of the job's steps spent cooling down")
     lr_clock: Literal["job", "campaign"] = Field(
         "job",
         description="what the schedule counts: job = this job's steps (warmup and cosine per job); campaign = the "
         "hero's global steps, so the warmup happens once per save and a job that continues another picks the "
-        "learning rate up where it was (needs schedule constant: a campaign has no planned end)",
+        "learning rate up where it was (needs schedule constant or wsd: a campaign has no planned end, a wsd "
+        "cool-down ends each job)",
     )
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine floor as a fraction of learning_rate")
     tokens_per_micro_batch: int = Field(
@@ -90,9 +94,9 @@ class Hyperparameters(_Strict):
 
     @model_validator(mode="after")
     def _band(self) -> "Hyperparameters":
-        if self.lr_clock == "campaign" and self.schedule != "constant":
+        if self.lr_clock == "campaign" and self.schedule == "cosine":
             raise ValueError(
-                f"lr_clock campaign needs schedule constant (got {self.schedule!r}): a campaign has no planned end "
+                "lr_clock campaign needs schedule constant or wsd (got 'cosine'): a campaign has no planned end "
                 "for a cosine to reach"
             )
         if self.masked_ratio_min > self.masked_ratio_max:

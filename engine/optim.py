@@ -32,11 +32,21 @@ def build_optimizer(model: torch.nn.Module, hp: Hyperparameters, device: torch.d
     )
 
 
+def cooldown_factor(job_step: int, total_steps: int, hp: Hyperparameters) -> float:
+    """wsd: 1 until the job's last cooldown_fraction of steps, then linearly down to min_lr_ratio."""
+    span = round(total_steps * hp.cooldown_fraction)
+    start = total_steps - span
+    if hp.schedule != "wsd" or span <= 0 or job_step < start:
+        return 1.0
+    return 1.0 - (1.0 - hp.min_lr_ratio) * min(1.0, (job_step - start + 1) / span)
+
+
 def lr_factor(step: int, total_steps: int, hp: Hyperparameters) -> float:
-    """Multiplier of the peak learning rate for optimizer step `step` (0-based)."""
+    """Multiplier of the peak learning rate for optimizer step `step` (0-based) of the schedule's
+    clock (job steps, or global steps on the campaign clock); wsd's cool-down is applied per job."""
     if hp.warmup_steps and step < hp.warmup_steps:
         return (step + 1) / hp.warmup_steps
-    if hp.schedule == "constant":
+    if hp.schedule in ("constant", "wsd"):
         return 1.0
     span = max(1, total_steps - hp.warmup_steps)
     progress = min(1.0, (step - hp.warmup_steps) / span)
@@ -48,7 +58,8 @@ def build_scheduler(
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """LambdaLR over the job's steps; on the campaign clock the job's step 0 is global step `init_step`."""
     offset = init_step if hp.lr_clock == "campaign" else 0
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(offset + step, total_steps, hp))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(offset + step, total_steps, hp) * cooldown_factor(step, total_steps, hp))
 
 
 def carry_optimizer_state(optimizer: torch.optim.AdamW, state: dict, hp: Hyperparameters) -> None:

@@ -42,7 +42,7 @@ class Saver:
         q, st = tr.job.quest, tr.state
         fields = dict(
             job_step=st.job_step, init_step=tr.s.init_step, reason=reason, job_id=tr.job.job_id,
-            train_loss=st.last_loss, val_loss=val_loss, lr=st.last_lr, epoch=tr.epoch_progress,
+            train_loss=st.interval_loss(), val_loss=val_loss, lr=st.last_lr, epoch=tr.epoch_progress,
             tokens_seen=st.tokens_seen, supervised_tokens_seen=st.supervised_tokens_seen,
             quest_id=q.quest_id, quest_file=q.quest_file, skill=q.skill, level=q.level,
             profile=tr.s.profile, precision=tr.s.precision, started_from=tr.s.started_from,
@@ -52,6 +52,7 @@ class Saver:
                                   tr.resume_state())
         self.last_checkpoint = path
         self.last_saved_step = tr.global_step
+        tr.state.interval_loss_sum, tr.state.interval_steps = 0.0, 0
         self._emit(tr, path, reason, reused=False)
 
     @staticmethod

@@ -29,6 +29,12 @@ class TrainState:
     loss_ema: float | None = None
     micro_batch_split: int = 1
     last_loss: float | None = None
+    interval_loss_sum: float = 0.0  # finite step losses since the last save ...
+    interval_steps: int = 0  # ... and how many
+
+    def interval_loss(self) -> float | None:
+        """Mean loss of the steps since the last save (the last step's when none was finite)."""
+        return self.interval_loss_sum / self.interval_steps if self.interval_steps else self.last_loss
     last_val_loss: float | None = None
     last_lr: float | None = None
     skipped_steps: int = 0

@@ -178,6 +178,8 @@ class Trainer:
             self.optimizer.step()
             self._watch_loss(loss)
             self.state.last_loss = loss
+            self.state.interval_loss_sum += loss
+            self.state.interval_steps += 1
         else:
             self.state.skipped_steps += 1
             self.s.events.emit(WarningEvent(

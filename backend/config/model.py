@@ -34,7 +34,10 @@ class TrainingConfig(Section):
         description="micro-batches' worth of examples sorted by length together (1 = near-random micro-batches, "
         "best learning; more = less padding; 0 = the whole quest)",
     )
-    learning_rate: float = Field(3e-3, gt=0, le=1.0, description="peak learning rate (use ~1e-5 for Qwen3-0.6B)")
+    learning_rate: float = Field(
+        1e-3, gt=0, le=1.0,
+        description="peak learning rate: 1e-3 keeps nano DIO's mastered levels while it learns the next "
+        "(benchmarks/retention.py); use ~1e-5 for Qwen3-0.6B")
     weight_decay: float = Field(
         0.1, ge=0, le=1.0,
         description="AdamW weight decay (matrices only). In a campaign every weight the current quest does not "
@@ -48,11 +51,13 @@ class TrainingConfig(Section):
     )
     warmup_steps: int = Field(
         10, ge=0, description="linear warmup steps: once per save in a campaign, at the start of every battle per_quest")
-    schedule: Literal["constant", "cosine"] = Field(
+    schedule: Literal["constant", "wsd", "cosine"] = Field(
         "constant",
-        description="learning-rate schedule after warmup; a campaign has no planned end and always runs constant, "
-        "cosine (over each battle) applies only with continuity per_quest",
+        description="learning-rate schedule after warmup: constant; wsd = constant with a linear cool-down over "
+        "the last cooldown_fraction of every battle; cosine (over each battle) only with continuity per_quest "
+        "(a campaign has no planned end: it runs constant then)",
     )
+    cooldown_fraction: float = Field(0.2, ge=0, le=1, description="wsd: share of a battle's steps spent cooling down")
     min_quest_steps: int = Field(
         20, ge=0, le=100_000,
         description="a quest shorter than this many optimizer steps (a sparring set, a small file of yours) does "

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.curriculum import STALLED_AFTER, STALLED_QUEST_SCALE, stalled
 from backend.daemon.context import DaemonContext
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.taskmaster import Task
@@ -37,7 +38,6 @@ class LevelResult:
 
 
 RECHECKS_PER_CHECKPOINT = 2
-STALLED_AFTER = 10  # evaluations of a training level at 0 % before the player is told
 
 
 def levels_to_evaluate(progress: Any, rechecks: int = RECHECKS_PER_CHECKPOINT) -> list[int]:
@@ -146,14 +146,13 @@ class Evaluator:
     async def say_if_stalled(self, p: Any) -> None:
         """A skill whose training level scores nothing, evaluation after evaluation, still takes its
         turns: the player is told once per level, with what to do about it."""
-        recent = p.accuracies(p.training_level)[-STALLED_AFTER:]
-        if len(recent) < STALLED_AFTER or max(recent) > 0:
+        if not stalled(p):
             return
         sid = p.skill
         await self.ctx.event(EventKind.WARNING, {
             "source": "curriculum", "code": "skill_stalled",
-            "message": f"{sid.upper()} L{p.training_level} has scored 0 % in its last {STALLED_AFTER} evaluations "
-                       "and still takes its turns in the curriculum",
+            "message": f"{sid.upper()} L{p.training_level} has scored 0 % in its last {STALLED_AFTER} evaluations; "
+                       f"it keeps its turns, on quests of {STALLED_QUEST_SCALE:.0%} of the usual size, until it scores",
             "fix": f"let it train (it may still start to move), or give it less time: strategy weighted with "
                    f"curriculum.skills.{sid}.weight below 1, or disable it in the Guild (e)"},
             dedupe_key=f"skill_stalled:{sid}:{p.training_level}")

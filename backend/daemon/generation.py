@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from backend.command_kinds import CommandKind, QuestGenerate
-from backend.curriculum import decide, rehearsal_levels, rehearsal_share, should_generate
+from backend.curriculum import STALLED_QUEST_SCALE, decide, rehearsal_levels, rehearsal_share, should_generate, stalled
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
@@ -60,13 +60,13 @@ class Generator:
         return examples_for_tokens(get_skill(self.skills, skill_id), level, round(auto.tokens * share), tokenizer, minimum)
 
     def auto_parts(self, skill_id: str, level: int, others: list[tuple[str, int, float]],
-                   share: float) -> tuple[int, tuple[tuple[str, int, int], ...]]:
+                   share: float, scale: float = 1.0) -> tuple[int, tuple[tuple[str, int, int], ...]]:
         """The quest's own examples, and the rehearsal of what DIO already knows and of the other
-        skills (`share` of the tokens, split by the curriculum's weights)."""
+        skills (`share` of the tokens, split by the curriculum's weights); `scale` of the usual size."""
         share = share if others else 0.0
         total = sum(w for _, _, w in others) or 1.0
-        rehearse = tuple((s, lv, self.auto_count(s, lv, share * w / total, minimum=1)) for s, lv, w in others)
-        return self.auto_count(skill_id, level, 1.0 - share), rehearse
+        rehearse = tuple((s, lv, self.auto_count(s, lv, scale * share * w / total, minimum=1)) for s, lv, w in others)
+        return self.auto_count(skill_id, level, scale * (1.0 - share)), rehearse
 
     async def queue_length(self) -> int:
         """Quests that will fight a battle of their own (small ones ride along with those)."""
@@ -85,11 +85,14 @@ class Generator:
             self.last_generated_at = time.time()
             return decision.reason
         others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill, ctx.config.game.level_up_window)
-        share = rehearsal_share(ctx.config.curriculum, progress)
-        count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others, share)
+        share = rehearsal_share(ctx.config.curriculum, progress, others)
+        scale = STALLED_QUEST_SCALE if stalled(progress[decision.skill]) else 1.0
+        count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others, share, scale)
         quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
         mixed = "".join(f" + {n:,} {s} level {lv} to rehearse" for s, lv, n in rehearse)
-        return f"quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} ({decision.reason})"
+        small = f"; {decision.skill} is stalled at 0 %: a quest of {scale:.0%} of the usual size" if scale < 1 else ""
+        return (f"quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} "
+                f"({decision.reason}{small})")
 
     def task(self) -> Task:
         return Task("generation", 30, lambda ctx: ctx.config.curriculum.auto_generate.cooldown_s, "light",

@@ -64,7 +64,8 @@ def hyperparameters(config: RealmConfig) -> Hyperparameters:
     campaign = t.continuity == "campaign"
     return Hyperparameters(
         learning_rate=t.learning_rate, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
-        schedule="constant" if campaign else t.schedule, lr_clock="campaign" if campaign else "job",
+        schedule="constant" if campaign and t.schedule == "cosine" else t.schedule,
+        lr_clock="campaign" if campaign else "job", cooldown_fraction=t.cooldown_fraction,
         tokens_per_micro_batch=t.tokens_per_micro_batch, grad_accum=t.grad_accum, length_grouping=t.length_grouping,
         max_length=t.max_length,
         overlength=t.overlength, grad_clip=t.grad_clip, epochs=t.epochs,

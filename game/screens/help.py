@@ -1,4 +1,4 @@
-"""Help: every screen and its keys (from the bindings themselves)."""
+"""Help: what every number means (the glossary), then every screen and its keys (from the bindings)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help"):
-            yield Label("Realm of Training: screens and keys", classes="dialog-title")
+            yield Label("Realm of Training: numbers, screens and keys", classes="dialog-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(help_text(), id="help-text")
             yield Label("↑↓ scroll · esc closes", classes="hint")

@@ -60,6 +60,15 @@ def test_second_quest_continues_the_first(tmp_path: Path, small_nano_dir: Path) 
     assert {float(s["step"]) for s in after["state"].values()} == {8.0}
 
 
-def test_campaign_clock_needs_a_constant_schedule() -> None:
-    with pytest.raises(ValueError, match="lr_clock campaign needs schedule constant"):
+def test_campaign_clock_needs_a_schedule_without_an_end() -> None:
+    with pytest.raises(ValueError, match="lr_clock campaign needs schedule constant or wsd"):
         Hyperparameters(lr_clock="campaign", schedule="cosine")
+
+
+def test_wsd_cools_down_over_the_jobs_last_steps() -> None:
+    from engine.optim import cooldown_factor, lr_factor
+
+    hp = Hyperparameters(lr_clock="campaign", schedule="wsd", cooldown_fraction=0.25, min_lr_ratio=0.1, warmup_steps=5)
+    factors = [lr_factor(1000 + s, 8, hp) * cooldown_factor(s, 8, hp) for s in range(8)]
+    assert factors == pytest.approx([1, 1, 1, 1, 1, 1, 0.55, 0.1])  # the last 2 of 8 steps: down to 10 %
+    assert lr_factor(2, 8, hp) == pytest.approx(3 / 5)  # the warmup counts global steps

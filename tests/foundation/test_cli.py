@@ -41,7 +41,7 @@ def test_config_check_reports_problems(tmp_path: Path) -> None:
     save = tmp_path / "slot"
     realm("init", "--save", str(save))
     cfg = save / "realm.yaml"
-    cfg.write_text(cfg.read_text().replace("learning_rate: 0.003", "learning_rate: nope"))
+    cfg.write_text(cfg.read_text().replace("learning_rate: 0.001", "learning_rate: nope"))
     result = realm("config", "check", "--save", str(save))
     assert result.returncode == 1
     assert "training.learning_rate" in result.stdout and "fix:" in result.stdout

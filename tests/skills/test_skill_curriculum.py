@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
 from backend.curriculum import (
     Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
-    next_goal, rehearsal_levels, rehearsal_share, replay, should_generate,
+    next_goal, rehearsal_levels, rehearsal_share, replay, should_generate, stalled,
 )
 
 RULES = GameRules()  # 80 % over the last 3 evaluations
@@ -225,7 +225,7 @@ def test_rehearsal_covers_the_other_skills_and_every_mastered_level() -> None:
     assert [(s, lv) for s, lv, _ in bin_quest] == [("bin", 1), ("bin", 2), ("sy", 1), ("zed", 10)] + [
         ("zed", lv) for lv in range(1, 10)]
     sy_quest = rehearsal_levels(cfg, p, "sy")
-    assert ("bin", 3, 1.0) in sy_quest and ("bin", 1) in [(s, lv) for s, lv, _ in sy_quest]
+    assert ("bin", 3, 0.5) in sy_quest and ("bin", 1) in [(s, lv) for s, lv, _ in sy_quest]
     assert all(not (s == "sy") for s, _, _ in sy_quest)  # sy has nothing mastered: its quest is its own level
     off = CurriculumConfig(skills={"bin": SkillPlan(), "sy": SkillPlan(enabled=False)})
     assert rehearsal_levels(off, progress(bin=0, sy=0), "bin") == []  # a disabled skill is not rehearsed
@@ -272,11 +272,22 @@ def test_a_rusty_level_takes_the_largest_share_of_the_rehearsal() -> None:
     p, _ = feed(p, 1, [0.2, 0.2, 0.2])  # L1 rusty
     assert p.training_level == 3 and p.rusty == {1}  # the quest's own part stays at the frontier
     cfg = CurriculumConfig(skills={"bin": SkillPlan()}, rehearsal=0.4)
-    weights = {lv: w for _, lv, w in rehearsal_levels(cfg, {"bin": p}, "bin")}
+    parts = rehearsal_levels(cfg, {"bin": p}, "bin")
+    weights = {lv: w for _, lv, w in parts}
     assert set(weights) == {1, 2} and weights[1] > 2.0 + weights[2]
-    assert rehearsal_share(cfg, {"bin": p}) == pytest.approx(0.6)  # raised while a level is rusty
+    assert rehearsal_share(cfg, {"bin": p}, parts) == pytest.approx(0.6)  # raised while a level is rusty
     p, _ = feed(p, 1, [1.0, 1.0, 1.0])
-    assert not p.rusty and rehearsal_share(cfg, {"bin": p}) == pytest.approx(0.4)
+    parts = rehearsal_levels(cfg, {"bin": p}, "bin")
+    assert not p.rusty and rehearsal_share(cfg, {"bin": p}, parts) == pytest.approx(0.4 * min(1, sum(
+        w for _, _, w in parts) / 2.5))
+
+
+def test_a_fresh_save_rehearses_little_of_what_it_does_not_know_yet() -> None:
+    cfg = CurriculumConfig(rehearsal=0.4)
+    fresh = progress(bin=0, sy=0)
+    parts = rehearsal_levels(cfg, fresh, "bin")
+    assert parts == [("sy", 1, 0.5)] and rehearsal_share(cfg, fresh, parts) == pytest.approx(0.08)
+    assert rehearsal_share(cfg, fresh, []) == 0.0
 
 
 def test_good_rechecks_keep_a_level_mastered() -> None:
@@ -294,3 +305,12 @@ def test_next_goal_names_the_level_its_scores_and_the_rule() -> None:
     p, _ = feed(p, 1, [0.0, 0.0, 0.0])
     assert next_goal(p, RULES).endswith("to master it; rusty: L1 (0 %, 0 %, 0 %), each needs a mean of 80 % over "
                                         "3 evaluations to be restored")
+
+
+def test_a_skill_is_stalled_after_ten_evaluations_at_zero() -> None:
+    p, _ = feed(new_progress("sy", 50), 1, [0.0] * 9)
+    assert not stalled(p)
+    p, _ = feed(p, 1, [0.0])
+    assert stalled(p)
+    p, _ = feed(p, 1, [0.2])  # one problem solved: it moves
+    assert not stalled(p)

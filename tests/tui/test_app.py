@@ -50,7 +50,8 @@ async def test_mode_keys_and_help(seeded) -> None:
             await press(app, pilot, key)
             assert isinstance(app.screen, HelpScreen)
             text = screen_text(app)
-            assert "Realm of Training: screens and keys" in text and "Tavern (t)" in text
+            assert "Realm of Training: numbers, screens and keys" in text and "What the numbers mean" in text
+            assert "ATK" in text and "campaign's smoothed train loss" in text
             await press(app, pilot, "escape")
             assert isinstance(app.screen, TavernScreen)
 

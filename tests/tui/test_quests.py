@@ -155,7 +155,7 @@ async def test_a_player_quest_shows_its_test(seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         text = screen_text(app)
-        assert "DIO answers 7 of 10 sampled lines of greetings.jsonl (similarity 84%) at step 1,500" in text
+        assert "🧪 DIO answers 7 of 10 sampled lines of greetings.jsonl (similarity 84%)" in text
         table = await open_quests(app, pilot)
         await select(app, pilot, table, quest_id)
         await press(app, pilot, "enter")

@@ -49,14 +49,14 @@ async def test_edit_is_validated_then_written(seeded) -> None:
         assert "training.learning_rate" in screen_text(app) and "greater than 0" in screen_text(app)
         await press(app, pilot, "enter")
         assert isinstance(app.screen, EditSettingScreen)  # refused: still open, file untouched
-        assert load_config(seeded.config_path, {}).training.learning_rate == 0.003
-        field.value = "0.001"
+        assert load_config(seeded.config_path, {}).training.learning_rate == 0.001
+        field.value = "0.002"
         await press(app, pilot, "enter")
         assert not isinstance(app.screen, EditSettingScreen)
-        assert load_config(seeded.config_path, {}).training.learning_rate == 0.001
+        assert load_config(seeded.config_path, {}).training.learning_rate == 0.002
         assert "# peak learning rate" in seeded.config_path.read_text()  # comments kept
         await settle(app, pilot)
-        assert "0.001" in screen_text(app)
+        assert "0.002" in screen_text(app)
 
 
 async def test_locked_values_are_marked_and_ask_before_changing(seeded) -> None:
