@@ -18,8 +18,9 @@ Baselines, measured in the same run:
   checkpoints evaluated afterwards on the level-1 evaluation set with the same rule: what
   the game's organisation costs over raw training (target: the game <= 2x);
 - with --old-minutes M > 0, the old behaviour for M minutes: `training.continuity:
-  per_quest` (a fresh AdamW, warmup and cosine every quest), weight decay 1.0, no
-  minimum quest size and no rehearsal of mastered levels' own skill beyond the old mix.
+  per_quest` (a fresh AdamW, warmup and cosine every quest) with the old settings (lr
+  3e-3, weight decay 1.0, a checkpoint every 100 steps, rehearsal 25 %, no minimum quest
+  size). The curriculum's rehearsal mix is today's (it also rehearses mastered levels).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ from daemon.harness import create_nano  # noqa: E402
 TARGETS = {"bin_levels": 8, "forgotten": 0, "jump": 2.0, "game_vs_engine": 2.0}
 FORGOTTEN_BELOW = 0.5
 OLD_BEHAVIOUR = {"training.continuity": "per_quest", "training.weight_decay": "1.0", "training.schedule": "cosine",
-                 "training.min_quest_steps": "0"}
+                 "training.learning_rate": "0.003", "training.save_every": "100", "training.min_quest_steps": "0",
+                 "curriculum.rehearsal": "0.25"}
 
 
 def free_port() -> int:

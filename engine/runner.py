@@ -42,38 +42,33 @@ from engine.validators import MaskingContext, validate_batches
 VALIDATE_MICRO_BATCHES = 4
 
 
-def _resume_source(job: EngineJob):
-    """(model_dir, init_step, ledger, state) for resume_from, or None."""
-    if not job.resume_from:
-        return None
-    path = Path(job.resume_from)
+def _training_state(value: str, field: str, what: str):
+    """(path, ledger, state) of the complete checkpoint named by a job field (resume_from or
+    continue_from); a clear EngineError (code `resume` or `continue`) when it cannot be used."""
+    code = "resume" if field == "resume_from" else "continue"
+    path = Path(value)
     problems = check_checkpoint(path, verify_hashes=True)
     if problems:
-        raise EngineError("resume", "resume_from is not a complete checkpoint: " + "; ".join(problems[:3]),
-                          where="resume_from", fix="pick a complete one (contracts.checkpoint.newest_complete)")
+        raise EngineError(code, f"{field} is not a complete checkpoint: " + "; ".join(problems[:3]),
+                          where=field, fix="pick a complete one (contracts.checkpoint.newest_complete)")
     try:
         ledger, state = load_resume_state(path)
     except ValueError:
-        raise EngineError("resume", f"{path.name} has no resume state", where="resume_from",
-                          fix=f'start a new job with model_dir="{path}" and init_step set to its step') from None
+        raise EngineError(code, f"{path.name} has no {what}", where=field,
+                          fix=f'start from its weights alone: model_dir="{path}" and init_step set to its step') from None
     return path, ledger, state
+
+
+def _resume_source(job: EngineJob):
+    """(path, ledger, state) of resume_from, or None."""
+    return _training_state(job.resume_from, "resume_from", "resume state") if job.resume_from else None
 
 
 def _carried_source(job: EngineJob):
     """(path, ledger, state) of continue_from, or None (resume_from wins over it)."""
     if job.resume_from or not job.continue_from:
         return None
-    path = Path(job.continue_from)
-    problems = check_checkpoint(path, verify_hashes=True)
-    if problems:
-        raise EngineError("continue", "continue_from is not a complete checkpoint: " + "; ".join(problems[:3]),
-                          where="continue_from", fix="pick a complete one (contracts.checkpoint.newest_complete)")
-    try:
-        ledger, state = load_resume_state(path)
-    except ValueError:
-        raise EngineError("continue", f"{path.name} has no training state to carry on", where="continue_from",
-                          fix=f'start from its weights alone: model_dir="{path}" and init_step set to its step') from None
-    return path, ledger, state
+    return _training_state(job.continue_from, "continue_from", "training state to carry on")
 
 
 def _masking_context(tokenizer, model, hp) -> MaskingContext:
