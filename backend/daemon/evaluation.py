@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.curriculum import STALLED_AFTER, STALLED_QUEST_SCALE, stalled
+from backend.curriculum import STALLED_QUEST_SCALE, stalled
 from backend.daemon.context import DaemonContext
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.taskmaster import Task
@@ -151,7 +151,7 @@ class Evaluator:
         sid = p.skill
         await self.ctx.event(EventKind.WARNING, {
             "source": "curriculum", "code": "skill_stalled",
-            "message": f"{sid.upper()} L{p.training_level} has scored 0 % in its last {STALLED_AFTER} evaluations; "
+            "message": f"{sid.upper()} has not solved one problem in {p.evaluated} evaluations (L{p.training_level}); "
                        f"it keeps its turns, on quests of {STALLED_QUEST_SCALE:.0%} of the usual size, until it scores",
             "fix": f"let it train (it may still start to move), or give it less time: strategy weighted with "
                    f"curriculum.skills.{sid}.weight below 1, or disable it in the Guild (e)"},

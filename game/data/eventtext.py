@@ -29,9 +29,11 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.QUEST_ADDED: lambda p: f"Quest posted: {_name(p)}",
     EventKind.QUEST_QUEUED: lambda p: f"Quest queued: {_name(p)} [{p.get('priority', 'normal')}]"
     + (f", {fmt_count(p['examples'])} examples" if p.get("examples") is not None else ""),
-    EventKind.QUEST_STARTED: lambda p: f"Battle begins: {_name(p)}{_skill(p)}",
+    EventKind.QUEST_STARTED: lambda p: f"Battle begins: {_name(p)}{_skill(p)}"
+    + (f", with {len(p['riders'])} small quest(s) riding along" if p.get("riders") else ""),
     EventKind.QUEST_COMPLETED: lambda p: f"Quest complete: {_name(p)}{_skill(p)}"
-    + (f" in {fmt_count(p['steps'])} steps" if p.get("steps") is not None else ""),
+    + (f", rode with quest #{p['rode_with']}" if p.get("rode_with") else
+       f" in {fmt_count(p['steps'])} steps" if p.get("steps") is not None else ""),
     EventKind.QUEST_FAILED: lambda p: f"Quest failed: {_name(p)}: {p.get('reason', '')}",
     EventKind.QUEST_RETRIED: lambda p: f"Quest retried: {_name(p)}",
     EventKind.QUEST_DELETED: lambda p: f"Quest deleted: {_name(p)}",

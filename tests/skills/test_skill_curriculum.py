@@ -314,3 +314,9 @@ def test_a_skill_is_stalled_after_ten_evaluations_at_zero() -> None:
     assert stalled(p)
     p, _ = feed(p, 1, [0.2])  # one problem solved: it moves
     assert not stalled(p)
+
+
+def test_a_skill_that_mastered_levels_is_never_stalled_by_a_new_level() -> None:
+    p, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0])
+    p, _ = feed(p, 2, [0.0] * 20)  # a hard new level reads 0 % for a while
+    assert p.training_level == 2 and not stalled(p)
