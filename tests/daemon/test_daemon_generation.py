@@ -38,11 +38,19 @@ async def test_auto_quest_rehearses_the_other_skill(save, daemon, nano_base) -> 
 
         quest = await wait_until(first_quest, 120, "an auto-generated quest to pass validation")
         assert quest.validation["verdict"] == "pass", quest.validation
-        path = save.root / quest.path
-        meta = QuestMeta.model_validate_json(meta_path_for(path).read_text())
+
+        async def files():  # the one-step battle may move the file on (queued -> processing -> completed)
+            current = await store.quests.get(quest.id)
+            path = save.root / current.path
+            try:
+                return (QuestMeta.model_validate_json(meta_path_for(path).read_text()),
+                        path.read_text(encoding="utf-8").splitlines())
+            except FileNotFoundError:
+                return None
+
+        meta, lines = await wait_until(files, 30, "the quest file where the database says it is")
         assert (meta.skill, meta.level) == ("bin", 1)
         assert meta.replay is not None and [(r.skill, r.level) for r in meta.replay] == [("sy", 1)]
-        lines = path.read_text(encoding="utf-8").splitlines()
         assert len(lines) == meta.count == quest.examples
         kinds = [skill_of(line) for line in lines]
         assert kinds.count("sy") == meta.replay[0].count and kinds.count("bin") == meta.count - meta.replay[0].count
