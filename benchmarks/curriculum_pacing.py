@@ -143,26 +143,32 @@ async def read_played(store: Store, started: float, minutes: float) -> Played:
     return out
 
 
-def evaluate_checkpoints(paths: list[Path], problems: list, skill) -> list[float]:
+def grade_checkpoints(paths: list[Path], problems: list, skill, max_new_tokens: int = 32) -> list[tuple[float, float]]:
+    """(exact accuracy, mean score) of each checkpoint on `problems`, greedy, as the evaluator grades."""
     import torch
 
     from engine.chat import render_prompt_ids
     from engine.loading import load_model, load_tokenizer
 
-    accs = []
+    rows = []
     for path in paths:
         tok = load_tokenizer(path)
         model = load_model(path, torch.device("cpu")).eval()
-        correct = 0
+        correct, score = 0, 0.0
         for p in problems:
             ids = render_prompt_ids(tok, [m.model_dump() for m in p.messages])
             with torch.no_grad():
-                out = model.generate(torch.tensor([ids]), max_new_tokens=32, do_sample=False,
+                out = model.generate(torch.tensor([ids]), max_new_tokens=max_new_tokens, do_sample=False,
                                      eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"))
-            answer = tok.decode(out[0, len(ids):], skip_special_tokens=True)
-            correct += int(skill.grade(p, answer).correct)
-        accs.append(correct / len(problems))
-    return accs
+            grade = skill.grade(p, tok.decode(out[0, len(ids):], skip_special_tokens=True))
+            correct += int(grade.correct)
+            score += grade.score
+        rows.append((correct / len(problems), score / len(problems)))
+    return rows
+
+
+def evaluate_checkpoints(paths: list[Path], problems: list, skill) -> list[float]:
+    return [exact for exact, _ in grade_checkpoints(paths, problems, skill)]
 
 
 def baseline(work: Path, nano: Path, examples: int) -> float | None:

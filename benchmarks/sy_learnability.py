@@ -1,0 +1,96 @@
+"""Can nano DIO learn SY (Word Weaving) level 1, and with which settings? The engine alone.
+
+    python benchmarks/sy_learnability.py [--settings LR:WD:TOKENS[:NANO] ...] [--steps 3000] [--every 500]
+
+For each setting: a fresh nano (NANO = hidden:layers:intermediate, default the embedded
+default's size) trains one job on --examples generated SY level-1 puzzles at a constant
+learning rate LR, weight decay WD and TOKENS per micro-batch. Every --every steps a
+checkpoint is graded greedily on --problems fresh puzzles, as the game's evaluator grades:
+exact (all words right) and the per-word score. The first setting is the baseline of the
+same run. Prints one JSON line per setting, then a table: steps and training seconds to the
+level-up bar (exact >= 80 %), best exact and best per-word score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from backend.config import load_config  # noqa: E402
+from backend.daemon.jobs import hyperparameters  # noqa: E402
+from backend.questgen import write_quest  # noqa: E402
+from backend.skill_registry import load_skills  # noqa: E402
+from contracts.checkpoint import list_complete  # noqa: E402
+from contracts.engine_job import DataFile, EngineJob  # noqa: E402
+from curriculum_pacing import grade_checkpoints  # noqa: E402
+
+
+def nano_spec(text: str) -> dict:
+    hidden, layers, inter = (int(x) for x in text.split(":"))
+    return {"hidden_size": hidden, "num_layers": layers, "intermediate_size": inter}
+
+
+def trial(work: Path, quest: Path, setting: str, args: argparse.Namespace) -> dict:
+    lr, wd, tokens, *size = setting.split(":", 3)
+    tag = setting.replace(":", "_")
+    nano = work / f"nano-{tag}"
+    spec = nano_spec(size[0]) if size else {}
+    subprocess.run([sys.executable, "-m", "engine", "nano", str(nano), "--seed", "1", "--spec", json.dumps(spec)],
+                   check=True, capture_output=True)
+    hp = hyperparameters(load_config(work / "none.yaml")).model_copy(update={
+        "learning_rate": float(lr), "weight_decay": float(wd), "tokens_per_micro_batch": int(tokens),
+        "max_steps": args.steps, "epochs": 100, "schedule": "constant"})
+    job = EngineJob(job_id=tag, model_dir=str(nano), data_files=[DataFile(path=str(quest))], hyperparameters=hp,
+                    save_every_steps=args.every, log_every_steps=50, output_dir=str(work / tag), threads=0)
+    job_file = work / f"{tag}.json"
+    job_file.write_text(job.model_dump_json(by_alias=True))
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "engine", "run", str(job_file)], capture_output=True, text=True)
+    seconds = time.monotonic() - t0
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["success"], result
+    skill = load_skills()["sy"]
+    problems = skill.sample(1, args.problems, 919_001)
+    found = list_complete(work / tag)
+    curve = grade_checkpoints([p for p, _ in found], problems, skill, max_new_tokens=128)
+    steps = [ledger.step for _, ledger in found]
+    mastered = next((s for s, (exact, _) in zip(steps, curve) if exact >= 0.8), None)
+    return {"setting": setting, "seconds": round(seconds, 1), "steps": steps, "curve": curve,
+            "steps_per_s": round(args.steps / seconds, 2), "mastered_at": mastered,
+            "best_exact": max(e for e, _ in curve), "best_score": max(s for _, s in curve)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", nargs="+", default=["1e-3:0.1:1024", "3e-3:0.1:2048"])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--examples", type=int, default=30_000)
+    parser.add_argument("--problems", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        quest = work / "sy-L01.jsonl"
+        write_quest(load_skills()["sy"], 1, args.examples, 3, quest)
+        rows = []
+        for setting in args.settings:
+            row = trial(work, quest, setting, args)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    print("\n| setting (lr:wd:tokens[:nano]) | steps/s | step at exact >= 80 % | best exact | best per-word |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['setting']} | {r['steps_per_s']} | {r['mastered_at'] or 'not reached'} | "
+              f"{r['best_exact']:.0%} | {r['best_score']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
