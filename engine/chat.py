@@ -15,6 +15,14 @@ Two styles:
   profiles use): no injected think blocks; an explicit non-empty `reasoning_content` is
   written as a think block.
 
+Special tokens are the template's alone. `<|im_start|>`, `<|im_end|>`, `<|endoftext|>` (any
+token the tokenizer marks special) written inside message text are encoded as plain text,
+character by character as any other text: a quest line or an Oracle message cannot forge a
+turn, an end of turn or padding. Only the markers the renderer itself writes (`Control`)
+become control tokens. Splitting the text at those markers and encoding the pieces between
+them is what the tokenizer does with one string anyway, so ordinary text gets exactly the
+template's tokens.
+
 The assistant mask covers, for EVERY assistant turn, its content (and its reasoning
 block when the reasoning is non-empty, since the model produces it) and the closing
 `<|im_end|>`. It never covers `<|im_start|>assistant\\n`, the newline after `<|im_end|>`,
@@ -40,10 +48,29 @@ class ChatFormatError(ValueError):
     """Messages that cannot be rendered (bad role, missing content, tools)."""
 
 
+class Control(str):
+    """A control token the renderer writes (`<|im_start|>`, `<|im_end|>`): the only text
+    that becomes a special token."""
+
+
+START, END = Control(IM_START), Control(IM_END)
+
+
 @dataclass(frozen=True)
 class Segment:
     text: str
     trained: bool
+    controls: tuple[tuple[int, int], ...] = ()  # [start, end) character ranges of Control parts
+
+
+def segment(trained: bool, *parts: str) -> Segment:
+    """A segment from parts; `Control` parts are recorded as control tokens, the rest is text."""
+    controls, pos = [], 0
+    for part in parts:
+        if isinstance(part, Control):
+            controls.append((pos, pos + len(part)))
+        pos += len(part)
+    return Segment("".join(parts), trained, tuple(controls))
 
 
 @dataclass(frozen=True)
@@ -116,13 +143,13 @@ def _last_query_index(messages: Sequence[Mapping[str, Any]]) -> int:
 
 
 def _assistant_segments(content: str, reasoning: str, with_block: bool) -> list[Segment]:
-    segs = [Segment(f"{IM_START}assistant\n", False)]
+    segs = [segment(False, START, "assistant\n")]
     if with_block:
         r = reasoning.strip("\n")
         block = f"{THINK_OPEN}\n{r}\n{THINK_CLOSE}\n\n"
         segs.append(Segment(block, bool(r)))
         content = content.lstrip("\n")
-    segs.append(Segment(content + IM_END, True))
+    segs.append(segment(True, content, END))
     segs.append(Segment("\n", False))
     return segs
 
@@ -141,7 +168,7 @@ def render_segments(
     last_query = _last_query_index(messages)
     for i, (role, content, reasoning) in enumerate(fields):
         if role != "assistant":
-            segs.append(Segment(f"{IM_START}{role}\n{content}{IM_END}\n", False))
+            segs.append(segment(False, START, f"{role}\n", content, END, "\n"))
             continue
         if style == "chatml":
             r = (reasoning or "").strip("\n")
@@ -152,37 +179,104 @@ def render_segments(
         with_block = i > last_query and (is_last or bool(r))
         segs += _assistant_segments(content, r if with_block else "", with_block)
     if add_generation_prompt:
-        segs.append(Segment(f"{IM_START}assistant\n", False))
+        segs.append(segment(False, START, "assistant\n"))
         if style == "qwen3" and not enable_thinking:
             segs.append(Segment(EMPTY_THINK, False))
     return [s for s in segs if s.text]
 
 
-def _encode_with_offsets(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]] | None]:
+def _plain_backend(tokenizer: Any) -> Any | None:
+    """A copy of the fast tokenizer's backend that encodes special-token text as plain text
+    (cached on the tokenizer; the original is never changed, so it stays safe across threads)."""
+    cached = getattr(tokenizer, "_realm_plain_backend", None)
+    if cached is not None:
+        return cached
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        enc = backend.encode(text, add_special_tokens=False)
-        return list(enc.ids), [tuple(o) for o in enc.offsets]
-    return list(tokenizer.encode(text, add_special_tokens=False)), None
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    plain = Tokenizer.from_str(backend.to_str())
+    plain.encode_special_tokens = True
+    try:
+        tokenizer._realm_plain_backend = plain
+    except AttributeError:
+        pass
+    return plain
 
 
-def _encode_segments(tokenizer: Any, segs: Sequence[Segment]) -> tuple[list[int], list[int]]:
+def _control_id(tokenizer: Any, text: str) -> int:
+    token_id = tokenizer.convert_tokens_to_ids(text)
+    if not isinstance(token_id, int) or token_id < 0 or token_id == getattr(tokenizer, "unk_token_id", None):
+        raise ChatFormatError(f"the tokenizer has no {text} token; a chat template needs it")
+    return token_id
+
+
+def _pieces(segs: Sequence[Segment]) -> tuple[str, list[tuple[int, int, bool]]]:
+    """The whole text and its pieces: (start, end, is_control), in order."""
+    text = "".join(s.text for s in segs)
+    pieces, pos, cut = [], 0, 0
+    for s in segs:
+        for a, b in s.controls:
+            if pos + a > cut:
+                pieces.append((cut, pos + a, False))
+            pieces.append((pos + a, pos + b, True))
+            cut = pos + b
+        pos += len(s.text)
+    if cut < len(text):
+        pieces.append((cut, len(text), False))
+    return text, pieces
+
+
+def encode_plain(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of `text` with any special-token text in it encoded as plain text."""
+    plain = _plain_backend(tokenizer)
+    if plain is not None:
+        return list(plain.encode(text, add_special_tokens=False).ids)
+    return list(tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True))
+
+
+def encode_segments(tokenizer: Any, segs: Sequence[Segment]) -> tuple[str, list[int], list[tuple[int, int]] | None]:
+    """(text, ids, character offsets or None): control parts as their tokens, everything else plain."""
+    text, pieces = _pieces(segs)
+    plain = _plain_backend(tokenizer)
+    ids: list[int] = []
+    offsets: list[tuple[int, int]] | None = [] if plain is not None else None
+    spans = [(a, b) for a, b, control in pieces if not control]
+    encoded = iter(plain.encode_batch([text[a:b] for a, b in spans], add_special_tokens=False)
+                   if plain is not None else [encode_plain(tokenizer, text[a:b]) for a, b in spans])
+    for a, b, control in pieces:
+        if control:
+            ids.append(_control_id(tokenizer, text[a:b]))
+            if offsets is not None:
+                offsets.append((a, b))
+            continue
+        enc = next(encoded)
+        if offsets is None:
+            ids += enc
+        else:
+            ids += enc.ids
+            offsets += [(a + x, a + y) for x, y in enc.offsets]
+    return text, ids, offsets
+
+
+def _encode_by_segment(tokenizer: Any, segs: Sequence[Segment]) -> tuple[list[int], list[int]]:
     """Fallback for tokenizers without offsets: encode segment by segment."""
     ids: list[int] = []
     mask: list[int] = []
     for s in segs:
-        part = list(tokenizer.encode(s.text, add_special_tokens=False))
+        _, part, _ = encode_segments(tokenizer, [s])
         ids += part
         mask += [int(s.trained)] * len(part)
     return ids, mask
 
 
 def tokenize_segments(tokenizer: Any, segs: Sequence[Segment]) -> tuple[str, list[int], list[int]]:
-    """Tokenize the whole text at once (as the template would) and mark tokens that start in a trained segment."""
-    text = "".join(s.text for s in segs)
-    ids, offsets = _encode_with_offsets(tokenizer, text)
+    """Tokenize the conversation (as the template would, with content never parsed for special
+    tokens) and mark the tokens that start in a trained segment."""
+    text, ids, offsets = encode_segments(tokenizer, segs)
     if offsets is None:
-        ids, mask = _encode_segments(tokenizer, segs)
+        ids, mask = _encode_by_segment(tokenizer, segs)
         return text, ids, mask
     trained_char = bytearray(len(text))
     pos = 0
@@ -224,13 +318,13 @@ def render_prompt_ids(
     style: ChatStyle | None = None,
     enable_thinking: bool = False,
 ) -> list[int]:
-    """Token ids of `render_prompt_text`, tokenized as one string (as in training)."""
+    """Token ids of `render_prompt_text`, tokenized exactly as in training (message content
+    never becomes a special token)."""
     style = style or detect_style(tokenizer)
-    ids, _ = _encode_with_offsets(tokenizer, render_prompt_text(messages, style, enable_thinking))
-    return ids
+    segs = render_segments(messages, style, add_generation_prompt=True, enable_thinking=enable_thinking)
+    return encode_segments(tokenizer, segs)[1]
 
 
 def response_template_ids(tokenizer: Any) -> list[int]:
     """Token ids of `<|im_start|>assistant\\n`, the header every assistant turn starts with."""
-    ids, _ = _encode_with_offsets(tokenizer, f"{IM_START}assistant\n")
-    return ids
+    return encode_segments(tokenizer, [segment(False, START, "assistant\n")])[1]

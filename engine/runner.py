@@ -37,7 +37,7 @@ from engine.loading import (
 from engine.profiles import get_profile
 from engine.state import Setup
 from engine.trainer import Trainer
-from engine.validators import MaskingContext, validate_batches
+from engine.validators import LabelGuard, MaskingContext, validate_batches
 
 VALIDATE_MICRO_BATCHES = 4
 
@@ -124,6 +124,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         control=control, resume_state=resume[2] if resume else None,
         resume_info=resume[1].resume if resume else None, resume_path=resume[0] if resume else None,
         carried_state=carried[2] if carried else None, carried_info=carried[1].resume if carried else None,
+        label_guard=LabelGuard.for_tokenizer(tokenizer, model.get_output_embeddings().weight.shape[0]),
     )
 
 

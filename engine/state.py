@@ -15,6 +15,7 @@ from engine.control import ControlChannel
 from engine.data.dataset import JobData
 from engine.events import EventWriter
 from engine.forward import ForwardConfig
+from engine.validators import LabelGuard
 
 
 @dataclass
@@ -64,3 +65,4 @@ class Setup:
     resume_path: Path | None = None
     carried_state: dict[str, Any] | None = None  # continue_from: the earlier job's tensors (optimizer, RNG)
     carried_info: ResumeInfo | None = None  # ... and where it was (loss average)
+    label_guard: LabelGuard | None = None  # the invariant every collated micro-batch is checked against

@@ -143,7 +143,11 @@ class Trainer:
     def collate_step(self, step_plan: tuple[MicroBatchPlan, ...]) -> list[Batch]:
         micro = [m for mb in step_plan for m in split_micro_batch(mb, self.state.micro_batch_split)]
         pad = self.s.tokenizer.pad_token_id
-        return [collate(m, self.s.data.train, pad, self.layout).to(self.s.device) for m in micro]
+        batches = [collate(m, self.s.data.train, pad, self.layout) for m in micro]
+        if self.s.label_guard is not None:
+            for n, batch in enumerate(batches):
+                self.s.label_guard.check(batch, f"step {self.global_step + 1}, micro-batch {n}")
+        return [b.to(self.s.device) for b in batches]
 
     def _gradient_with_oom_retry(self, step_plan: tuple[MicroBatchPlan, ...]) -> tuple[torch.Tensor, list[Batch]]:
         while True:

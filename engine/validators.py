@@ -13,6 +13,11 @@ where (micro-batch, row, example source) and how to fix it:
   example's last position predicts the next example's first token;
 - `check_label_distribution`: labels are in the vocabulary, never the pad token, and not
   all one token.
+
+`LabelGuard` holds for EVERY micro-batch the engine trains (checked on the CPU when it is
+collated, before any forward pass, so it costs one vectorised test and no device sync): no
+trained label is a special token other than the end of an answer (`<|im_end|>`, or the eos of
+a completion), and every label is inside the vocabulary.
 """
 
 from __future__ import annotations
@@ -44,6 +49,39 @@ class MaskingContext:
     masked_ratio_min: float
     masked_ratio_max: float
     max_top_label_share: float = 0.9
+
+
+@dataclass(frozen=True)
+class LabelGuard:
+    """The invariant of every trained micro-batch (see the module doc)."""
+
+    forbidden: torch.Tensor  # special token ids that are never a label
+    vocab_size: int
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer, vocab_size: int) -> "LabelGuard":
+        allowed = {tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.eos_token_id}
+        special = set(getattr(tokenizer, "all_special_ids", ()) or ())
+        special |= {i for i, tok in getattr(tokenizer, "added_tokens_decoder", {}).items() if tok.special}
+        if tokenizer.pad_token_id is not None:
+            special.add(tokenizer.pad_token_id)
+        forbidden = sorted(i for i in special - allowed if isinstance(i, int) and i >= 0)
+        return cls(torch.tensor(forbidden, dtype=torch.long), vocab_size)
+
+    def check(self, batch: Batch, where: str) -> None:
+        targets = batch.targets
+        trained = targets[targets != IGNORE]
+        if trained.numel() == 0:
+            return
+        bad = torch.isin(trained, self.forbidden) | (trained < 0) | (trained >= self.vocab_size)
+        if bool(bad.any()):
+            token = int(trained[bad][0])
+            raise MaskingError(
+                f"a trained label is token {token}, a special token or outside the vocabulary "
+                f"[0, {self.vocab_size})",
+                where=where,
+                fix="special tokens in message text must be encoded as plain text; check the data and the renderer",
+            )
 
 
 def _row_segments(batch: Batch, b: int) -> list[tuple[int, int, int]]:

