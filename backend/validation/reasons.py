@@ -79,6 +79,11 @@ REASONS: dict[str, Reason] = {
     "bad_role": Reason("line", "a role other than system, user or assistant", "use the roles system, user and assistant only"),
     "empty_content": Reason("line", "a turn has empty or whitespace-only content", "write the turn's text, or drop the turn"),
     "content_too_long": Reason("line", "a text is longer than the configured character limit", "shorten the text"),
+    "control_token": Reason(
+        "line", "a text holds a chat control token such as <|im_end|> or <|endoftext|>",
+        "remove it: turns are marked by the roles, never by tokens inside the text (the trainer would read "
+        "it as plain characters)",
+    ),
     "invalid_unicode": Reason("line", "a text holds a lone surrogate (\\ud800-\\udfff escape)", "write valid Unicode text; surrogates come in pairs"),
     "system_not_first": Reason("line", "a system turn appears after the first turn", "keep at most one system turn, as the very first turn"),
     "first_not_user": Reason("line", "the first turn after the system prompt is not from the user", "start the conversation with a user turn"),

@@ -31,6 +31,8 @@ completion_v1: {prompt, completion}, both strings; the completion is not blank
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,15 @@ ASSISTANT_KEYS = frozenset({"role", "content", "reasoning_content"})
 ROLES = frozenset({"system", "user", "assistant"})
 
 Problem = tuple[str, str]  # (reason code, message)
+CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")  # ChatML control tokens: <|im_end|>, <|endoftext|>, ...
+
+
+def control_token(text: str) -> str | None:
+    """The first chat control token written inside a text, shown safely, or None."""
+    if "<|" not in text:
+        return None
+    found = CONTROL_TOKEN.search(text)
+    return safe_text(found.group(0), 48) if found else None
 
 
 def _keys(keys: Any) -> str:
@@ -181,6 +192,9 @@ class SpecValidator:
                 return "content_too_long", f"messages[{i}].content has {len(content):,} characters; the limit is {max_chars:,}"
             if maybe_surrogates and _has_surrogate(content):
                 return "invalid_unicode", f"messages[{i}].content holds a lone surrogate"
+            token = control_token(content) or control_token(turn.get("reasoning_content") or "")
+            if token:
+                return "control_token", f"messages[{i}] ({role}) holds the control token {token}"
             if role == "system" and i:
                 return "system_not_first", f"messages[{i}] is a system turn; only the first turn may be"
             roles.append(role)
@@ -217,6 +231,9 @@ class SpecValidator:
                 return "content_too_long", f"'{key}' has {len(value):,} characters; the limit is {self.limits.max_content_chars:,}"
             if maybe_surrogates and _has_surrogate(value):
                 return "invalid_unicode", f"'{key}' holds a lone surrogate"
+            token = control_token(value)
+            if token:
+                return "control_token", f"'{key}' holds the control token {token}"
         return None
 
     def check_syllo(self, obj: dict[str, Any], maybe_surrogates: bool = True) -> Problem | None:
@@ -230,6 +247,9 @@ class SpecValidator:
             return "invalid_record", "; ".join(safe_text(p, 120) for p in problems[:3]) + more
         if maybe_surrogates and _has_surrogate(repr(obj)):
             return "invalid_unicode", "a text of the record holds a lone surrogate"
+        token = control_token(json.dumps(obj, ensure_ascii=False))
+        if token:
+            return "control_token", f"a text of the record holds the control token {token}"
         return None
 
 
