@@ -12,6 +12,7 @@ from backend.command_kinds import CommandKind
 from backend.commands_client import submit, wait_for
 from backend.daemon.control import running_pid
 from backend.errors import UserFacingError
+from backend.intake import check_intake
 from backend.fmt import fmt_count
 from backend.store import Store
 
@@ -63,8 +64,7 @@ def report(command: Any, daemon_running: bool, done_text: str) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     path = args.file.expanduser().absolute()
-    if not path.exists() and not path.is_symlink():
-        raise UserFacingError(f"{path} does not exist", fix="check the file name")
+    check_intake(existing_slot(args), path)
     command, running = run(send(args, CommandKind.QUEST_ADD, {"path": str(path), "priority": args.priority}))
     return report(command, running, "Quest #{quest_id} taken in; it is being validated (realm quest show {quest_id}).")
 

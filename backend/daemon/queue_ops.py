@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.errors import UserFacingError
+from backend.intake import check_intake
 from backend.event_kinds import EventKind
 from backend.store.quests import Quest
 
@@ -23,19 +23,10 @@ async def quest_or_error(ctx: DaemonContext, quest_id: int) -> Quest:
     return quest
 
 
-def check_source(ctx: DaemonContext, path: Path) -> None:
-    if not path.is_absolute():
-        raise UserFacingError(f"{path} is not an absolute path", fix="give the full path of the file")
-    if not os.path.lexists(path):
-        raise UserFacingError(f"{path} does not exist", fix="check the path (nothing was moved)")
-    if ctx.slot.quests_dir in path.parents:
-        raise UserFacingError(f"{path} is already a quest of this save", fix="use `realm quest retry` or `realm quest priority`")
-
-
 def make_handlers(pipeline: QuestPipeline) -> dict[str, Any]:
     async def add(ctx: DaemonContext, p: QuestAdd) -> dict[str, Any]:
         src = Path(p.path)
-        check_source(ctx, src)
+        check_intake(ctx.slot, src)
         quest_id = await pipeline.take(src, source="player", priority=p.priority)
         return {"quest_id": quest_id}
 

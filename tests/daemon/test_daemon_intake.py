@@ -92,3 +92,53 @@ async def test_file_being_written_is_taken_only_when_complete(save, daemon) -> N
 async def _validated(store):
     quests = await store.quests.list()
     return quests[0] if quests and quests[0].state not in ("validating",) else None
+
+
+def save_files(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): fingerprint(p) for p in sorted(root.rglob("*"))
+            if not {"logs", "backups", "run"} & set(p.relative_to(root).parts) and not p.name.startswith("realm.db")}
+
+
+async def test_quest_add_refuses_the_saves_own_files(save, daemon, tmp_path: Path) -> None:
+    """`realm quest add` on the save's realm.yaml, database, hero or checkpoints is refused by
+    the CLI and, asked directly, by the daemon: nothing moves and every later command works."""
+    import subprocess
+    import sys
+
+    from backend.command_kinds import CommandKind
+    from backend.commands_client import submit, wait_for
+
+    daemon.start()
+    store = await store_of(save)
+
+    async def alive() -> bool:
+        beat = await store.heartbeat.read()
+        return bool(beat and beat.alive())
+
+    await wait_until(alive, 60, "the daemon's heartbeat")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    (folder / "q.jsonl").write_bytes(chat_lines(3))
+    before = save_files(save.root)
+    db_before = save.db_path.stat().st_ino
+    targets = [save.config_path, save.db_path, save.root / "realm.db-wal", save.base_model_dir, save.root / "hero",
+               save.checkpoints_dir, save.root, folder, Path("/dev/null")]
+    for target in targets:
+        if not os.path.lexists(target):
+            continue
+        cli = subprocess.run([sys.executable, "-m", "backend.cli", "quest", "add", "--save", str(save.root), str(target)],
+                             capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 2, (target, cli.stdout, cli.stderr)
+        assert "fix:" in cli.stderr, cli.stderr
+        command_id = await submit(store, CommandKind.QUEST_ADD, {"path": str(target), "priority": "normal"},
+                                  source="test")
+        command = await wait_for(store, command_id, 30)
+        assert command is not None and command.status == "failed", (target, command)
+        assert "fix" in command.result["error"] or "\n" in command.result["error"]
+    assert save_files(save.root) == before
+    assert save.db_path.stat().st_ino == db_before and (folder / "q.jsonl").is_file()
+    assert await store.quests.list() == []
+    assert daemon.alive(), daemon.tail()
+    stop = subprocess.run([sys.executable, "-m", "backend.cli", "daemon", "stop", "--save", str(save.root)],
+                          capture_output=True, text=True, timeout=120)
+    assert stop.returncode == 0, stop.stderr
