@@ -164,7 +164,11 @@ class BattleLoop(Component):
             await self.fail(quest, result.error_message or engine.last_error or result.summary or "training failed")
             return
         for q in (quest, *self.riders):
-            await self.pipeline.move_to(q, "completed", finished_at=time.time(), steps_done=result.job_steps)
+            try:
+                await self.pipeline.move_to(q, "completed", finished_at=time.time(), steps_done=result.job_steps)
+            except OSError as exc:  # the training is kept (its checkpoints); the loop goes on
+                await self.fail_in_place(q, f"trained, but its file could not be moved to quests/completed/: {exc}")
+                continue
             await ctx.event(EventKind.QUEST_COMPLETED, {
                 "quest_id": q.id, "name": q.name, "skill": q.skill, "level": q.level, "source": q.source,
                 "steps": result.job_steps, "final_step": result.global_step, "final_loss": result.final_loss,
@@ -175,11 +179,22 @@ class BattleLoop(Component):
 
     async def fail(self, quest: Quest, reason: str) -> None:
         """The host fails with its reason; the quests that rode with it go back to the queue."""
-        await self.pipeline.move_to(quest, "failed", fail_reason=reason, finished_at=time.time())
-        await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
+        try:
+            await self.pipeline.move_to(quest, "failed", fail_reason=reason, finished_at=time.time())
+            await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
+        except OSError as exc:
+            await self.fail_in_place(quest, f"{reason}; its file could not be moved to quests/failed/: {exc}")
         for rider in self.riders:
-            await self.pipeline.move_to(rider, "queued", started_at=None)
+            try:
+                await self.pipeline.move_to(rider, "queued", started_at=None)
+            except OSError as exc:
+                await self.fail_in_place(rider, f"could not go back to the queue: {exc}")
         await set_riders(self.ctx.store, quest.id, [])
+
+    async def fail_in_place(self, quest: Quest, reason: str) -> None:
+        """A quest whose file cannot move fails where it lies, with the reason; never the loop."""
+        await self.ctx.store.quests.update(quest.id, state="failed", fail_reason=reason, finished_at=time.time())
+        await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
 
     # --- control from commands and shutdown --------------------------------------
     async def send(self, command: str) -> bool:

@@ -64,6 +64,19 @@ def companions(path: Path) -> list[Path]:
     return [path.with_name(path.name + s) for s in DERIVED_SUFFIXES if path.with_name(path.name + s).exists()]
 
 
+def free_name(dest: Path) -> Path:
+    """`dest`, or `<stem>.2<suffix>`, `.3`, ... when it or one of its sidecars exists."""
+    def taken(p: Path) -> bool:
+        return p.exists() or p.is_symlink() or any(
+            p.with_name(p.name + s).exists() for s in DERIVED_SUFFIXES)
+
+    candidate, n = dest, 1
+    while taken(candidate):
+        n += 1
+        candidate = dest.with_name(f"{dest.stem}.{n}{dest.suffix}")
+    return candidate
+
+
 def move_with_sidecars(src: Path, dest: Path) -> Path:
     """Move a quest file and its sidecars; the quest file moves last, so a crash in
     between leaves the file where the database last saw it."""

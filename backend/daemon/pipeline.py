@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.daemon.context import DaemonContext
-from backend.daemon.moves import move_with_sidecars, printable, safe_name
+from backend.daemon.moves import free_name, move_with_sidecars, printable, safe_name
 from backend.daemon.quest_tests import is_players, split_held_out
 from backend.daemon.validate_step import Verdict, run_validation
 from backend.event_kinds import EventKind
@@ -79,9 +79,16 @@ class QuestPipeline:
         await self.ctx.event(EventKind.QUEST_FAILED, {"quest_id": quest.id, "name": quest.name, "reason": reason})
 
     async def move_to(self, quest: Quest, state: str, **changes: Any) -> Path:
+        """Move the quest's file (and sidecars) to the state's folder and record it. A file of the
+        same name already there (left by an earlier life of the save) is never overwritten: this
+        one takes a free name beside it."""
         src = self.abs_path(quest)
         dest = self.ctx.slot.quest_state_dir(state) / src.name
         if src != dest:
+            free = free_name(dest)
+            if free != dest:
+                log.warning("quest #%d: %s already exists; moving to %s instead", quest.id, dest, free.name)
+            dest = free
             await asyncio.to_thread(move_with_sidecars, src, dest)
         await self.ctx.store.quests.update(quest.id, state=state, path=self.rel(dest), **changes)
         return dest

@@ -64,6 +64,28 @@ class Quests(Repository):
             )
             return int(cur.lastrowid)
 
+    async def create_with_id(self, quest_id: int, name: str, path: str, *, state: str, **extra: Any) -> None:
+        """Record a quest under a known id (a file on disk the database lost, e.g. after a restore)."""
+        ts = now()
+        columns = {"id": quest_id, "name": name, "path": path, "state": state, "created_at": ts, "updated_at": ts,
+                   **extra}
+        async with self.store.transaction() as conn:
+            await conn.execute(f"INSERT INTO quests({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               tuple(columns.values()))
+
+    async def raise_id_floor(self, highest: int) -> int:
+        """Make the next new quest id larger than `highest` (ids named by files on disk are never
+        reused, even when the database is older than the files); returns the floor in force."""
+        async with self.store.transaction() as conn:
+            row = await (await conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'quests'")).fetchone()
+            current = int(row[0]) if row else 0
+            if highest > current:
+                if row:
+                    await conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'quests'", (highest,))
+                else:
+                    await conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('quests', ?)", (highest,))
+            return max(highest, current)
+
     async def update(self, quest_id: int, **changes: Any) -> None:
         unknown = set(changes) - set(QUEST_COLUMNS)
         if unknown:

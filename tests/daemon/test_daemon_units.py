@@ -98,3 +98,14 @@ def test_generated_quests_are_sized_by_tokens_so_every_skill_trains_as_long(nano
     assert 1_000 < examples_for_tokens(skills["bin"], 1, 200_000, None) < 20_000
     assert examples_for_tokens(skills["bin"], 1, 10, tokenizer) == 50  # never a near-empty quest
     assert examples_for_tokens(skills["sy"], 1, 1_000, tokenizer, minimum=1) < 10  # a small rehearsal part stays small
+
+
+def test_free_name_never_overwrites_a_file_or_its_sidecars(tmp_path) -> None:
+    from backend.daemon.moves import free_name
+
+    dest = tmp_path / "00001-q.jsonl"
+    assert free_name(dest) == dest
+    dest.write_text("old")
+    assert free_name(dest) == tmp_path / "00001-q.2.jsonl"
+    (tmp_path / "00001-q.2.jsonl.meta.json").write_text("{}")
+    assert free_name(dest) == tmp_path / "00001-q.3.jsonl"
