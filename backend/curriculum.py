@@ -53,6 +53,7 @@ class Evaluation:
     skill: str
     level: int
     accuracy: float  # mean of Grade.correct over the level's evaluation set, 0..1
+    score: float | None = None  # mean of Grade.score (partial credit, e.g. SY's share of words right)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class SkillProgress:
     rechecks: Mapping[int, int] = field(default_factory=dict)  # of a mastered level since mastered/restored
     evaluated: int = 0  # evaluations of the skill recorded so far (a clock for `age`)
     last_seen: Mapping[int, int] = field(default_factory=dict)  # level -> `evaluated` at its latest evaluation
+    scores: Mapping[int, float] = field(default_factory=dict)  # level -> latest partial-credit score
 
     @property
     def frontier(self) -> int:
@@ -133,7 +135,8 @@ def new_progress(skill: str, max_level: int, mastered: int = 0) -> SkillProgress
     return SkillProgress(skill, max_level, mastered, {})
 
 
-def record_evaluation(progress: SkillProgress, level: int, accuracy: float, rules: GameRules) -> tuple[SkillProgress, LevelUp | None]:
+def record_evaluation(progress: SkillProgress, level: int, accuracy: float, rules: GameRules,
+                      score: float | None = None) -> tuple[SkillProgress, LevelUp | None]:
     """Add one evaluation; returns the new progress and the change it caused, if any
     (a level mastered, gone rusty or restored)."""
     if not 0.0 <= accuracy <= 1.0:
@@ -143,7 +146,8 @@ def record_evaluation(progress: SkillProgress, level: int, accuracy: float, rule
     values = progress.accuracies(level) + (accuracy,)
     clock = progress.evaluated + 1
     updated = replace(progress, history={**progress.history, level: values}, evaluated=clock,
-                      last_seen={**progress.last_seen, level: clock})
+                      last_seen={**progress.last_seen, level: clock},
+                      scores={**progress.scores, level: score} if score is not None else progress.scores)
     window = rules.level_up_window
     mean = math.fsum(values[-window:]) / min(window, len(values))
 
@@ -179,7 +183,7 @@ def replay(
         current = progress.get(ev.skill)
         if current is None or not 1 <= ev.level <= current.max_level:
             continue
-        progress[ev.skill], event = record_evaluation(current, ev.level, ev.accuracy, rules)
+        progress[ev.skill], event = record_evaluation(current, ev.level, ev.accuracy, rules, ev.score)
         if event:
             level_ups.append(event)
     return progress, level_ups
@@ -200,7 +204,16 @@ def next_goal(progress: SkillProgress, rules: GameRules) -> str:
     level = progress.training_level
     recent = progress.accuracies(level)[-rules.level_up_window:]
     shown = ", ".join(f"{round(a * 100)} %" for a in recent) or "not evaluated yet"
-    return f"{name} L{level}: {shown}; needs {rule} to master it{rusty}"
+    return f"{name} L{level}: {shown}{partial_credit(progress, level)}; needs {rule} to master it{rusty}"
+
+
+def partial_credit(progress: SkillProgress, level: int) -> str:
+    """ " (latest: 41 % partial credit)" when the level's answers are partly right but not yet whole."""
+    score = progress.scores.get(level)
+    latest = progress.latest(level)
+    if score is None or latest is None or score <= latest + TOLERANCE:
+        return ""
+    return f" (latest: {round(score * 100)} % partial credit)"
 
 
 def goal_lines(progress: SkillProgress, rules: GameRules) -> tuple[str, str]:
@@ -210,7 +223,9 @@ def goal_lines(progress: SkillProgress, rules: GameRules) -> tuple[str, str]:
     level = progress.training_level
     recent = progress.accuracies(level)[-rules.level_up_window:]
     shown = " ".join(str(round(a * 100)) for a in recent) + "%" if recent else "—"
-    return (f"{progress.skill.upper()} L{level}: {shown}",
+    score = progress.scores.get(level)
+    partly = f", partly {round(score * 100)}%" if partial_credit(progress, level) and score is not None else ""
+    return (f"{progress.skill.upper()} L{level}: {shown}{partly}",
             f"needs {round(rules.level_up_accuracy * 100)}% mean of {rules.level_up_window}")
 
 
@@ -280,6 +295,7 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
 
 STALLED_AFTER = 10  # evaluations of a training level, all at 0 %, that make a skill "stalled"
 STALLED_QUEST_SCALE = 0.5  # a stalled skill's generated quests are this much of the usual size
+MOVING_SCORE = 0.2  # partial credit at the training level that shows a skill moving before it solves a problem
 
 
 def stalled(progress: SkillProgress, after: int = STALLED_AFTER) -> bool:
@@ -287,9 +303,12 @@ def stalled(progress: SkillProgress, after: int = STALLED_AFTER) -> bool:
     ever solved. It still trains, on quests of STALLED_QUEST_SCALE of the usual size, and the player is
     told (an idle game must not spend half its time on a skill that does not move without saying so).
     A skill that has mastered levels is never stalled: a new level reads 0 % for a while (measured:
-    BIN level 5, 11-bit registers, 10 evaluations at 0 % before it moved)."""
+    BIN level 5, 11-bit registers, 10 evaluations at 0 % before it moved). Nor is one whose answers
+    are partly right (partial credit of MOVING_SCORE or more at its training level: SY's words
+    come right one by one long before a whole puzzle does)."""
     values = [a for level in progress.history.values() for a in level]
-    return not progress.maxed and len(values) >= after and max(values) == 0.0
+    moving = (progress.scores.get(progress.training_level) or 0.0) >= MOVING_SCORE
+    return not progress.maxed and len(values) >= after and max(values) == 0.0 and not moving
 
 
 def rehearsal_share(config: CurriculumConfig, progress: Mapping[str, SkillProgress],

@@ -16,8 +16,9 @@ def max_levels(skills: Mapping[str, Skill]) -> dict[str, int]:
 
 async def skill_progress(store: Store, skills: Mapping[str, Skill], rules: GameRules) -> tuple[dict[str, SkillProgress], list[LevelUp]]:
     """Replay every stored evaluation (in the order they were recorded)."""
-    rows = await store.fetchall("SELECT skill, level, accuracy FROM evaluations ORDER BY id")
-    return replay((Evaluation(r["skill"], r["level"], r["accuracy"]) for r in rows), max_levels(skills), rules)
+    rows = await store.fetchall("SELECT skill, level, accuracy, score FROM evaluations ORDER BY id")
+    return replay((Evaluation(r["skill"], r["level"], r["accuracy"], r["score"]) for r in rows),
+                  max_levels(skills), rules)
 
 
 async def recent_generated_skills(store: Store, limit: int = 50) -> list[str]:

@@ -36,6 +36,12 @@ class LevelResult:
     total: int
     samples: list[dict[str, Any]]
 
+    @property
+    def score(self) -> float | None:
+        """Mean partial credit of the problems (SY: the share of words right)."""
+        scores = [float(s["score"]) for s in self.samples if isinstance(s.get("score"), (int, float))]
+        return round(sum(scores) / len(scores), 4) if scores else None
+
 
 RECHECKS_PER_CHECKPOINT = 2
 
@@ -133,7 +139,7 @@ class Evaluator:
             if await ctx.store.evaluations.record(row.step, r.skill, r.level, r.correct, r.total, r.samples):
                 await ctx.event(EventKind.EVALUATION, {
                     "step": row.step, "skill": r.skill, "level": r.level, "correct": r.correct, "total": r.total,
-                    "accuracy": r.correct / r.total if r.total else 0.0}, dedupe_key=f"eval:{row.step}:{r.skill}:{r.level}")
+                    "accuracy": r.correct / r.total if r.total else 0.0, "score": r.score}, dedupe_key=f"eval:{row.step}:{r.skill}:{r.level}")
         await ctx.event(EventKind.CHECKPOINT_EVALUATED, {"step": row.step}, dedupe_key=DONE_KEY.format(step=row.step))
         await self.update_skill_state()
 

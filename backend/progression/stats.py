@@ -143,7 +143,9 @@ def on_evaluation(s: HeroStats, p: dict[str, Any]) -> None:
     current = s.progress.get(skill) or new_progress(skill, UNBOUNDED_LEVEL)
     if not 0.0 <= acc <= 1.0 or not 1 <= level <= current.max_level:
         return
-    s.progress[skill], change = record_evaluation(current, level, acc, s.rules)
+    score = p.get("score")
+    s.progress[skill], change = record_evaluation(current, level, acc, s.rules,
+                                                  float(score) if isinstance(score, (int, float)) else None)
     s.skill_levels[skill] = s.progress[skill].mastered
     if change is not None:
         s.changes.append(change)

@@ -19,6 +19,7 @@ class Evaluation:
     accuracy: float
     samples: list[dict[str, Any]]
     created_at: float
+    score: float | None = None  # mean partial credit of the problems (None: not recorded)
 
 
 def evaluation_from_row(row: Any) -> Evaluation:
@@ -31,11 +32,13 @@ class Evaluations(Repository):
     async def record(self, step: int, skill: str, level: int, correct: int, total: int, samples: list[dict[str, Any]]) -> bool:
         """Store one evaluation once per (checkpoint, skill, level); True when new."""
         accuracy = correct / total if total else 0.0
+        scores = [float(s["score"]) for s in samples if isinstance(s.get("score"), (int, float))]
+        score = sum(scores) / len(scores) if scores else None
         async with self.store.transaction() as conn:
             cur = await conn.execute(
-                "INSERT INTO evaluations(checkpoint_step, skill, level, correct, total, accuracy, samples, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(checkpoint_step, skill, level) DO NOTHING",
-                (step, skill, level, correct, total, accuracy, dumps(samples), now()),
+                "INSERT INTO evaluations(checkpoint_step, skill, level, correct, total, accuracy, samples, created_at, "
+                "score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(checkpoint_step, skill, level) DO NOTHING",
+                (step, skill, level, correct, total, accuracy, dumps(samples), now(), score),
             )
             return cur.rowcount == 1
 

@@ -206,10 +206,19 @@ V3_CAMPAIGN = """
 ALTER TABLE step_metrics ADD COLUMN loss_ema REAL;
 """
 
+V4_SCORES = """
+-- partial credit: the mean of the grader's per-problem score (SY: the share of words right), so a
+-- skill that solves no problem whole can still be seen to move
+ALTER TABLE evaluations ADD COLUMN score REAL;
+UPDATE evaluations SET score = (SELECT AVG(CAST(json_extract(value, '$.score') AS REAL)) FROM json_each(samples))
+ WHERE json_valid(samples);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core game state: events, quests, metrics, checkpoints, evaluations, commands", V1_CORE),
     Migration(2, "process liveness, services, background tasks", V2_PROCESSES),
     Migration(3, "the campaign's smoothed loss in step metrics", V3_CAMPAIGN),
+    Migration(4, "partial-credit scores of evaluations", V4_SCORES),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

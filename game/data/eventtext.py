@@ -48,7 +48,10 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.CHECKPOINT_DELETED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} removed ({p.get('reason', '')})",
     "checkpoint_evaluated": lambda p: f"Checkpoint {fmt_count(p.get('step'))} evaluated",
     EventKind.EVALUATION: lambda p: f"Trial of {str(p.get('skill', '?')).upper()} L{p.get('level')}: "
-    f"{fmt_percent(p.get('accuracy'))} ({p.get('correct')}/{p.get('total')}) at step {fmt_count(p.get('step'))}",
+    f"{fmt_percent(p.get('accuracy'))} ({p.get('correct')}/{p.get('total')})"
+    + (f", {fmt_percent(p['score'])} partial credit" if isinstance(p.get("score"), (int, float))
+       and p["score"] > (p.get("accuracy") or 0) + 1e-9 else "")
+    + f" at step {fmt_count(p.get('step'))}",
     EventKind.SKILL_LEVEL_UP: lambda p: f"{str(p.get('skill', '?')).upper()} mastered level {p.get('level')}!",
     EventKind.SKILL_RUSTY: lambda p: f"{str(p.get('skill', '?')).upper()} L{p.get('level')} is rusty: its last re-checks "
     f"average {fmt_percent(p.get('mean_accuracy'))}; DIO trains it again until it passes",

@@ -37,6 +37,22 @@ async def test_upgrades_older_schema_in_place(tmp_path: Path) -> None:
         assert await store.events.last_id() == 1
 
 
+async def test_scores_of_older_evaluations_are_filled_in_from_their_samples(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    async with await Store.open(db, create=True, target_version=3) as old:
+        await old.conn.execute("BEGIN IMMEDIATE")
+        await old.conn.execute("INSERT INTO checkpoints(step, name, path, created_at) VALUES (50, 'checkpoint-50', 'checkpoints/c', 1)")
+        await old.conn.execute(
+            "INSERT INTO evaluations(checkpoint_step, skill, level, correct, total, accuracy, samples, created_at) "
+            "VALUES (50, 'sy', 1, 0, 2, 0.0, '[{\"score\": 0.25}, {\"score\": 0.75}]', 1)")
+        await old.conn.execute("COMMIT")
+    async with await Store.open(db) as store:
+        (ev,) = await store.evaluations.for_checkpoint(50)
+        assert ev.score == pytest.approx(0.5) and ev.accuracy == 0.0
+        assert await store.evaluations.record(50, "sy", 2, 1, 2, [{"score": 1.0}, {"score": 0.5}])
+        assert [e.score for e in await store.evaluations.for_checkpoint(50)] == [pytest.approx(0.5), 0.75]
+
+
 async def test_migration_is_idempotent_and_ordered(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "r.db", create=True) as store:
         assert await migrate(store.conn) == []

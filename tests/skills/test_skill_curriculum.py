@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from backend.config.model import AutoGenerateConfig, CurriculumConfig, GameRules, SkillPlan
 from backend.curriculum import (
     Evaluation, LevelUp, SkillProgress, decide, level_up_due, new_progress, preview, record_evaluation,
-    next_goal, rehearsal_levels, rehearsal_share, replay, should_generate, stalled,
+    goal_lines, next_goal, rehearsal_levels, rehearsal_share, replay, should_generate, stalled,
 )
 
 RULES = GameRules()  # 80 % over the last 3 evaluations
@@ -314,6 +314,18 @@ def test_a_skill_is_stalled_after_ten_evaluations_at_zero() -> None:
     assert stalled(p)
     p, _ = feed(p, 1, [0.2])  # one problem solved: it moves
     assert not stalled(p)
+
+
+def test_partial_credit_shows_a_skill_moving_before_it_solves_a_puzzle() -> None:
+    p, _ = feed(new_progress("sy", 50), 1, [0.0] * 10)
+    assert stalled(p)
+    p, _ = record_evaluation(p, 1, 0.0, RULES, score=0.35)  # a third of SY's words right, no puzzle whole
+    assert not stalled(p)
+    assert next_goal(p, RULES) == ("SY L1: 0 %, 0 %, 0 % (latest: 35 % partial credit); needs a mean of 80 % "
+                                   "over 3 evaluations to master it")
+    assert goal_lines(p, RULES)[0] == "SY L1: 0 0 0%, partly 35%"
+    p, _ = record_evaluation(p, 1, 0.2, RULES, score=0.2)  # BIN-like: the score is the accuracy
+    assert "partial" not in next_goal(p, RULES)
 
 
 def test_a_skill_that_mastered_levels_is_never_stalled_by_a_new_level() -> None:
