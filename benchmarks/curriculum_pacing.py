@@ -76,6 +76,7 @@ class Played:
     jump: tuple[float, int] | None = None  # (ratio, step)
     jump_same_skill: tuple[float, int] | None = None
     sy_best: float | None = None
+    sy_score: float | None = None  # best partial credit (share of words right) at any SY evaluation
     steps: int = 0
     sy_steps: int = 0
 
@@ -117,7 +118,7 @@ async def read_played(store: Store, started: float, minutes: float) -> Played:
             out.level_ups.append((e.payload["skill"], int(e.payload["level"]), when))
         else:
             out.rusty.append((e.payload["skill"], int(e.payload["level"]), when, e.kind.removeprefix("skill_")))
-    evals = await store.fetchall("SELECT skill, level, accuracy, checkpoint_step FROM evaluations ORDER BY id")
+    evals = await store.fetchall("SELECT skill, level, accuracy, score, checkpoint_step FROM evaluations ORDER BY id")
     for skill, level, _ in out.level_ups:
         history = [r["accuracy"] for r in evals if r["skill"] == skill and r["level"] == level]
         # re-checks: the evaluations after the one that mastered the level (default rules)
@@ -127,6 +128,8 @@ async def read_played(store: Store, started: float, minutes: float) -> Played:
             out.forgotten.append((skill, level, sum(rechecks[-3:]) / 3))
     sy = [r["accuracy"] for r in evals if r["skill"] == "sy"]
     out.sy_best = max(sy) if sy else None
+    sy_scores = [r["score"] for r in evals if r["skill"] == "sy" and r["score"] is not None]
+    out.sy_score = max(sy_scores) if sy_scores else None
     rows = await store.fetchall("SELECT step, train_loss, skill FROM checkpoints WHERE train_loss IS NOT NULL ORDER BY step")
     for a, b in zip(rows, rows[1:]):
         if a["train_loss"] > 0:
@@ -215,7 +218,9 @@ def report(name: str, p: Played, base_s: float | None) -> None:
     print(f"| SY level 1 mastered | {fmt_min(sy_l1, p.minutes)} | within {p.minutes:g} min |")
     sy_best = f"{p.sy_best:.0%}" if p.sy_best is not None else "-"
     share = f"{p.sy_steps / p.steps:.0%}" if p.steps else "-"
-    print(f"| SY best accuracy; SY's share of the steps | {sy_best}; {share} of {p.steps:,} | |")
+    sy_score = f"{p.sy_score:.0%}" if p.sy_score is not None else "-"
+    print(f"| SY best accuracy; best partial credit; SY's share of the steps | {sy_best}; {sy_score}; "
+          f"{share} of {p.steps:,} | |")
     l1 = p.first("bin", 1)
     print(f"| BIN level 1 mastered | {fmt_min(l1, p.minutes)} | |")
     if base_s and l1:
@@ -231,11 +236,16 @@ async def main() -> None:
     parser.add_argument("--old-minutes", type=float, default=0.0, help="also play the old behaviour this long")
     parser.add_argument("--baseline-examples", type=int, default=60000)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--keep", type=Path, help="copy the played campaign's realm.db here (the evidence)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"game: a fresh nano save for {args.minutes:g} minutes (the campaign)")
         game = await play(work / "save", args.minutes, {})
+        if args.keep:
+            import shutil
+
+            shutil.copy2(work / "save" / "realm.db", args.keep)
         old = None
         if args.old_minutes > 0:
             print(f"old behaviour: a fresh nano save for {args.old_minutes:g} minutes, one fresh job per quest")
