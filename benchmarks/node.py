@@ -13,7 +13,10 @@ Measured in one run, on one nano DIO checkpoint (written by the engine's save_ch
   first token = request sent -> first content chunk; the ratio to the baseline is the
   figure (target >= 0.9x);
 - the node's sampling loop in this process without HTTP (where the difference comes from);
-- 8 concurrent streams through the node: aggregate tokens/s, slowest stream, errors.
+- 8 concurrent streams through the node: aggregate tokens/s, slowest stream, errors;
+- /health latency while 50 MB chat requests are being refused (413, the body limit), against
+  its idle latency in the same run (target: under 100 ms; before the limit a 50 MB message
+  blocked every route for 113 s).
 
 Both sides use --threads torch threads; the rows alternate (baseline, node, baseline, ...)
 and the median (or with --best the best) of --repeats is reported, so load from other
@@ -142,6 +145,35 @@ async def stream_once(client: Any, tokens: int, seed: int = 0) -> tuple[float, f
     return first if first is not None else float("nan"), time.perf_counter() - start, usage
 
 
+async def health_ms(client: Any, n: int = 20) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        (await client.get("/health")).raise_for_status()
+        out.append((time.perf_counter() - t) * 1000)
+        await asyncio.sleep(0.01)
+    return out
+
+
+async def health_under_attack(client: Any, mb: int = 50) -> tuple[float, float, list[int]]:
+    """(median idle /health ms, worst /health ms while `mb` MB requests are refused, their statuses)."""
+    idle = await health_ms(client)
+    big = json.dumps({"model": "checkpoint-1", "messages": [{"role": "user", "content": "x" * (mb << 20)}]}).encode()
+
+    async def attack() -> list[int]:
+        statuses = []
+        for _ in range(3):
+            r = await client.post("/v1/chat/completions", content=big, headers={"Content-Type": "application/json"})
+            statuses.append(r.status_code)
+        return statuses
+
+    task = asyncio.create_task(attack())
+    during = []
+    while not task.done():
+        during += await health_ms(client, 1)
+    return statistics.median(idle), max(during or [0.0]), await task
+
+
 async def concurrent(url: str, tokens: int, streams: int) -> tuple[float, float, int]:
     import httpx
 
@@ -220,6 +252,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     n_ttft.append(ttft)
                     d_ttft.append(direct.run(1))
                     loop_times.append(node_loop(folder, args.tokens))
+                idle_ms, attacked_ms, statuses = await health_under_attack(client)
             agg, slowest, errors = await concurrent(url, args.tokens // 2, args.streams)
         finally:
             proc.terminate()
@@ -244,6 +277,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"target node/baseline >= 0.9x: {'met' if n / d >= 0.9 else 'MISSED'} ({n / d:.2f}x); "
           f"{args.streams} concurrent streams: {'no errors' if errors == 0 else f'{errors} ERRORS'}; "
           f"/models/load of the checkpoint: {load_s * 1000:.0f} ms")
+    print(f"/health: {idle_ms:.1f} ms idle (baseline), worst {attacked_ms:.1f} ms while three 50 MB chat requests "
+          f"were refused ({', '.join(map(str, statuses))}): {attacked_ms / idle_ms:.1f}x idle; target < 100 ms: "
+          f"{'met' if attacked_ms < 100 else 'MISSED'}")
     if args.no_deploy:
         return
     latency = await asyncio.to_thread(deployment_latency)

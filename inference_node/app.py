@@ -16,6 +16,7 @@ since it was loaded) gets a 404 about `model`; loading is explicit, with /models
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from contracts.node_api import LoadRequest
 from engine.chat import ChatFormatError
 from inference_node.auth import ApiKeyMiddleware
+from inference_node.body_limit import BodyLimitMiddleware
 from inference_node.errors import NodeError, install_error_handlers
 from inference_node.generation import SamplingParams
 from inference_node.identity import Catalog
@@ -78,7 +80,8 @@ def create_app(settings: NodeSettings) -> FastAPI:
     app.state.settings, app.state.pool, app.state.catalog = settings, pool, catalog
     app.state.uploader = uploader
     install_error_handlers(app)
-    app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)  # added last: runs first
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -122,7 +125,9 @@ def create_app(settings: NodeSettings) -> FastAPI:
         runtime = pool.acquire(body.model)
         try:
             try:
-                prompt = runtime.prompt_ids([m.as_dict() for m in body.messages])
+                messages = [m.as_dict() for m in body.messages]
+                runtime.check_prompt_size(messages)
+                prompt = await asyncio.to_thread(runtime.prompt_ids, messages)  # the loop keeps answering
             except (ChatFormatError, ValueError) as exc:
                 raise NodeError(f"messages: {exc}", param="messages", code="invalid_messages") from None
             room = runtime.context_length - len(prompt)

@@ -2,6 +2,7 @@
 
     realm-node --models-dir DIR [--host 127.0.0.1] [--port 8765] [--api-key-env REALM_NODE_KEY]
                [--pool 3] [--base-dir PATH] [--device auto] [--threads 1] [--max-upload-mb 4096]
+               [--max-request-kb 4096]
                [--log-level warning] [--exit-with-parent]
 
 The API key is read from the environment variable named by --api-key-env. Without a
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "many threads stall badly when training shares the cores (2 threads beside a busy "
                         "core: 15 tokens/s instead of 220)")
     p.add_argument("--max-upload-mb", type=int, default=4096, help="largest upload in MiB (default 4096)")
+    p.add_argument("--max-request-kb", type=int, default=4096,
+                   help="largest body of any other request, e.g. a chat, in KiB (default 4096)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process goes away")
     return p
@@ -67,10 +70,11 @@ def settings_from(args: argparse.Namespace) -> NodeSettings | str:
     base_dir = args.base_dir.expanduser() if args.base_dir else None
     if not 1 <= args.pool <= 64:
         return f"--pool must be between 1 and 64 (got {args.pool})"
-    if args.threads < 0 or args.max_upload_mb < 1:
-        return "--threads must be >= 0 and --max-upload-mb >= 1"
+    if args.threads < 0 or args.max_upload_mb < 1 or args.max_request_kb < 1:
+        return "--threads must be >= 0, --max-upload-mb and --max-request-kb >= 1"
     return NodeSettings(models_dir=models_dir, base_dir=base_dir, host=args.host, port=args.port, api_key=key,
-                        pool=args.pool, device=args.device, threads=args.threads, max_upload_mb=args.max_upload_mb)
+                        pool=args.pool, device=args.device, threads=args.threads, max_upload_mb=args.max_upload_mb,
+                        max_request_kb=args.max_request_kb)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -30,7 +30,7 @@ from contracts.node_api import LoadedModel
 from engine.chat import ChatStyle, detect_style, render_prompt_ids
 from engine.profiles import PROFILES, DataProfile, get_profile
 from inference_node.decoding import byte_table
-from inference_node.errors import LoadFailed, ModelNotFound
+from inference_node.errors import LoadFailed, ModelNotFound, NodeError
 from inference_node.generation import FairLock
 from inference_node.identity import Fingerprint, Resolved, folder_fingerprint
 
@@ -57,6 +57,7 @@ class ModelRuntime:
     end_token_ids: frozenset[int]
     stop_strings: tuple[str, ...]
     context_length: int
+    max_token_bytes: int = 1 << 16  # the longest text one token stands for (bounds a prompt's length cheaply)
     loaded_at: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.time)
     in_flight: int = 0
@@ -74,6 +75,21 @@ class ModelRuntime:
         elif self.profile_info.system_prompt and (not messages or messages[0].get("role") != "system"):
             messages = [{"role": "system", "content": self.profile_info.system_prompt}, *messages]
         return render_prompt_ids(self.tokenizer, messages, self.style)
+
+    def check_prompt_size(self, messages: list[dict[str, Any]]) -> None:
+        """Refuse, without tokenizing, a prompt whose text cannot fit the context: every token
+        stands for at most `max_token_bytes` bytes, so more bytes than context x that cannot fit."""
+        room = self.context_length * self.max_token_bytes
+        size = 0
+        for m in messages:
+            for key in ("content", "reasoning_content"):
+                text = m.get(key)
+                if isinstance(text, str):
+                    size += len(text)  # characters: at least one byte each
+            if size > room:
+                raise NodeError(f"the messages hold more than {size:,} characters of text; {self.model_id} takes "
+                                f"at most {self.context_length:,} tokens (about {room:,} characters at the very "
+                                "most)", param="messages", code="context_length_exceeded")
 
     def info(self) -> LoadedModel:
         return LoadedModel(
@@ -217,7 +233,8 @@ def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, a
         model_id=resolved.model_id, step=resolved.step, path=resolved.path, weights_sha256=sha,
         fingerprint=resolved.fingerprint, profile_info=info, profile=profile, style=style, model=model,
         tokenizer=tokenizer, device=device, dtype=dtype, memory_bytes=memory_of(model),
-        byte_table=byte_table(tokenizer, vocab),
+        byte_table=(table := byte_table(tokenizer, vocab)),
+        max_token_bytes=max((len(b) for b in table), default=1) if table else 1 << 16,
         logit_bias=_logit_bias(tokenizer, info.logit_penalties, vocab, device),
         end_token_ids=_end_ids(model, tokenizer, list(stop_strings)), stop_strings=stop_strings,
         context_length=int(getattr(model.config, "max_position_embeddings", 0) or 0) or 1 << 30,

@@ -24,6 +24,11 @@ class NodeSettings(BaseModel):
     device: str = "auto"
     threads: int = Field(1, ge=0, description="torch CPU threads (0: every core)")
     max_upload_mb: int = Field(4096, ge=1, description="largest upload (wire bytes and extracted bytes)")
+    max_request_kb: int = Field(4096, ge=1, description="largest body of any other request (a chat's messages)")
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_kb * 1024
 
     @property
     def max_upload_bytes(self) -> int:
