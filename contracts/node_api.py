@@ -71,6 +71,8 @@ class UploadManifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     files: dict[str, str]  # relative path -> sha256
+    sizes: dict[str, int] = Field(description="relative path -> size in bytes: the node writes no member past "
+                                  "its size, and refuses a member that declares another (a decompression bomb)")
 
 
 class UploadResult(BaseModel):
@@ -94,14 +96,17 @@ def _folder_files(folder: Path) -> list[Path]:
 def upload_manifest(folder: str | Path, name: str | None = None) -> UploadManifest:
     """The manifest of a checkpoint folder (every regular file's sha256; reads every byte)."""
     root = Path(folder)
-    files = {}
+    files, sizes = {}, {}
     for path in _folder_files(root):
         h = hashlib.sha256()
+        size = 0
         with open(path, "rb") as f:
             while block := f.read(1 << 20):
                 h.update(block)
-        files[path.relative_to(root).as_posix()] = h.hexdigest()
-    return UploadManifest(name=name or root.name, files=files)
+                size += len(block)
+        rel = path.relative_to(root).as_posix()
+        files[rel], sizes[rel] = h.hexdigest(), size
+    return UploadManifest(name=name or root.name, files=files, sizes=sizes)
 
 
 def checkpoint_tar_chunks(folder: str | Path, chunk: int = 1 << 20) -> Iterator[bytes]:

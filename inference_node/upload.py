@@ -110,6 +110,9 @@ def check_manifest(manifest: UploadManifest, base_allowed: bool) -> int | None:
         if not SHA256_RE.match(digest):
             raise UploadRejected(f"manifest sha256 of {path!r} is not 64 lowercase hex digits",
                                  param="manifest.files")
+    if set(manifest.sizes) != set(manifest.files) or any(n < 0 for n in manifest.sizes.values()):
+        raise UploadRejected("the manifest's sizes must list every file of 'files' once, each >= 0 bytes",
+                             param="manifest.sizes")
     if step is not None and LEDGER_NAME not in manifest.files:
         raise UploadRejected(f"a checkpoint upload must include its {LEDGER_NAME}", param="manifest.files")
     return step
@@ -242,6 +245,9 @@ def _extract(pipe: BytePipe, dest: Path, manifest: UploadManifest, max_bytes: in
                     raise UploadRejected(f"archive member {rel!r} appears twice")
                 if rel not in manifest.files:
                     raise UploadRejected(f"archive member {rel!r} is not in the manifest")
+                if member.size != manifest.sizes[rel]:  # before a byte is written: no decompression bomb
+                    raise UploadRejected(f"archive member {rel!r} declares {member.size:,} bytes; the manifest "
+                                         f"says {manifest.sizes[rel]:,}")
                 total += member.size
                 if total > max_bytes:
                     raise UploadTooLarge(f"the checkpoint's files exceed {max_bytes // (1024 * 1024)} MiB "
@@ -275,7 +281,7 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, rel
     except OSError as exc:
         raise UploadRejected(f"archive member {rel!r} cannot be written ({exc.strerror})") from None
     with os.fdopen(fd, "wb") as out:
-        while block := src.read(COPY_CHUNK):
+        while size < member.size and (block := src.read(min(COPY_CHUNK, member.size - size))):
             h.update(block)
             out.write(block)
             size += len(block)
@@ -385,6 +391,9 @@ class Uploader:
     async def receive(self, request: Request) -> UploadResult:
         manifest = manifest_from(request)
         step = check_manifest(manifest, base_allowed=not self.base_dir_fixed)
+        if sum(manifest.sizes.values()) > self.max_bytes:
+            raise UploadTooLarge(f"the manifest's files add up to {sum(manifest.sizes.values()):,} bytes; this node "
+                                 f"takes at most {self.max_bytes:,} (--max-upload-mb)")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise UploadTooLarge(f"the upload is {int(declared)} bytes; this node takes at most "

@@ -94,8 +94,10 @@ def make_checkpoint(base: Path, out_dir: Path, step: int, *, noise_seed: int | N
 def manifest_of(folder: Path, name: str | None = None) -> dict[str, Any]:
     from contracts.checkpoint import sha256_file
 
-    files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-    return {"name": name or folder.name, "files": files}
+    found = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    files = {str(p.relative_to(folder)): sha256_file(p) for p in found}
+    sizes = {str(p.relative_to(folder)): p.stat().st_size for p in found}
+    return {"name": name or folder.name, "files": files, "sizes": sizes}
 
 
 def tar_of(folder: Path, *, gzip: bool = False, prefix: str = "") -> bytes:

@@ -3,6 +3,7 @@ written outside the models folder; idempotent for identical files, 409 for diffe
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -129,9 +130,14 @@ def attack_cases(source: Path, canary: str) -> dict[str, tuple[bytes, dict, int,
     import hashlib
 
     evil_sha = hashlib.sha256(evil).hexdigest()
-    with_evil = lambda name: {**m, "files": {**m["files"], name: evil_sha}}  # noqa: E731
+    with_evil = lambda name: {**m, "files": {**m["files"], name: evil_sha},  # noqa: E731
+                              "sizes": {**m["sizes"], name: len(evil)}}
     wrong_sha = {**m, "files": {**m["files"], "config.json": "0" * 64}}
-    missing = {**m, "files": {**m["files"], "tokenizer_extra.json": evil_sha}}
+    missing = {**m, "files": {**m["files"], "tokenizer_extra.json": evil_sha},
+               "sizes": {**m["sizes"], "tokenizer_extra.json": len(evil)}}
+    # a decompression bomb: a gzip stream of 1 MB whose member declares 64 MiB more than the manifest
+    bomb_member = member("config.json", data=b"\0" * (64 << 20))
+    bomb = gzip.compress(crafted(source, [bomb_member], skip={"config.json"}), compresslevel=1)
     return {
         "traversal": (crafted(source, [member(f"../{canary}", data=evil)]), m, 400, "traversal"),
         "deep traversal": (crafted(source, [member(f"sub/../../{canary}", data=evil)]), m, 400, "traversal"),
@@ -155,8 +161,11 @@ def attack_cases(source: Path, canary: str) -> dict[str, tuple[bytes, dict, int,
         "sha mismatch": (crafted(source, []), wrong_sha, 400, "differs from the manifest"),
         "missing file": (crafted(source, []), missing, 400, "not in the archive"),
         "missing ledger": (crafted(source, [], skip={".ledger.json"}),
-                           {**m, "files": {k: v for k, v in m["files"].items() if k != ".ledger.json"}}, 400,
+                           {**m, "files": {k: v for k, v in m["files"].items() if k != ".ledger.json"},
+                            "sizes": {k: v for k, v in m["sizes"].items() if k != ".ledger.json"}}, 400,
                            ".ledger.json"),
+        "decompression bomb": (bomb, m, 400, "declares"),
+        "no sizes": (crafted(source, []), {k: v for k, v in m.items() if k != "sizes"}, 400, "sizes"),
         "not a tar": (os.urandom(20_000), m, 400, "tar"),
         "wrong name": (crafted(source, []), {**m, "name": "checkpoint-777-20250101-0000"}, 400, "ledger names"),
         "bad name": (crafted(source, []), {**m, "name": "../../etc"}, 400, "not a checkpoint name"),
