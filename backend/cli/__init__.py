@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -62,9 +63,33 @@ def main(argv: list[str] | None = None) -> int:
     except UserFacingError as exc:
         print(f"realm: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as exc:  # damaged, locked beyond the timeout, or not a database at all
+        print(f"realm: {database_trouble(args, exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"realm: {exc.strerror or exc}{where}\n  fix: check that the path exists and that you may read and "
+              "write it; `realm doctor` checks the whole save", file=sys.stderr)
+        return 2
+
+
+def database_trouble(args: argparse.Namespace, exc: sqlite3.DatabaseError) -> UserFacingError:
+    """What a database error means for the player, and what to do (never a traceback)."""
+    slot = save_from_args(args)
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return UserFacingError(f"the save's database is busy ({text})", where=str(slot.db_path),
+                               fix="try again in a moment; if it stays busy, `realm doctor` says who holds it")
+    backups = list_backups(slot.backups_dir) if slot.backups_dir.is_dir() else []
+    fix = ("start the daemon (`realm daemon start`): it sets the damaged file aside, restores the newest backup "
+           f"({len(backups)} in {slot.backups_dir}) and says what was lost"
+           if backups else "`realm doctor` checks the save; no backup was found to restore from")
+    return UserFacingError(f"the save's database is damaged ({text})", where=str(slot.db_path), fix=fix)
 
 
 from backend.errors import UserFacingError  # noqa: E402  (after main to keep import order readable)
+from backend.slot import save_from_args  # noqa: E402
+from backend.store.integrity import list_backups  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

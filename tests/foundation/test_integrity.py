@@ -76,3 +76,19 @@ async def test_backups_rotate(new_save: SaveSlot) -> None:
             p.rename(p.with_name(f"realm-2026010{i}-000000.db"))
     assert len(rotate(new_save.backups_dir, keep=2)) == 2
     assert [p.name for p in list_backups(new_save.backups_dir)] == ["realm-20260103-000000.db", "realm-20260102-000000.db"]
+
+
+@pytest.mark.parametrize("command", [["status"], ["quest", "list"], ["quest", "show", "1"], ["vault", "list"]])
+async def test_cli_on_a_damaged_database_says_what_to_do(new_save: SaveSlot, command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    await seeded_with_backup(new_save)
+    for side in ("-wal", "-shm"):
+        Path(str(new_save.db_path) + side).unlink(missing_ok=True)
+    garbage(new_save.db_path)
+    out = subprocess.run([sys.executable, "-m", "backend.cli", *command, "--save", str(new_save.root)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert "database is damaged" in out.stderr and "realm daemon start" in out.stderr and "(1 in " in out.stderr
