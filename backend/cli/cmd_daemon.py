@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    slot, _ = slot_and_config(args)
+    slot, _ = slot_and_config(args, restorable_ok=True)
     result = control.start(slot)
     if result.error:
         raise UserFacingError(result.error, where=str(slot.root))
@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from backend.daemon.service import Daemon
 
-    slot, _ = slot_and_config(args)
+    slot, _ = slot_and_config(args, restorable_ok=True)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(Daemon(slot).run())

@@ -11,6 +11,7 @@ from backend.cli import add_save_option
 from backend.config import RealmConfig, load_config
 from backend.errors import SaveNotFound
 from backend.slot import SaveSlot, save_from_args
+from backend.store.integrity import list_backups
 
 T = TypeVar("T")
 
@@ -27,8 +28,21 @@ def add_command(sub: Any, name: str, func: Callable[[argparse.Namespace], int], 
     return parser
 
 
-def existing_slot(args: argparse.Namespace) -> SaveSlot:
+def existing_slot(args: argparse.Namespace, restorable_ok: bool = False) -> SaveSlot:
+    """The save named by the arguments. restorable_ok: a save whose database is missing but has
+    backups is fine too (the daemon restores it when it starts)."""
     slot = save_from_args(args)
+    if slot.config_path.is_file() and not slot.db_path.is_file():
+        backups = list_backups(slot.backups_dir) if slot.backups_dir.is_dir() else []
+        if backups and restorable_ok:
+            return slot
+        if backups:
+            raise SaveNotFound(f"the save's database is missing ({slot.db_path}); backups/ holds {len(backups)} "
+                               "backup(s)", fix="`realm daemon start` restores the newest one and says what was "
+                               "lost (nothing else is touched)")
+        raise SaveNotFound(f"the save's database is missing ({slot.db_path}) and there is no backup to restore",
+                           fix="`realm init` starts a new history in this save; its realm.yaml, hero, checkpoints "
+                               "and quest files are kept, and the daemon records them again")
     if not slot.exists():
         raise SaveNotFound(
             f"no save slot at {slot.root}",
@@ -37,6 +51,6 @@ def existing_slot(args: argparse.Namespace) -> SaveSlot:
     return slot
 
 
-def slot_and_config(args: argparse.Namespace) -> tuple[SaveSlot, RealmConfig]:
-    slot = existing_slot(args)
+def slot_and_config(args: argparse.Namespace, restorable_ok: bool = False) -> tuple[SaveSlot, RealmConfig]:
+    slot = existing_slot(args, restorable_ok)
     return slot, load_config(slot.config_path)

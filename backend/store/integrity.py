@@ -19,7 +19,7 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 @dataclass(frozen=True)
 class RestoreReport:
     damaged_reason: str
-    moved_to: Path
+    moved_to: Path | None  # None when there was no file to set aside (it was missing)
     backup: Path | None
     backup_time: float | None
 
@@ -31,7 +31,7 @@ class RestoreReport:
 
     def payload(self) -> dict[str, Any]:
         return {
-            "reason": self.damaged_reason, "moved_to": str(self.moved_to),
+            "reason": self.damaged_reason, "moved_to": str(self.moved_to) if self.moved_to else None,
             "backup": str(self.backup) if self.backup else None, "backup_time": self.backup_time,
             "lost": self.lost(),
         }
@@ -120,6 +120,12 @@ def newest_good_backup(backups_dir: Path) -> Path | None:
     return None
 
 
+def _copy_in(backup: Path, db_path: Path) -> None:
+    tmp = db_path.with_name(db_path.name + ".restoring")
+    shutil.copy2(backup, tmp)
+    tmp.replace(db_path)
+
+
 def restore_if_damaged(db_path: Path, backups_dir: Path) -> RestoreReport | None:
     """When the database fails its integrity check, set it aside and restore the newest
     good backup (or leave no file, so a fresh one is created). None when healthy."""
@@ -131,7 +137,17 @@ def restore_if_damaged(db_path: Path, backups_dir: Path) -> RestoreReport | None
     moved = set_aside(db_path, backups_dir / "damaged")
     backup = newest_good_backup(backups_dir)
     if backup is not None:
-        tmp = db_path.with_name(db_path.name + ".restoring")
-        shutil.copy2(backup, tmp)
-        tmp.replace(db_path)
+        _copy_in(backup, db_path)
     return RestoreReport(detail, moved, backup, backup_time(backup) if backup else None)
+
+
+def restore_if_missing(db_path: Path, backups_dir: Path) -> RestoreReport | None:
+    """A save whose database file is gone but which has good backups gets the newest back
+    (an empty history never starts silently). None when the file is there or no backup is."""
+    if db_path.exists():
+        return None
+    backup = newest_good_backup(backups_dir) if backups_dir.is_dir() else None
+    if backup is None:
+        return None
+    _copy_in(backup, db_path)
+    return RestoreReport("the database file was missing", None, backup, backup_time(backup))

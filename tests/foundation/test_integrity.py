@@ -92,3 +92,31 @@ async def test_cli_on_a_damaged_database_says_what_to_do(new_save: SaveSlot, com
     assert out.returncode == 2, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
     assert "database is damaged" in out.stderr and "realm daemon start" in out.stderr and "(1 in " in out.stderr
+
+
+async def test_a_missing_database_is_restored_from_its_backup_never_started_empty(new_save: SaveSlot) -> None:
+    import subprocess
+    import sys
+
+    backup = await seeded_with_backup(new_save)
+    for side in ("", "-wal", "-shm"):
+        Path(str(new_save.db_path) + side).unlink(missing_ok=True)
+
+    def realm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "backend.cli", *args, "--save", str(new_save.root)],
+                              capture_output=True, text=True, timeout=120)
+
+    status = realm("status")
+    assert status.returncode == 2 and "database is missing" in status.stderr and "realm daemon start" in status.stderr
+    init = realm("init")
+    assert init.returncode == 2 and "empty history" in init.stderr and "--fresh" in init.stderr
+    assert not new_save.db_path.exists()  # init refused: nothing was created
+    store, report = await open_checked(new_save)  # what `realm daemon start` does first
+    try:
+        assert report is not None and report.backup == backup and report.moved_to is None
+        keys = [e.dedupe_key for e in await store.events.since(0)]
+        assert "quest_completed:1" in keys
+        restored = (await store.events.recent(1))[0]
+        assert restored.kind == EventKind.DATABASE_RESTORED and restored.payload["reason"] == "the database file was missing"
+    finally:
+        await store.close()
