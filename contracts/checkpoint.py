@@ -230,3 +230,10 @@ def newest_complete(
     """The most recently saved complete checkpoint (ties: higher step), or None."""
     found = list_complete(checkpoints_dir, verify_hashes=verify_hashes, resumable=resumable)
     return found[-1][0] if found else None
+
+
+def stale_temp_folders(output_dir: Path) -> list[Path]:
+    """Temp folders of saves that never finished (their process died)."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(p for p in output_dir.iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))

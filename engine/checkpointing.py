@@ -113,8 +113,3 @@ def load_resume_state(checkpoint_dir: Path) -> tuple[CheckpointLedger, dict[str,
     return ledger, state
 
 
-def stale_temp_folders(output_dir: Path) -> list[Path]:
-    """Temp folders of saves that never finished (their process died)."""
-    if not output_dir.is_dir():
-        return []
-    return sorted(p for p in output_dir.iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))

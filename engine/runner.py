@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 
-from contracts.checkpoint import ProfileInfo, check_checkpoint
+from contracts.checkpoint import ProfileInfo, check_checkpoint, stale_temp_folders
 from contracts.engine_events import ErrorEvent, ResultEvent, StartedEvent, TrainingResult, WarningEvent
 from contracts.engine_job import EngineJob
 from engine.batching.plan import resolve_batching
 from engine.chat import detect_style, response_template_ids
-from engine.checkpointing import load_resume_state, stale_temp_folders
+from engine.checkpointing import load_resume_state
 from engine.control import ControlChannel
 from engine.data.dataset import build_job_data, data_fingerprint
 from engine.errors import EngineError

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from backend.daemon.battle_sink import BattleSink
+from backend.daemon.checkpoint_scan import scan_checkpoints
 from backend.daemon.component import Component
 from backend.daemon.config_lock import ensure_lock, lock_problems
 from backend.daemon.context import DaemonContext
@@ -45,10 +46,12 @@ class BattleLoop(Component):
         self.player_stopped = False
         self.disk = DiskGuard(ctx, self)
         self.on_checkpoint_hooks: list = []
+        self.scanned = False
 
     # --- the loop -------------------------------------------------------------
     async def run(self, ctx: DaemonContext) -> None:
         await self.ensure_hero()
+        await self.scan_checkpoints_once()
         while not ctx.state.stopping.is_set():
             lineup = await next_lineup(ctx.store, ctx.config)
             if lineup is None or ctx.state.paused:
@@ -59,6 +62,20 @@ class BattleLoop(Component):
                 await self.nap(10.0)
                 continue
             await self.fight(lineup)
+
+    async def scan_checkpoints_once(self) -> None:
+        """Agree with the checkpoint folders on disk (see checkpoint_scan) once per daemon, while no
+        engine can be saving: under run/engine.lock."""
+        if self.scanned:
+            return
+        lock = EngineLock(self.ctx.slot.run_dir / "engine.lock")
+        if not await lock.acquire(ENGINE_LOCK_WAIT_S, on_wait=self.say_waiting):
+            return
+        try:
+            await scan_checkpoints(self.ctx)
+            self.scanned = True
+        finally:
+            lock.release()
 
     async def ensure_hero(self) -> None:
         if not hero_exists(self.ctx.slot, self.ctx.config):

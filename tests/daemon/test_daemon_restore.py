@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 
+from backend.progression import replay
 from daemon.harness import DaemonProcess, chat_lines, drop_in_inbox, store_of, wait_until
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,11 @@ async def test_an_older_database_never_reuses_a_quest_id(save, tmp_path) -> None
     for suffix in ("-wal", "-shm"):
         save.db_path.with_name(save.db_path.name + suffix).unlink(missing_ok=True)
     shutil.copy2(old_db, save.db_path)
+    steps_on_disk = sorted(int(p.name.split("-")[1]) for p in save.checkpoints_dir.glob("checkpoint-*"))
+    assert steps_on_disk
+    killed = save.checkpoints_dir / ".tmp-checkpoint-999-20260101-0000-4242"  # a killed engine's unfinished save
+    killed.mkdir()
+    (killed / "model.safetensors").write_bytes(b"\0" * 4096)
     drop_in_inbox(save, "first.jsonl", chat_lines(400, start=500))  # the same name: id 1 again would collide
     daemon = DaemonProcess(save).start()
     store = await store_of(save)
@@ -54,6 +60,16 @@ async def test_an_older_database_never_reuses_a_quest_id(save, tmp_path) -> None
         assert (save.root / first.path).read_bytes() == chat_lines(400)
         assert second.name == "first.jsonl" and (save.root / second.path).read_bytes() == chat_lines(400, start=500)
         assert daemon.alive(), daemon.tail()
+        # the checkpoints of quest #1 are listed again, and count as XP again; the temp folder is gone
+        listed = {row.step for row in await store.checkpoints.live()}
+        assert set(steps_on_disk) <= listed
+        assert not killed.exists()
+        warnings = [e.payload for e in await store.events.since(0, kinds=("warning",))]
+        codes = {w.get("code") for w in warnings}
+        assert {"checkpoints_recorded", "temp_checkpoint_removed"} <= codes
+        removed = next(w for w in warnings if w.get("code") == "temp_checkpoint_removed")
+        assert killed.name in removed["message"] and "4.0 KB" in removed["message"]
+        assert replay(await store.events.since(0)).xp == max(listed)
     finally:
         await store.close()
         assert daemon.stop() == 0, daemon.tail()
