@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from backend.http_client import ServiceError
 from backend.oracle import OracleClient
 from backend.slot import SaveSlot
 from backend.store.integrity import check_integrity
+from contracts.checkpoint import list_complete, stale_temp_folders
 
 ENGINE_PROBE = (
     "import json, torch, transformers, engine; "
@@ -99,7 +101,36 @@ async def check_node(slot: SaveSlot) -> Check:
         await client.aclose()
 
 
+def check_checkpoint_folders(slot: SaveSlot) -> Check:
+    """Unfinished .tmp saves, and complete checkpoints the save's table does not list."""
+    temps = stale_temp_folders(slot.checkpoints_dir)
+    complete = list_complete(slot.checkpoints_dir)
+    listed: set[int] = set()
+    if slot.db_path.is_file() and check_integrity(slot.db_path)[0]:
+        conn = sqlite3.connect(f"file:{slot.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            listed = {int(r[0]) for r in conn.execute("SELECT step FROM checkpoints WHERE deleted_at IS NULL")}
+        except sqlite3.DatabaseError:
+            listed = set()
+        finally:
+            conn.close()
+    unlisted = sorted(ledger.step for _, ledger in complete if ledger.step not in listed)
+    problems = []
+    if temps:
+        size = sum(p.stat().st_size for t in temps for p in t.rglob("*") if p.is_file())
+        problems.append(f"{len(temps)} unfinished save folder(s) ({fmt_bytes(size)}): {', '.join(t.name for t in temps[:3])}")
+    if unlisted:
+        problems.append(f"{len(unlisted)} complete checkpoint(s) not listed by the save (step "
+                        f"{', '.join(map(str, unlisted[:5]))})")
+    if problems:
+        return Check("checkpoints", False, "; ".join(problems),
+                     "start the daemon (`realm daemon start`): it records the unlisted checkpoints and removes the "
+                     "unfinished folders, with an event for each", warn_only=True)
+    return Check("checkpoints", True, f"{len(complete)} complete checkpoint folder(s), every one listed")
+
+
 async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
     engine, facts = await asyncio.to_thread(check_engine)
     return [check_config_file(slot), check_disk(slot, min_free_gb), check_database(slot), check_daemon(slot),
-            engine, check_gpu(facts), await check_node(slot)]
+            await asyncio.to_thread(check_checkpoint_folders, slot), engine, check_gpu(facts),
+            await check_node(slot)]

@@ -109,3 +109,19 @@ def test_free_name_never_overwrites_a_file_or_its_sidecars(tmp_path) -> None:
     assert free_name(dest) == tmp_path / "00001-q.2.jsonl"
     (tmp_path / "00001-q.2.jsonl.meta.json").write_text("{}")
     assert free_name(dest) == tmp_path / "00001-q.3.jsonl"
+
+
+async def test_doctor_reports_unlisted_checkpoints_and_unfinished_saves(tmp_path, nano_base) -> None:
+    from backend.doctor import check_checkpoint_folders
+    from daemon.harness import make_save
+    from node.node_helpers import make_checkpoint
+
+    save = await make_save(tmp_path / "save", nano_base)
+    assert check_checkpoint_folders(save).ok
+    make_checkpoint(nano_base, save.checkpoints_dir, 40)
+    (save.checkpoints_dir / ".tmp-checkpoint-50-x-1").mkdir()
+    check = check_checkpoint_folders(save)
+    assert not check.ok and check.warn_only
+    assert "1 unfinished save folder(s)" in check.detail and ".tmp-checkpoint-50-x-1" in check.detail
+    assert "1 complete checkpoint(s) not listed by the save (step 40)" in check.detail
+    assert "realm daemon start" in check.fix
