@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from backend.config.model import RealmConfig
 from backend.daemon.riders import resumable_lineup
+from backend.event_kinds import EventKind
 from backend.progression import HeroStats, replay
+from backend.progression.restore_notice import SHOWN_FOR_S, RestoreNotice, restore_notice
 from backend.store import Store
 from backend.store.heartbeat import Heartbeat
 from backend.store.metrics import StepMetric
@@ -38,6 +41,7 @@ class StatusView:
     daemon: Heartbeat | None
     daemon_alive: bool
     node: ServiceStatus | None
+    restore: RestoreNotice | None = None  # the newest database restore, when recent
 
     @property
     def node_alive(self) -> bool:
@@ -80,7 +84,16 @@ async def read_status(store: Store, config: RealmConfig) -> StatusView:
         daemon=daemon,
         daemon_alive=bool(daemon and daemon.alive()),
         node=await store.services.get("inference_node"),
+        restore=await recent_restore(store),
     )
+
+
+async def recent_restore(store: Store) -> RestoreNotice | None:
+    """The newest database restore if it happened within SHOWN_FOR_S (a week)."""
+    last = await store.events.recent(1, kinds=(EventKind.DATABASE_RESTORED,))
+    if not last or time.time() - last[0].ts >= SHOWN_FOR_S:
+        return None
+    return restore_notice(last + await store.events.since(last[0].id, kinds=(EventKind.WARNING,)))
 
 
 def as_dict(view: StatusView) -> dict[str, Any]:
@@ -97,4 +110,5 @@ def as_dict(view: StatusView) -> dict[str, Any]:
                    "state": view.daemon.state if view.daemon else None},
         "node": {"alive": view.node_alive, "status": view.node.status if view.node else None,
                  "url": view.node.url if view.node else None},
+        "restored": None if view.restore is None else {"at": view.restore.ts, "lines": view.restore.lines()},
     }

@@ -28,6 +28,7 @@ from backend.config.model import RealmConfig
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.progression import away_summary
+from backend.progression.restore_notice import restore_notice
 from backend.slot import SaveSlot, resolve_save_path
 from backend.store import Event, Store
 from game.data.eventtext import TOAST_KINDS, TOAST_TITLES, describe
@@ -171,6 +172,11 @@ class RealmApp(App[int]):
             self.tui_state = stored
             if stored.theme and stored.theme in self.available_themes:
                 self.theme = stored.theme
+        notice = restore_notice(everything)
+        if notice is not None and notice.ts <= self.tui_state.restore_seen_at:
+            notice = None
+        elif notice is not None:
+            self.tui_state.restore_seen_at = notice.ts  # told once: saved with the seen mark below
         away = None
         if stored is not None and self.feed.last_id > stored.last_seen_event_id:
             away = await asyncio.to_thread(away_summary, everything, stored.last_seen_event_id, self.config.game,
@@ -185,6 +191,10 @@ class RealmApp(App[int]):
 
             self.away_lines = away.lines()
             self.push_screen(AwayScreen(self.away_lines))
+        if notice is not None:
+            from game.screens.away import AwayScreen
+
+            self.push_screen(AwayScreen(notice.lines(), title="Your save was restored from a backup"))
         if self.start_daemon:
             self.start_daemon_worker()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)

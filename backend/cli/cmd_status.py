@@ -57,6 +57,8 @@ def render(view: StatusView) -> list[str]:
     node = view.node
     node_text = f"{node.status} at {node.url}" if node else "unknown (no daemon has checked it yet)"
     lines.append(f"Inference node: {'alive' if view.node_alive else 'not confirmed'} — {node_text}")
+    if view.restore is not None:
+        lines += ["Restored:"] + [f"  {line}" for line in view.restore.lines()]
     return lines
 
 

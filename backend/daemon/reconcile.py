@@ -17,6 +17,7 @@ from pathlib import Path
 from contracts.quest_meta import QuestMeta, meta_path_for
 
 from backend.daemon.context import DaemonContext
+from backend.event_kinds import EventKind
 from backend.slot import QUEST_STATES
 
 
@@ -76,6 +77,12 @@ async def recover_lost_quests(ctx: DaemonContext, files: list[QuestFile], known:
             **sidecar_fields(f.path))
         known.add(f.quest_id)
         recovered.append(f.quest_id)
+        if state == "completed":  # its reward was lost with the events: given again, once
+            fields = sidecar_fields(f.path)
+            await ctx.event(EventKind.QUEST_COMPLETED, {
+                "quest_id": f.quest_id, "name": f.name, "skill": fields.get("skill"), "level": fields.get("level"),
+                "source": "recovered", "steps": None, "final_step": None, "recovered": True},
+                dedupe_key=f"quest_completed:{f.quest_id}")
     return recovered
 
 
@@ -101,5 +108,9 @@ async def reconcile_quest_files(ctx: DaemonContext) -> int:
             state, found = hit
             await store.quests.update(quest.id, path=str(found.relative_to(slot.root)), state=state)
             fixed += 1
-    fixed += len(await recover_lost_quests(ctx, files, {q.id for q in quests}))
-    return fixed
+    recovered = await recover_lost_quests(ctx, files, {q.id for q in quests})
+    if recovered:
+        await ctx.event(EventKind.WARNING, {"source": "quests", "code": "quests_recovered", "message":
+            f"{len(recovered)} quest file(s) the save did not list were recorded again (#"
+            + ", #".join(map(str, recovered[:8])) + (" ..." if len(recovered) > 8 else "") + ")"})
+    return fixed + len(recovered)

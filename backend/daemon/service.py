@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from backend.daemon.control import lock_path
 from backend.daemon.lock import DaemonLock
 from backend.event_kinds import EventKind
 from backend.slot import SaveSlot
+from backend.store.integrity import backup_online
 from backend.store.recovery import open_checked
 
 log = logging.getLogger("realm.daemon")
@@ -61,11 +63,21 @@ class Daemon:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             await ctx.event(EventKind.DAEMON_STOPPED, {"pid": ctx.pid, "reason": "stop requested"})
+            await self.backup_at_stop(ctx)
             ctx.state.activity = "stopped"
             await ctx.store.heartbeat.beat(ctx.pid, ctx.state.started_at, config.daemon.heartbeat_s, "stopped")
             return 0
         finally:
             await store.close()
+
+    async def backup_at_stop(self, ctx: DaemonContext) -> None:
+        """A clean stop leaves a fresh backup, so a restore loses nothing of this session."""
+        try:
+            path = await asyncio.to_thread(backup_online, self.slot.db_path, self.slot.backups_dir,
+                                           ctx.config.daemon.backups_keep)
+            log.info("backup at stop: %s", path.name)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("no backup at stop: %s", exc)
 
     def install_signal_handlers(self, ctx: DaemonContext) -> None:
         loop = asyncio.get_running_loop()

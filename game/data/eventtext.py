@@ -65,7 +65,9 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.ACHIEVEMENT: lambda p: f"Achievement unlocked: {p.get('name', p.get('id'))}",
     EventKind.CONFIG_LOCKED: lambda p: "Hero settings locked (the save has trained)",
     EventKind.CONFIG_FORCED: lambda p: f"Locked setting {p.get('key')} changed by force",
-    EventKind.DATABASE_RESTORED: lambda p: "The database was restored from a backup",
+    EventKind.DATABASE_RESTORED: lambda p: (f"The database was restored from a backup ({p.get('reason', 'damaged')}); "
+                                            f"lost: {p.get('lost', 'unknown')}") if p.get("backup") else
+    f"The database could not be used ({p.get('reason', 'damaged')}) and no backup existed; lost: {p.get('lost', 'unknown')}",
     EventKind.SPARRING: lambda p: f"Sparring at step {fmt_count(p.get('step'))}: {p.get('wrong', 0)} wrong answers to train on",
     EventKind.SPARRING_DROPPED: lambda p: f"Old sparring quest {_name(p)} dropped",
     EventKind.DISK_LOW: lambda p: f"Disk low: {fmt_float(p.get('free_gb'), 1)} GB free, "

@@ -16,6 +16,7 @@ class TuiState:
     last_seen_event_id: int = 0
     last_seen_at: float | None = None
     theme: str | None = None
+    restore_seen_at: float = 0.0  # the newest database restore the player was told about
 
 
 def load_state(path: Path) -> TuiState | None:
@@ -31,6 +32,7 @@ def load_state(path: Path) -> TuiState | None:
             last_seen_event_id=int(raw.get("last_seen_event_id", 0)),
             last_seen_at=float(raw["last_seen_at"]) if raw.get("last_seen_at") is not None else None,
             theme=str(raw["theme"]) if raw.get("theme") else None,
+            restore_seen_at=float(raw.get("restore_seen_at") or 0.0),
         )
     except (TypeError, ValueError):
         return None

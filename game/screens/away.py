@@ -1,4 +1,5 @@
-"""'While you were away': what happened since the player last looked."""
+"""'While you were away': what happened since the player last looked (and, once, what a
+database restore did)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from textual.widgets import Label, Static
 class AwayScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,enter,space", "close", "Close")]
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], title: str = "While you were away") -> None:
         super().__init__()
         self.lines = lines
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="away"):
-            yield Label("While you were away", classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title")
             with VerticalScroll(id="away-scroll"):
                 yield Static("\n".join(self.lines), id="away-lines", markup=False)
             yield Label("enter to continue", classes="hint")

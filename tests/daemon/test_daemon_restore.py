@@ -41,6 +41,11 @@ async def test_an_older_database_never_reuses_a_quest_id(save, tmp_path) -> None
     finally:
         await store.close()
         assert daemon.stop() == 0, daemon.tail()
+    from backend.store.integrity import list_backups
+
+    newest = list_backups(save.backups_dir)[0]  # a clean stop leaves a backup of its session
+    with sqlite3.connect(newest) as db:
+        assert db.execute("SELECT state FROM quests WHERE id = 1").fetchone() == ("completed",)
     # The restore: the database goes back to the copy; quests/completed/00001-first.jsonl stays.
     for suffix in ("-wal", "-shm"):
         save.db_path.with_name(save.db_path.name + suffix).unlink(missing_ok=True)
@@ -69,7 +74,8 @@ async def test_an_older_database_never_reuses_a_quest_id(save, tmp_path) -> None
         assert {"checkpoints_recorded", "temp_checkpoint_removed"} <= codes
         removed = next(w for w in warnings if w.get("code") == "temp_checkpoint_removed")
         assert killed.name in removed["message"] and "4.0 KB" in removed["message"]
-        assert replay(await store.events.since(0)).xp == max(listed)
+        stats = replay(await store.events.since(0))
+        assert stats.xp == max(listed) and stats.quests_completed == 2 and stats.gold == 200  # nothing rolled back
     finally:
         await store.close()
         assert daemon.stop() == 0, daemon.tail()

@@ -103,6 +103,38 @@ async def test_while_you_were_away(seeded) -> None:
         assert load_state(seeded.tui_state_path).last_seen_event_id == await store.events.last_id()
 
 
+async def test_a_restore_is_explained_once_in_the_tui_and_in_realm_status(seeded) -> None:
+    import subprocess
+    import sys
+
+    from backend.event_kinds import EventKind
+
+    async with await Store.open(seeded.db_path) as store:
+        await store.events.append(EventKind.DATABASE_RESTORED, {
+            "reason": "database disk image is malformed", "moved_to": "backups/damaged/realm.db.x",
+            "backup": "backups/realm-20260101-120000.db", "backup_time": 1_767_268_800.0,
+            "lost": "changes made in the last 42 min (after the backup of 2026-01-01 12:00)"})
+        await store.events.append(EventKind.WARNING, {"source": "vault", "code": "checkpoints_recorded",
+                                                      "message": "recorded 2 checkpoint(s) found on disk"})
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, AwayScreen)
+        await wait_until(pilot, lambda: "restored" in screen_text(app))
+        text = screen_text(app)
+        assert "Your save was restored from a backup" in text and "image is malformed" in text
+        assert "realm-20260101-120000.db" in text and "last 42 min" in text
+        assert "Recovered from disk: recorded 2 checkpoint(s)" in text
+        await press(app, pilot, "enter")
+    app = make_app(seeded)  # told once
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert not isinstance(app.screen, AwayScreen)
+    status = subprocess.run([sys.executable, "-m", "backend.cli", "status", "--save", str(seeded.root)],
+                            capture_output=True, text=True, timeout=120)
+    assert "Restored:" in status.stdout and "last 42 min" in status.stdout, status.stdout + status.stderr
+
+
 async def test_no_summary_when_nothing_happened(seeded) -> None:
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
