@@ -11,9 +11,11 @@ from backend.cli.common import add_command, existing_slot, run
 from backend.command_kinds import CommandKind
 from backend.commands_client import submit, wait_for
 from backend.daemon.control import running_pid
+from backend.daemon.intake import skipped_entries
+from backend.daemon.moves import printable
 from backend.errors import UserFacingError
-from backend.intake import check_intake
 from backend.fmt import fmt_count
+from backend.quest_add import check_intake
 from backend.store import Store
 
 WAIT_S = 30.0
@@ -94,9 +96,12 @@ async def fetch(args: argparse.Namespace, quest_id: int | None = None) -> Any:
 
 def cmd_list(args: argparse.Namespace) -> int:
     quests = [q for q in run(fetch(args)) if args.all or q.state != "deleted"]
+    skipped = skipped_entries(existing_slot(args).inbox_dir)
     if args.json:
         print(json.dumps([q.__dict__ for q in quests], default=str, indent=2))
         return 0
+    for name, reason in skipped:
+        print(f"Not taken from inbox/: {printable(name)} ({reason})")
     if not quests:
         print("No quests. Drop a JSONL file into the save's inbox/ or run `realm quest add FILE`.")
         return 0

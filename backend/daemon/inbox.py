@@ -10,7 +10,9 @@ from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
 from backend.daemon.intake import InboxWatcher
 from backend.daemon.pipeline import QuestPipeline
+from backend.daemon.moves import printable
 from backend.daemon.reconcile import reconcile_quest_files
+from backend.event_kinds import EventKind
 
 log = logging.getLogger("realm.daemon.inbox")
 POLL_S = 0.5
@@ -37,6 +39,9 @@ class InboxLoop(Component):
             while not ctx.state.stopping.is_set():
                 for path in self.watcher.poll():
                     await self.take(path)
+                for path, reason in self.watcher.lingering():
+                    await ctx.event(EventKind.WARNING, {"source": "inbox", "code": "inbox_file_skipped",
+                                                        "message": f"inbox/{printable(path.name)} is not taken: {reason}"})
                 if await self.sleep(POLL_S):
                     return
         finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", ".moving", "~")
 SIDECAR_SUFFIX = ".meta.json"
+LINGER_S = 60.0  # a file that is not taken and has not changed for this long is reported (once)
 
 
 @dataclass
@@ -31,6 +32,30 @@ def is_candidate(name: str) -> bool:
     return not (name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or name.endswith(SIDECAR_SUFFIX))
 
 
+def skipped_reason(inbox: Path, name: str) -> str | None:
+    """Why an inbox entry is not taken (None: it is, or it travels with one that is)."""
+    if name.endswith(SIDECAR_SUFFIX):
+        quest = name[: -len(SIDECAR_SUFFIX)]
+        if os.path.lexists(inbox / quest):
+            return None
+        return f"a sidecar without its quest file {quest}: add that file beside it, or remove the sidecar"
+    if name.startswith("."):
+        return "its name starts with a dot (a hidden file): rename it without the dot to make it a quest"
+    if name.endswith(IGNORED_SUFFIXES):
+        return ("its name ends like an unfinished download or an editor's temporary file: rename it to .jsonl "
+                "when it is complete")
+    return None
+
+
+def skipped_entries(inbox: Path) -> list[tuple[str, str]]:
+    """(name, reason) of every inbox entry that is not taken, by name."""
+    try:
+        names = sorted(e.name for e in os.scandir(inbox))
+    except OSError:
+        return []
+    return [(n, r) for n in names if (r := skipped_reason(inbox, n)) is not None]
+
+
 class InboxWatcher:
     """Poll the inbox; report entries unchanged (with their sidecar) for settle_s."""
 
@@ -38,6 +63,7 @@ class InboxWatcher:
         self.inbox = inbox
         self.settle_s = settle_s
         self.seen: dict[str, Observation] = {}
+        self.reported: dict[str, tuple[int, int, int]] = {}  # not-taken entries already reported (by signature)
 
     def poll(self, now: float | None = None) -> list[Path]:
         now = time.time() if now is None else now
@@ -54,7 +80,21 @@ class InboxWatcher:
                 ready.append(Path(entry.path))
         for gone in set(self.seen) - present:
             del self.seen[gone]
+            self.reported.pop(gone, None)
         return ready
+
+    def lingering(self, now: float | None = None) -> list[tuple[Path, str]]:
+        """Entries that are not taken, unchanged for LINGER_S and not reported yet in this form."""
+        now = time.time() if now is None else now
+        out = []
+        for name, obs in self.seen.items():
+            if now - obs.changed_at < LINGER_S or self.reported.get(name) == obs.signature:
+                continue
+            reason = skipped_reason(self.inbox, name)
+            if reason is not None:
+                self.reported[name] = obs.signature
+                out.append((self.inbox / name, reason))
+        return out
 
     def combined_signature(self, path: Path) -> tuple[int, int, int] | None:
         sig = signature(path)

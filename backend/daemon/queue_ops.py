@@ -11,8 +11,8 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.errors import UserFacingError
-from backend.intake import check_intake
 from backend.event_kinds import EventKind
+from backend.quest_add import check_intake
 from backend.store.quests import Quest
 
 

@@ -53,6 +53,25 @@ def test_inbox_ignores_partial_names_and_waits_for_sidecar(tmp_path: Path) -> No
     assert w.poll(now=3.0) == [q]
 
 
+def test_files_not_taken_from_the_inbox_are_reported_once_never_in_silence(tmp_path: Path) -> None:
+    from backend.daemon.intake import LINGER_S, skipped_entries
+
+    w = InboxWatcher(tmp_path, settle_s=1.0)
+    for name in (".hidden.jsonl", "x.jsonl.part", "lonely.jsonl.meta.json"):
+        (tmp_path / name).write_text("{}")
+    w.poll(now=0.0)
+    assert w.lingering(now=LINGER_S / 2) == []  # maybe still being written
+    found = {p.name: why for p, why in w.lingering(now=LINGER_S + 1)}
+    assert set(found) == {".hidden.jsonl", "x.jsonl.part", "lonely.jsonl.meta.json"}
+    assert "starts with a dot" in found[".hidden.jsonl"] and "rename" in found[".hidden.jsonl"]
+    assert "without its quest file lonely.jsonl" in found["lonely.jsonl.meta.json"]
+    assert w.lingering(now=LINGER_S + 50) == []  # reported once
+    (tmp_path / ".hidden.jsonl").write_text('{"changed": 1}')
+    w.poll(now=200.0)
+    assert [p.name for p, _ in w.lingering(now=200.0 + LINGER_S + 1)] == [".hidden.jsonl"]  # changed: again
+    assert [n for n, _ in skipped_entries(tmp_path)] == [".hidden.jsonl", "lonely.jsonl.meta.json", "x.jsonl.part"]
+
+
 def test_moves_keep_bytes_and_sidecars(tmp_path: Path) -> None:
     src = tmp_path / "in" / "a.jsonl"
     src.parent.mkdir()

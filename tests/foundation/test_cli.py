@@ -75,3 +75,12 @@ def test_help_lists_commands() -> None:
     out = realm("--help").stdout
     for command in ("init", "status", "config"):
         assert command in out
+
+
+def test_quest_list_names_inbox_files_that_are_not_taken(tmp_path: Path) -> None:
+    save = tmp_path / "slot"
+    assert realm("init", "--save", str(save)).returncode == 0
+    (save / "inbox" / ".greetings.jsonl").write_text('{"prompt": "a", "completion": "b"}\n')
+    out = realm("quest", "list", "--save", str(save))
+    assert out.returncode == 0, out.stderr
+    assert "Not taken from inbox/: .greetings.jsonl (its name starts with a dot" in out.stdout
