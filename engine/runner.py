@@ -98,7 +98,8 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     resume = _resume_source(job)
     carried = _carried_source(job)
     model_dir = str(resume[0]) if resume else str(carried[0]) if carried else job.model_dir
-    init_step = resume[1].resume.init_step if resume else carried[1].step if carried else job.init_step
+    # carried on: the campaign's step goes on from the carried checkpoint, or from job.init_step when later
+    init_step = resume[1].resume.init_step if resume else max(carried[1].step, job.init_step) if carried else job.init_step
     tokenizer = load_tokenizer(model_dir)
     model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
     profile = get_profile(job.profile)

@@ -143,7 +143,13 @@ class BattleLoop(Component):
         if not await lock.acquire(ENGINE_LOCK_WAIT_S, on_wait=self.say_waiting):
             return None, None
         try:
-            start = start_point(ctx.slot, ctx.config, quest, exact_resume)
+            champion = await ctx.store.meta.get("champion_step")
+            start = start_point(ctx.slot, ctx.config, quest, exact_resume,
+                                int(champion) if champion is not None else None)
+            if start.avoided:
+                await ctx.event(EventKind.WARNING, {"source": "battle", "code": "exploded_checkpoint_avoided",
+                    "message": f"quest #{quest.id} does not build on {start.avoided}; it {start.describe()}"},
+                    dedupe_key=f"exploded:{quest.id}:{start.avoided}")
             job = build_job(ctx.slot, ctx.config, quest, start, self.riders)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",

@@ -21,6 +21,7 @@ class StartPoint:
     init_step: int
     resume_from: str | None
     continue_from: str | None = None
+    avoided: str | None = None  # why the newest checkpoint was passed over (its loss exploded)
 
     def describe(self) -> str:
         if self.resume_from:
@@ -34,20 +35,41 @@ def job_id_for(quest: Quest) -> str:
     return f"quest-{quest.id}"
 
 
-def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest, exact_resume: bool = True) -> StartPoint:
+EXPLODED_RATIO = 5.0  # a checkpoint whose train loss is this many times the running loss is never built on
+
+
+def exploded(ledger: CheckpointLedger) -> bool:
+    """Its train loss exploded: more than EXPLODED_RATIO times the running loss (the campaign's
+    moving average) it was saved with. Measured: a stale sparring set took 0.0008 to 20.1."""
+    ema = ledger.resume.loss_ema if ledger.resume is not None else None
+    return ledger.train_loss is not None and ema is not None and ema > 0 and ledger.train_loss > EXPLODED_RATIO * ema
+
+
+def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest, exact_resume: bool = True,
+                champion_step: int | None = None) -> StartPoint:
     """Resume this quest's own newest complete checkpoint when there is one (and
     `exact_resume`); otherwise carry the campaign on from the hero's newest complete
     checkpoint (its weights and, under `training.continuity: campaign`, its training state),
-    or start from the base model."""
-    complete = list_complete(slot.checkpoints_dir)
+    or start from the base model. A newest checkpoint whose loss exploded is never built on:
+    the champion (or else the newest sound checkpoint before it) is, and `avoided` says why."""
+    complete = sorted(list_complete(slot.checkpoints_dir), key=lambda item: item[1].step)
+    avoided = None
+    if complete and exploded(complete[-1][1]):
+        bad = complete[-1][1]
+        sound = [(p, led) for p, led in complete if not exploded(led)]
+        champion = [(p, led) for p, led in sound if led.step == champion_step]
+        complete = champion or sound
+        avoided = (f"checkpoint step {bad.step}: its train loss {bad.train_loss:.3g} is over {EXPLODED_RATIO:g}x the "
+                   f"running loss {bad.resume.loss_ema:.3g}")  # type: ignore[union-attr]
     own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and led.resume is not None]
-    if exact_resume and own and own[-1][1].step == max(led.step for _, led in complete):
+    if exact_resume and own and avoided is None and own[-1][1].step == complete[-1][1].step:
         return StartPoint(str(own[-1][0]), own[-1][1].step, str(own[-1][0]))
+    newest = bad.step if avoided else 0  # steps go on from the newest: XP and checkpoint steps never repeat
     if complete:
-        path, ledger = max(complete, key=lambda item: item[1].step)
+        path, ledger = complete[-1]
         carry = config.training.continuity == "campaign" and ledger.resume is not None
-        return StartPoint(str(path), ledger.step, None, str(path) if carry else None)
-    return StartPoint(base_model_ref(slot, config), 0, None)
+        return StartPoint(str(path), max(ledger.step, newest), None, str(path) if carry else None, avoided)
+    return StartPoint(base_model_ref(slot, config), newest, None, avoided=avoided)
 
 
 def training_file(slot: SaveSlot, quest: Quest) -> Path:

@@ -144,3 +144,43 @@ async def test_doctor_reports_unlisted_checkpoints_and_unfinished_saves(tmp_path
     assert "1 unfinished save folder(s)" in check.detail and ".tmp-checkpoint-50-x-1" in check.detail
     assert "1 complete checkpoint(s) not listed by the save (step 40)" in check.detail
     assert "realm daemon start" in check.fix
+
+
+def test_the_loop_never_builds_on_a_checkpoint_whose_loss_exploded(tmp_path: Path, nano_base: Path) -> None:
+    """Measured before: a stale sparring set took train loss from 0.0008 to 20.1 in 2 steps and the
+    next quest started from that checkpoint. Now the champion is the start, steps go on."""
+    import hashlib
+    import json
+
+    from backend.config.model import RealmConfig
+    from backend.daemon.jobs import start_point
+    from backend.slot import SaveSlot
+    from backend.store.quests import Quest
+    from node.node_helpers import make_checkpoint
+
+    slot = SaveSlot(tmp_path / "save")
+    slot.checkpoints_dir.mkdir(parents=True)
+    losses = {100: (0.02, 0.03), 200: (0.0008, 0.002), 300: (20.1, 0.4)}  # step: (train loss, running loss)
+    folders = {}
+    for step, (loss, ema) in losses.items():
+        folders[step] = make_checkpoint(nano_base, slot.checkpoints_dir, step)
+        state = folders[step] / "resume_state.pt"
+        state.write_bytes(b"state")
+        ledger_file = folders[step] / ".ledger.json"
+        ledger = json.loads(ledger_file.read_text())
+        ledger["train_loss"] = loss
+        ledger["files"]["resume_state.pt"] = {"sha256": hashlib.sha256(b"state").hexdigest(), "size": 5}
+        ledger["resume"] = {"job_id": "quest-7", "init_step": 0, "job_step": step, "total_steps": 300, "epoch": 0,
+                            "step_in_epoch": step, "data_fingerprint": "x", "loss_ema": ema}
+        ledger_file.write_text(json.dumps(ledger))
+    quest = Quest(**{**{f: None for f in Quest.__dataclass_fields__}, "id": 8, "name": "next.jsonl", "path": "",
+                     "state": "processing", "priority": "normal", "source": "generator", "attempts": 0})
+    config = RealmConfig()
+    start = start_point(slot, config, quest, champion_step=100)
+    assert start.continue_from == str(folders[100]) and start.init_step == 300  # the champion, steps go on
+    assert start.avoided and "step 300" in start.avoided and "20.1" in start.avoided
+    start = start_point(slot, config, quest, champion_step=None)  # no champion: the newest sound one
+    assert start.continue_from == str(folders[200]) and start.init_step == 300
+    folders[300].rename(folders[300].with_name(".gone"))  # without the exploded one: the newest, as always
+    start = start_point(slot, config, quest, champion_step=100)
+    assert start.continue_from == str(folders[200]) and start.init_step == 200 and start.avoided is None
