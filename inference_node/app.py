@@ -31,7 +31,7 @@ from contracts.node_api import LoadRequest
 from engine.chat import ChatFormatError
 from inference_node.auth import ApiKeyMiddleware
 from inference_node.body_limit import BodyLimitMiddleware
-from inference_node.errors import NodeError, install_error_handlers
+from inference_node.errors import NodeError, hide_path, install_error_handlers
 from inference_node.generation import SamplingParams
 from inference_node.identity import Catalog
 from inference_node.pool import ModelPool
@@ -67,6 +67,9 @@ def resolve_runtime(settings: NodeSettings) -> tuple[torch.device, torch.dtype, 
 def create_app(settings: NodeSettings) -> FastAPI:
     device, dtype, attention = resolve_runtime(settings)
     catalog = Catalog(settings.models_dir, settings.base_dir)
+    hide_path(settings.models_dir, "<models-dir>")
+    if settings.base_dir is not None:
+        hide_path(settings.base_dir, "<base-dir>")
     pool = ModelPool(catalog, settings.pool, device, dtype, attention)
     uploader = Uploader(catalog, settings.max_upload_bytes, base_dir_fixed=settings.base_dir is not None)
 

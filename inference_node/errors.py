@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.node_api import openai_error
+
+# Folders whose absolute server paths never appear in an answer: (path, shown as). Registered by
+# create_app; a message names files relative to them ("<models-dir>/checkpoint-40-...").
+_HIDDEN: dict[str, str] = {}
+
+
+def hide_path(path: Path, shown_as: str) -> None:
+    for variant in {str(path), str(path.resolve())}:
+        _HIDDEN[variant] = shown_as
+
+
+def redact(message: str) -> str:
+    for path in sorted(_HIDDEN, key=len, reverse=True):  # the longest first: nested folders
+        message = message.replace(path, _HIDDEN[path])
+    return message
 
 
 class NodeError(Exception):
@@ -29,7 +45,7 @@ class NodeError(Exception):
         self.type_ = type_ or self.type_
 
     def body(self) -> dict[str, Any]:
-        body = openai_error(self.message, type_=self.type_, param=self.param, code=self.code)
+        body = openai_error(redact(self.message), type_=self.type_, param=self.param, code=self.code)
         body["error"]["status"] = self.status
         return body
 

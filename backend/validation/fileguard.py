@@ -67,7 +67,7 @@ def check_name(path: Path) -> None:
 
 def lstat_regular(path: Path, limits: ValidationLimits) -> os.stat_result:
     """The lstat of a regular, non-empty, not too large file with a printable name; else FileRejected."""
-    where = safe_name(str(path))
+    where = safe_name(path.name)  # the name, not the folder: the quest file moves on (validating/ -> failed/)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -98,7 +98,7 @@ def open_regular(path: Path, st: os.stat_result) -> BinaryIO:
     """Open read-only without following links or blocking, and check it is the file lstat saw."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_NOCTTY", 0)
-    where = safe_name(str(path))
+    where = safe_name(path.name)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -131,6 +131,22 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+def utf16_kind(prefix: bytes) -> str | None:
+    """'UTF-16LE' / 'UTF-16BE' / 'UTF-32...' from a byte order mark, or from NULs at every other byte."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\x00\x00\xfe\xff", "UTF-32BE"),
+                      (b"\xff\xfe", "UTF-16LE"), (b"\xfe\xff", "UTF-16BE")):
+        if prefix.startswith(bom):
+            return f"{name} (with a byte order mark)"
+    sample = prefix[:4096]
+    if len(sample) >= 16:
+        odd, even = sample[1::2], sample[0::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "UTF-16LE"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "UTF-16BE"
+    return None
+
+
 def sniff_binary(prefix: bytes, threshold: float) -> str | None:
     """Why the file looks binary, or None for text."""
     for magic, what in _MAGIC:
@@ -138,6 +154,10 @@ def sniff_binary(prefix: bytes, threshold: float) -> str | None:
             return f"the file is {what}"
     if not prefix:
         return None
+    utf16 = utf16_kind(prefix)
+    if utf16:
+        return (f"the file is {utf16} text, not UTF-8; convert it: iconv -f {utf16.split()[0]} -t UTF-8 FILE > "
+                "FILE-utf8.jsonl (or save it as UTF-8 in your editor)")
     ctrl = len(prefix) - len(prefix.translate(None, _CTRL))
     bad = prefix.decode("utf-8", "replace").count("\ufffd")
     share = (ctrl + bad) / len(prefix)

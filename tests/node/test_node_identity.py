@@ -157,3 +157,12 @@ async def test_base_is_served_from_base_dir(world: NodeWorld, http: httpx.AsyncC
     assert chat.json()["model"] == "base" and chat.headers[HEADER_SHA256] == body["weights_sha256"]
     assert chat.headers[HEADER_STEP] == "none"
     await http.post("/models/unload", json={"model": "base"})
+
+
+async def test_errors_never_show_the_servers_paths(world: NodeWorld, http: httpx.AsyncClient) -> None:
+    (world.models / "checkpoint-9520-20250101-0000").mkdir()
+    answers = [await http.post("/models/load", json={"model": m}) for m in ("checkpoint-777777", "checkpoint-9520")]
+    answers.append(await http.post("/v1/chat/completions", json=chat_body("checkpoint-777777", stream=True)))
+    for r in answers:
+        assert str(world.root) not in r.text and str(world.models.resolve()) not in r.text, r.text
+    assert "<models-dir>" in answers[0].json()["error"]["message"]

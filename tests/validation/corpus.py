@@ -140,6 +140,8 @@ def build_corpus(folder: Path, *, aux: Path | None = None, huge_line_bytes: int 
     rng = random.Random(5)
     add("binary_garbage", bytes(rng.randrange(256) for _ in range(4096)), "binary_file", None)
     add("gzip_compressed", gzip.compress(ok1 * 50, mtime=0), "binary_file", None)
+    add("utf16_with_bom", (ok1 * 20).decode("utf-8").encode("utf-16"), "binary_file", None)
+    add("utf16be_no_bom", (ok1 * 20).decode("utf-8").encode("utf-16-be"), "binary_file", None)
     add("blank_lines_only", b"\n   \n\t\n\n", "no_examples", None)
     add("unknown_schema_detected", jsonl({"instruction": "Say hi", "output": "hi"}, {"instruction": "Say yo", "output": "yo"}), "unknown_schema", None)
     add("unknown_schema_declared", ok1, "unknown_schema", None, meta={"schema": "alpaca_v1"})

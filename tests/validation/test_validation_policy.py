@@ -236,3 +236,14 @@ def test_forged_control_tokens_are_quarantined_by_line_number(tmp_path: Path) ->
     q, c = tmp_path / "q.quarantine.jsonl", tmp_path / "q.clean.jsonl"
     assert write_quarantine(r, src, quarantine_path=q, clean_path=c).bad_lines == 3
     assert b"<|" not in c.read_bytes()
+
+
+@pytest.mark.parametrize("encoding,named", [("utf-16", "UTF-16LE (with a byte order mark)"), ("utf-16-le", "UTF-16LE"),
+                                            ("utf-16-be", "UTF-16BE"), ("utf-32", "UTF-32LE")])
+def test_utf16_is_named_with_how_to_convert(tmp_path: Path, encoding: str, named: str) -> None:
+    src = tmp_path / "q.jsonl"
+    src.write_bytes(b"".join(jsonl(good_chat(n)) for n in range(1, 20)).decode("utf-8").encode(encoding))
+    r = validate_quest(src, level="quick")
+    assert r.verdict == "reject" and r.file_errors[0].code == "binary_file"
+    message = r.file_errors[0].message
+    assert named in message and "iconv -f" in message and "-t UTF-8" in message and str(tmp_path) not in message
