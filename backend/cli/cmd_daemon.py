@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from typing import Any
 
@@ -72,7 +71,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from backend.daemon.service import Daemon
 
-    slot, _ = slot_and_config(args, restorable_ok=True)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from backend.daemon.logs import setup_daemon_logging
+
+    slot, config = slot_and_config(args, restorable_ok=True)
+    setup_daemon_logging(control.log_path(slot), config.daemon, to_stderr=sys.stderr.isatty())
     return asyncio.run(Daemon(slot).run())

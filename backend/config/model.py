@@ -170,6 +170,10 @@ class DaemonConfig(Section):
     heartbeat_s: float = Field(2.0, gt=0, le=60, description="heartbeat interval")
     backup_every_min: float = Field(30.0, gt=0, description="online database backup interval")
     backups_keep: int = Field(5, ge=1, le=100, description="database backups kept")
+    log_max_mb: float = Field(10.0, gt=0, le=10_000, description="logs/daemon.log rotates at this size")
+    log_files_kept: int = Field(5, ge=1, le=100, description="rotated daemon logs kept (daemon.log.1 ... .N)")
+    log_http: bool = Field(False, description="log every HTTP request the daemon makes (debugging; one line per "
+                           "health check every few seconds otherwise)")
     max_engine_restarts: int = Field(3, ge=0, le=100, description="restarts of a crashed battle before the quest fails")
     restart_backoff_s: float = Field(2.0, ge=0, description="first restart delay (doubles each time)")
 

@@ -22,6 +22,11 @@ def log_path(slot: SaveSlot) -> Path:
     return slot.logs_dir / "daemon.log"
 
 
+def out_path(slot: SaveSlot) -> Path:
+    """What the detached daemon writes outside logging (a crash before its log is set up)."""
+    return slot.logs_dir / "daemon.out"
+
+
 def running_pid(slot: SaveSlot) -> int | None:
     return holder(lock_path(slot))
 
@@ -34,9 +39,10 @@ class StartResult:
 
 
 def spawn_detached(slot: SaveSlot) -> subprocess.Popen[bytes]:
-    """A new session, no terminal, output appended to logs/daemon.log: survives SSH going away."""
+    """A new session, no terminal: survives SSH going away. It logs to logs/daemon.log itself
+    (rotated); stray output goes to logs/daemon.out."""
     slot.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_path(slot), "ab")  # noqa: SIM115 - handed to the child
+    log = open(out_path(slot), "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "daemon", "run", "--save", str(slot.root)],
@@ -59,7 +65,8 @@ def start(slot: SaveSlot, wait_s: float = 30.0) -> StartResult:
         if pid and pid == proc.pid:
             return StartResult(pid, False)
         if proc.poll() is not None:
-            return StartResult(None, False, f"the daemon exited at once (code {proc.returncode}); see {log_path(slot)}:\n{tail(log_path(slot))}")
+            return StartResult(None, False, f"the daemon exited at once (code {proc.returncode}); see "
+                                            f"{out_path(slot)}:\n{tail(out_path(slot)) or tail(log_path(slot))}")
         time.sleep(0.05)
     return StartResult(proc.pid, False, f"the daemon did not report in {wait_s:.0f}s; see {log_path(slot)}")
 

@@ -112,7 +112,12 @@ class DaemonProcess:
             self.proc.wait(10)
 
     def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+        """The end of the daemon's own log (logs/daemon.log) and of its raw output."""
+        out = []
+        for path in (self.slot.logs_dir / "daemon.log", self.log):
+            if path.exists():
+                out += [f"--- {path.name}", *path.read_text(errors="replace").splitlines()[-lines:]]
+        return "\n".join(out)
 
 
 async def store_of(slot: SaveSlot) -> Store:

@@ -9,6 +9,7 @@ import pytest
 
 from backend.command_kinds import CommandKind
 from backend.commands_client import submit, wait_for
+from backend.daemon.battle_sink import FLUSH_S
 from backend.event_kinds import EventKind
 from backend.progression import replay
 from daemon.harness import chat_lines, drop_in_inbox, store_of, wait_until
@@ -153,6 +154,8 @@ async def test_low_disk_pauses_the_battle_with_an_event(tmp_path, nano_base) -> 
         event = (await store.events.since(0, kinds=(EventKind.DISK_LOW,)))[-1]
         assert event.payload["needed_gb"] >= 1_000_000
         await wait_until(lambda: _beat_state(store, "paused"), 20, "the battle to hold")
+        await wait_until(lambda: _has_event(store, EventKind.BATTLE_PAUSED), 60, "the engine to confirm the pause")
+        await _sleep(FLUSH_S + 0.5)  # step reports made before the pause are written in batches
         held = (await store.metrics.latest()).step
         await _sleep(3.0)
         assert (await store.metrics.latest()).step == held

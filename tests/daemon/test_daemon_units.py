@@ -184,3 +184,36 @@ def test_the_loop_never_builds_on_a_checkpoint_whose_loss_exploded(tmp_path: Pat
     folders[300].rename(folders[300].with_name(".gone"))  # without the exploded one: the newest, as always
     start = start_point(slot, config, quest, champion_step=100)
     assert start.continue_from == str(folders[200]) and start.init_step == 200 and start.avoided is None
+
+
+def test_the_daemon_log_rotates_at_its_size_and_keeps_http_chatter_out(tmp_path: Path) -> None:
+    import logging
+    import subprocess
+    import sys
+
+    from backend.config.model import DaemonConfig
+    from backend.daemon.logs import setup_daemon_logging
+
+    log_file = tmp_path / "logs" / "daemon.log"
+    config = DaemonConfig(log_max_mb=0.01, log_files_kept=3)  # 10 KB
+    handler = setup_daemon_logging(log_file, config, to_stderr=False)
+    try:
+        for i in range(2000):
+            logging.getLogger("httpx").info('HTTP Request: GET http://127.0.0.1:1/health "HTTP/1.1 200 OK"')
+            logging.getLogger("realm.daemon").info("event %05d", i)
+        handler.flush()
+        files = sorted(p.name for p in log_file.parent.iterdir())
+        assert files == ["daemon.log", "daemon.log.1", "daemon.log.2", "daemon.log.3"]
+        assert all(p.stat().st_size <= int(0.01 * 1024 * 1024) for p in log_file.parent.iterdir())
+        text = log_file.read_text()
+        assert "event 01999" in text and "HTTP Request" not in text
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    save = tmp_path / "save"
+    subprocess.run([sys.executable, "-m", "backend.cli", "init", "--save", str(save)], check=True, capture_output=True)
+    (save / "logs").mkdir(exist_ok=True)
+    (save / "logs" / "daemon.log").write_text("".join(f"line {i}\n" for i in range(100)))
+    out = subprocess.run([sys.executable, "-m", "backend.cli", "logs", "-n", "3", "--save", str(save)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["line 97", "line 98", "line 99"], out.stderr
