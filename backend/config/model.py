@@ -175,6 +175,10 @@ class DaemonConfig(Section):
     log_http: bool = Field(False, description="log every HTTP request the daemon makes (debugging; one line per "
                            "health check every few seconds otherwise)")
     max_engine_restarts: int = Field(3, ge=0, le=100, description="restarts of a crashed battle before the quest fails")
+    engine_silence_s: float = Field(600.0, gt=0, description="watchdog: an engine that reports nothing this long "
+                                    "while training is hung; it is killed and restarted from its newest checkpoint")
+    engine_start_s: float = Field(1800.0, gt=0, description="watchdog: the same before the first step (loading a "
+                                  "large model, tokenizing a large quest)")
     restart_backoff_s: float = Field(2.0, ge=0, description="first restart delay (doubles each time)")
 
 

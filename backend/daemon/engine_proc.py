@@ -12,7 +12,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from backend.daemon.engine_guard import stop_with_parent
-from contracts.engine_events import ErrorEvent, Event, EventParseError, ResultEvent, TrainingResult, parse_event
+from contracts.engine_events import (
+    ErrorEvent,
+    Event,
+    EventParseError,
+    PausedEvent,
+    ResultEvent,
+    ResumedEvent,
+    StepEvent,
+    TrainingResult,
+    parse_event,
+)
 from contracts.engine_job import EngineJob
 
 log = logging.getLogger("realm.daemon.engine")
@@ -20,8 +30,18 @@ STDOUT_LIMIT = 1 << 24
 
 
 class EngineProcess:
-    def __init__(self, job: EngineJob, job_file: Path, log_file: Path) -> None:
+    """The watchdog: an engine that says nothing for `silence_s` while it trains (a step event
+    comes at least every few seconds; a checkpoint save or a validation pass is much shorter than
+    the default 10 minutes), or for `start_s` before its first step (loading a large model), is
+    hung: it is killed, and the battle loop restarts it from its newest checkpoint like any
+    crash. A paused engine is silent on purpose and never timed."""
+
+    def __init__(self, job: EngineJob, job_file: Path, log_file: Path, silence_s: float = 600.0,
+                 start_s: float = 1800.0) -> None:
         self.job = job
+        self.silence_s = silence_s
+        self.start_s = start_s
+        self.hung = False
         self.job_file = job_file
         self.log_file = log_file
         self.proc: asyncio.subprocess.Process | None = None
@@ -65,7 +85,16 @@ class EngineProcess:
         """Feed every event to `handle` until stdout closes; return the result (None if
         the engine died without one), with exit_code set."""
         assert self.proc is not None and self.proc.stdout is not None
-        async for raw in self.proc.stdout:
+        stepping = paused = False
+        while True:
+            limit = None if paused else self.silence_s if stepping else self.start_s
+            try:
+                raw = await asyncio.wait_for(self.proc.stdout.readline(), limit)
+            except TimeoutError:
+                await self.kill_hung(limit)
+                break
+            if not raw:
+                break
             if not raw.strip():
                 continue
             try:
@@ -78,9 +107,35 @@ class EngineProcess:
                 self.last_error = event.message + (f" (fix: {event.fix})" if event.fix else "")
             if isinstance(event, ResultEvent):
                 self.result = event.to_result()
+            stepping = stepping or isinstance(event, StepEvent)
+            paused = isinstance(event, PausedEvent) or (paused and not isinstance(event, ResumedEvent))
             await handle(event)
         self.exit_code = await self.proc.wait()
         return self.result
+
+    async def kill_hung(self, silent_s: float | None) -> None:
+        """SIGTERM, then SIGKILL: a hung engine cannot be asked to save (its last checkpoint stands)."""
+        self.hung = True
+        self.last_error = (f"the engine said nothing for {silent_s:.0f} s (hung); it was stopped, and the battle "
+                           "goes on from its newest checkpoint")
+        log.warning("engine pid %s: %s", self.pid, self.last_error)
+        assert self.proc is not None
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+            if self.proc.returncode is None:
+                try:
+                    self.proc.send_signal(sig)
+                except ProcessLookupError:
+                    break
+                if sig == signal.SIGTERM:
+                    try:  # a stopped (SIGSTOP) process only sees SIGTERM once it runs again
+                        os.kill(self.proc.pid, signal.SIGCONT)
+                    except ProcessLookupError:
+                        break
+            try:
+                await asyncio.wait_for(self.proc.wait(), wait)
+                return
+            except TimeoutError:
+                continue
 
     async def terminate(self, grace_s: float = 120.0) -> None:
         """Ask politely (stop = checkpoint and exit), then SIGTERM, then SIGKILL."""

@@ -94,7 +94,14 @@ class DaemonProcess:
             children = psutil.Process(self.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
-        return [c.pid for c in children if "engine" in " ".join(c.cmdline())]
+        def is_engine(proc: psutil.Process) -> bool:
+            try:
+                args = proc.cmdline()
+            except psutil.Error:
+                return False
+            return any(a == "-m" and b == "engine" for a, b in zip(args, args[1:]))  # not inference_node
+
+        return [c.pid for c in children if is_engine(c)]
 
     def stop(self, timeout_s: float = 120.0) -> int | None:
         if not self.alive():

@@ -89,3 +89,44 @@ def _running(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+async def test_a_hung_engine_is_killed_and_the_battle_goes_on(tmp_path) -> None:
+    """SIGSTOP freezes the engine mid-battle (a hang: no crash, no output). The watchdog kills it
+    after daemon.engine_silence_s and the battle restarts from its newest checkpoint."""
+    from daemon.harness import DaemonProcess, create_nano, make_save
+
+    save = await make_save(tmp_path / "save", create_nano(tmp_path / "nano"), {"daemon.engine_silence_s": 6})
+    drop_in_inbox(save, "long.jsonl", chat_lines(1200))
+    daemon = DaemonProcess(save).start()
+    store = await store_of(save)
+    try:
+        await wait_until(lambda: _checkpoint_at_least(store, 5), 180, "a checkpoint at step 5")
+        pids = daemon.engine_pids()
+        assert pids, daemon.tail()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+
+        async def crash_reported():
+            return [e for e in await store.events.since(0, kinds=(EventKind.ENGINE_CRASHED,)) if "hung" in e.payload["error"]]
+
+        crashed = await wait_until(crash_reported, 120, "the watchdog to report the hung engine")
+        assert "said nothing for 6 s" in crashed[0].payload["error"]
+        assert [p for p in pids if _alive(p)] == []
+        await wait_until(lambda: _completed(store), 300, "the quest to complete after the restart")
+        assert daemon.alive(), daemon.tail()
+    finally:
+        await store.close()
+        daemon.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return False
