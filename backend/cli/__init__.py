@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.cmd_config",
     "backend.cli.cmd_daemon",
     "backend.cli.cmd_logs",
+    "backend.cli.cmd_service",
     "backend.cli.cmd_quest",
     "backend.cli.cmd_battle",
     "backend.cli.cmd_lineage",

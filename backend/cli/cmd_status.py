@@ -82,4 +82,7 @@ def render_daemon(view: StatusView) -> str:
         return "Daemon: never started (realm daemon start)"
     if view.daemon_alive:
         return f"Daemon: alive, pid {d.pid}, {d.state}"
+    if d.state != "stopped":
+        return (f"Daemon: DEAD — it did not stop cleanly (last seen pid {d.pid}, {d.state}); nothing trains. Start it "
+                "with `realm daemon start`; `realm service install` restarts it by itself from now on")
     return f"Daemon: not running (last seen pid {d.pid}, state {d.state}) — start it with `realm daemon start`"

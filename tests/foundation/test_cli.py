@@ -84,3 +84,40 @@ def test_quest_list_names_inbox_files_that_are_not_taken(tmp_path: Path) -> None
     out = realm("quest", "list", "--save", str(save))
     assert out.returncode == 0, out.stderr
     assert "Not taken from inbox/: .greetings.jsonl (its name starts with a dot" in out.stdout
+
+
+def test_service_unit_keeps_the_daemon_running(tmp_path: Path) -> None:
+    import os
+
+    from backend.service_unit import unit_name, unit_text
+    from backend.slot import SaveSlot
+
+    save = tmp_path / "my save"
+    assert realm("init", "--save", str(save)).returncode == 0
+    slot = SaveSlot(save)
+    text = unit_text(slot, python="/venv/bin/python")
+    assert f"ExecStart=/venv/bin/python -m backend.cli daemon run --save {save}" in text
+    for line in ("Restart=on-failure", "WantedBy=default.target", "Type=simple", f"WorkingDirectory={save}"):
+        assert line in text.splitlines()
+    assert unit_name(slot).startswith("realm-my_save-") and unit_name(slot).endswith(".service")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    out = subprocess.run([sys.executable, "-m", "backend.cli", "service", "install", "--print", "--save", str(save)],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "Nothing was installed" in out.stdout and "Restart=on-failure" in out.stdout
+    assert "systemctl --user enable --now " + unit_name(slot) in out.stdout and "loginctl enable-linger" in out.stdout
+    assert not (tmp_path / "config").exists()
+    status = subprocess.run([sys.executable, "-m", "backend.cli", "service", "status", "--save", str(save)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert "Service: not installed" in status.stdout
+
+
+async def test_status_says_plainly_that_a_daemon_died(tmp_path: Path) -> None:
+    from backend.store import Store
+
+    save = tmp_path / "slot"
+    assert realm("init", "--save", str(save)).returncode == 0
+    async with await Store.open(save / "realm.db") as store:
+        await store.heartbeat.beat(999_999, 1.0, 2.0, "training")  # a beat long ago, never a clean stop
+    out = realm("status", "--save", str(save))
+    assert "Daemon: DEAD" in out.stdout and "realm daemon start" in out.stdout and "realm service install" in out.stdout
