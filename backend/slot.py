@@ -1,4 +1,4 @@
-"""The save slot: one folder holding everything a player owns (see DESIGN.md)."""
+"""The save slot: one folder holding everything a player owns (see docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Read quest files (JSONL) into plain examples, checking each line against its schema.
 
-Schemas are deny-by-default (DESIGN.md): unknown keys are errors. Every error names the
+Schemas are deny-by-default (docs/architecture.md): unknown keys are errors. Every error names the
 file and line number and says how to fix it.
 """
 
@@ -147,6 +147,6 @@ def read_examples(path: str | Path, schema: str) -> list[Example]:
             "bad_data",
             f"{n_errors} invalid {schema} record(s):\n" + "\n".join(errors) + more,
             where=str(p),
-            fix=f"fix or remove those lines (schema {schema}, see DESIGN.md)",
+            fix=f"fix or remove those lines (schema {schema}; the README lists the quest file schemas)",
         )
     return examples

@@ -1,4 +1,4 @@
-"""DESIGN.md's import rules, enforced.
+"""The import rules of docs/architecture.md, enforced.
 
 - game/ and backend/ never import torch, transformers or engine, directly or
   through what they import (checked in a fresh interpreter) nor lazily inside a
