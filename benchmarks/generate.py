@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             skill.eval_set(level)  # warm: evaluation set and vocabulary caches
             n = 500 if skill_id == "bin" else 100
 
-            def generate(start: int, level: int = level, n: int = n) -> None:
+            def generate(start: int, level: int = level, n: int = n, skill=skill) -> None:
                 for p in skill.sample(level, n, 12345, start=start):
                     json.dumps(p.to_chat(), ensure_ascii=False)
 

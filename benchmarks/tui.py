@@ -237,8 +237,8 @@ def main() -> int:
             stop(slot)  # type: ignore[arg-type]
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print()
-    print(f"| figure | realm-tui | bare Textual app | ratio | target | realm-tui / target |")
-    print(f"|---|---:|---:|---:|---:|---:|")
+    print("| figure | realm-tui | bare Textual app | ratio | target | realm-tui / target |")
+    print("|---|---:|---:|---:|---:|---:|")
     rows = (("first paint (s)", "first_paint_s", "{:.2f}"), ("resident memory (MB)", "rss_mb", "{:.0f}"),
             (f"CPU idle over {args.idle_seconds:.0f} s (% of one core)", "idle_cpu_pct", "{:.2f}"))
     for label, key, fmt in rows:

@@ -20,7 +20,6 @@ import argparse
 import importlib.util
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time

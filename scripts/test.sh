@@ -4,4 +4,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh" test
 cd "$ROOT"
-exec "${REALM_VENV:-$ROOT/.venv}/bin/python" -m pytest -q "$@"
+PY="${REALM_VENV:-$ROOT/.venv}/bin/python"
+"$PY" -m ruff check --quiet .   # pyflakes + bugbear (pyproject.toml [tool.ruff])
+exec "$PY" -m pytest -q "$@"

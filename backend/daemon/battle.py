@@ -8,7 +8,6 @@ restart resumes. XP and gold come from deduplicated events, never twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path

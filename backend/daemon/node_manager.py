@@ -126,7 +126,6 @@ class NodeManager(Component):
                                                     f"{tail(ctx.slot.logs_dir / 'node.log')}"})
 
     async def check(self, quiet: bool = False) -> bool:
-        ctx = self.ctx
         client = self.client(timeout_s=10.0)
         try:
             health = await client.health()

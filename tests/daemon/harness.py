@@ -111,7 +111,7 @@ class DaemonProcess:
             return self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"the daemon did not stop within {timeout_s}s; log:\n{self.tail()}")
+            raise AssertionError(f"the daemon did not stop within {timeout_s}s; log:\n{self.tail()}") from None
 
     def kill(self) -> None:
         if self.alive():

@@ -70,7 +70,7 @@ async def test_damaged_without_backup_starts_fresh_and_says_so(new_save: SaveSlo
 
 
 async def test_backups_rotate(new_save: SaveSlot) -> None:
-    async with await Store.open(new_save.db_path) as store:
+    async with await Store.open(new_save.db_path):
         for i in range(4):
             p = backup_online(new_save.db_path, new_save.backups_dir, keep=10)
             p.rename(p.with_name(f"realm-2026010{i}-000000.db"))

@@ -109,7 +109,7 @@ def test_server_errors_reach_the_caller(tmp_path: Path, served_sy: str, bin_skil
 def test_mismatched_levels_and_unreachable_servers(tmp_path: Path, served_sy: str) -> None:
     remote_yaml(tmp_path / "a", served_sy, max_level=30)
     with pytest.raises(SkillUnavailable, match="50 levels but .* says max_level 30"):
-        load_skills(tmp_path / "a")["wordsfar"].info
+        _ = load_skills(tmp_path / "a")["wordsfar"].info
     remote_yaml(tmp_path / "b", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(SkillUnavailable, match="unreachable"):
         load_skills(tmp_path / "b")["wordsfar"].sample(1, 1, seed=0)

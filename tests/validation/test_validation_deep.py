@@ -86,7 +86,7 @@ def test_near_duplicates_found_and_distinct_texts_not(tmp_path: Path) -> None:
     rng = random.Random(1)
     lines = []
     originals = []
-    for i in range(300):
+    for _ in range(300):
         words = _doc(rng, 60)
         originals.append(words)
         lines.append(chat(" ".join(words[:40]), " ".join(words[40:])))
