@@ -247,3 +247,19 @@ def test_utf16_is_named_with_how_to_convert(tmp_path: Path, encoding: str, named
     assert r.verdict == "reject" and r.file_errors[0].code == "binary_file"
     message = r.file_errors[0].message
     assert named in message and "iconv -f" in message and "-t UTF-8" in message and str(tmp_path) not in message
+
+
+def test_file_messages_name_the_file_not_a_folder_it_will_leave(tmp_path: Path) -> None:
+    """The message is stored as the quest's failure reason after the file moved on (validating/
+    -> failed/), so it names the file only."""
+    real = tmp_path / "real.jsonl"
+    real.write_bytes(jsonl(good_chat(1)))
+    link = tmp_path / "validating" / "00003-link.jsonl"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    empty = tmp_path / "validating" / "00004-empty.jsonl"
+    empty.write_bytes(b"")
+    for path, code in ((link, "symlink"), (empty, "empty_file")):
+        r = validate_quest(path, level="quick")
+        assert r.file_errors[0].code == code
+        assert path.name in r.file_errors[0].message and "validating" not in r.file_errors[0].message
