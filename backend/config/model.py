@@ -163,7 +163,10 @@ class ValidationConfig(Section):
     level: Literal["quick", "standard", "deep"] = Field("standard", description="data validation run on intake")
     policy: Literal["reject", "quarantine"] = Field("quarantine", description="bad lines reject the file, or are set aside and the rest trains")
     max_bad_fraction: float = Field(0.2, ge=0, le=1.0, description="under 'quarantine', reject the file when more lines than this are bad")
-    duplicates: Literal["bad", "warn"] = Field("bad", description="exact duplicate lines in your own files: bad lines, or a warning (generated quests always warn)")
+    duplicates: Literal["warn", "drop", "bad"] = Field(
+        "warn", description="exact duplicate lines, the same rule for generated and your own quests: warn = kept as "
+        "extra weight and reported with their count; drop = the repeats are set aside; never a reason to reject a "
+        "file ('bad' is the older name of 'drop')")
 
 
 class DaemonConfig(Section):

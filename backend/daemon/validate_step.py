@@ -70,24 +70,23 @@ def quarantine(report: ValidationReport, path: Path) -> str | None:
     return None
 
 
-def limits_for(ctx: DaemonContext, generated: bool) -> ValidationLimits:
-    """A generated quest of a level with few distinct problems repeats them on purpose."""
-    return ValidationLimits(duplicates="warn" if generated else ctx.config.validation.duplicates)
+def limits_for(ctx: DaemonContext) -> ValidationLimits:
+    """The validation limits: the same duplicate rule for generated quests and the player's own."""
+    return ValidationLimits(duplicates=ctx.config.validation.duplicates)  # one rule for every quest
 
 
-def validate_sync(ctx: DaemonContext, path: Path, generated: bool) -> tuple[ValidationReport, str | None]:
+def validate_sync(ctx: DaemonContext, path: Path) -> tuple[ValidationReport, str | None]:
     v = ctx.config.validation
     report = validate_quest(path, level=v.level, policy=v.policy, max_bad_fraction=v.max_bad_fraction,
                             max_length=ctx.config.training.max_length,
-                            tokenizer_file=tokenizer_file(ctx.slot, ctx.config), limits=limits_for(ctx, generated))
+                            tokenizer_file=tokenizer_file(ctx.slot, ctx.config), limits=limits_for(ctx))
     problem = quarantine(report, path) if report.verdict == "quarantine" else None
     return report, problem
 
 
 async def run_validation(ctx: DaemonContext, quest: Quest, path: Path) -> Verdict:
     facts = await asyncio.to_thread(sidecar_facts, path) if not path.is_symlink() and path.is_file() else {}
-    generated = quest.source in ("generator", "sparring") or bool(facts.get("generator_id"))
-    report, problem = await asyncio.to_thread(validate_sync, ctx, path, generated)
+    report, problem = await asyncio.to_thread(validate_sync, ctx, path)
     accepted = report.accepted and problem is None
     return Verdict(
         accepted=accepted, reason=problem or reason_of(report), report=report.model_dump(mode="json"),

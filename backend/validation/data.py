@@ -392,7 +392,7 @@ class DataValidator:
             lengths = [n + extra for n, (_, extra) in zip(counted, rendered)]
         max_length = self.max_length
         deep = self.depth >= 2
-        dup_bad = self.limits.duplicates == "bad"
+        dup_bad = self.limits.duplicates in ("drop", "bad")
         repeats: set[int] = set()  # kept duplicates (duplicates="warn"): not near-duplicates of their original
         for i, ex in enumerate(batch):
             if lengths is not None and lengths[i] > max_length:
@@ -451,11 +451,8 @@ class DataValidator:
                     f"{describe_lines(self.ambiguous)} carry the keys of more than one schema (the file was detected as "
                     f"{self.schema} from line {self.schema_line})",
                 )
-            if self.other_schema:
-                others = "; ".join(f"{s} at {describe_lines(v)}" for s, v in self.other_schema.items())
-                raise FileRejected(
-                    "mixed_schema", f"the file is {self.schema} (from line {self.schema_line}) but has lines of {others}"
-                )
+            # lines of another schema are bad lines (schema_mismatch), set aside like any other: one stray
+            # line does not reject a file; max_bad_fraction decides as for every bad line
         if self.depth >= 1:
             self.answer_balance()
         if self.dup_lines:
@@ -486,7 +483,9 @@ class DataValidator:
         report.bad_ranges = {c: ranges(v) for c, v in sorted(self.bad_by_code.items())}
         report.bad_lines = sorted((b for _, b in self.details), key=lambda b: b.line)
         judged = counts.ok + counts.bad
-        report.bad_fraction = counts.bad / judged if judged else 0.0
+        # repeats set aside (duplicates: drop) are not errors: the first copy trains, so they never reject a file
+        rejecting = counts.bad - len(self.bad_by_code.get("duplicate", ()))
+        report.bad_fraction = rejecting / judged if judged else 0.0
         if self.blank and self.limits.blank_lines == "skip" and not self.file_errors:
             self.warnings.append(issue("blank_lines", f"{self.blank:,} blank line(s) were skipped"))
         report.warnings = self.warnings
@@ -508,13 +507,13 @@ class DataValidator:
         if not errors:
             if counts.ok == 0:
                 errors.append(issue("no_good_lines", f"none of the {judged:,} example line(s) passed{first}"))
-            elif counts.bad and self.policy == "reject":
+            elif rejecting and self.policy == "reject":
                 errors.append(issue("bad_lines", f"{counts.bad:,} of {judged:,} lines are bad and the policy is 'reject'{first}"))
-            elif counts.bad and report.bad_fraction > self.max_bad_fraction:
+            elif rejecting and report.bad_fraction > self.max_bad_fraction:
                 errors.append(
                     issue(
                         "too_many_bad_lines",
-                        f"{counts.bad:,} of {judged:,} lines are bad ({report.bad_fraction:.1%}); "
+                        f"{rejecting:,} of {judged:,} lines are bad ({report.bad_fraction:.1%}); "
                         f"max_bad_fraction is {self.max_bad_fraction:.1%}{first}",
                     )
                 )

@@ -46,9 +46,10 @@ class ValidationLimits(BaseModel):
     progress_every: int = Field(10_000, ge=1, description="lines between two progress callbacks")
     batch_lines: int = Field(4096, ge=1, description="lines handed to the STANDARD/DEEP checks (and the tokenizer) at once")
     # ----- STANDARD ------------------------------------------------------------------------
-    duplicates: Literal["bad", "warn"] = Field(
-        "bad", description="exact duplicates: 'bad' makes each repeat a bad line (duplicate); 'warn' keeps them and adds "
-        "one file warning (duplicate_lines), e.g. for generated quests of a level with few distinct problems",
+    duplicates: Literal["warn", "drop", "bad"] = Field(
+        "warn", description="exact duplicates, the same rule for every quest: 'warn' keeps them (extra weight) and "
+        "reports their count; 'drop' sets the repeats aside (quarantined as duplicate). Either way they never reject "
+        "the file: its first copy of each example trains. 'bad' is the older name of 'drop'",
     )
     imbalance_share: float = Field(0.5, gt=0, le=1, description="warn (answer_imbalance) when one answer is more than this share of the examples")
     imbalance_min_examples: int = Field(20, ge=1, description="answer balance is only judged on files with at least this many examples")

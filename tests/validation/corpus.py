@@ -147,7 +147,8 @@ def build_corpus(folder: Path, *, aux: Path | None = None, huge_line_bytes: int 
     add("unknown_schema_declared", ok1, "unknown_schema", None, meta={"schema": "alpaca_v1"})
     add("bad_sidecar", ok1, "bad_sidecar", None, meta=b"{not json")
     add("ambiguous_schema", jsonl({"messages": good_chat(1)["messages"], "prompt": "p", "completion": "c"}), "ambiguous_schema", None)
-    add("mixed_schema", jsonl(good_chat(1), good_chat(2), {"prompt": "p", "completion": "c"}), "mixed_schema", None)
+    # a line of another schema is a bad line like any other (here 1 of 3: over max_bad_fraction)
+    add("mixed_schema", jsonl(good_chat(1), good_chat(2), {"prompt": "p", "completion": "c"}), "schema_mismatch", 3)
     ctrl = folder / "ctrl\x07name\x1b[31m.jsonl"
     ctrl.write_bytes(ok1)
     cases.append(BadCase(ctrl, "bad_file_name", "control_chars_in_name"))
@@ -218,7 +219,6 @@ def build_corpus(folder: Path, *, aux: Path | None = None, huge_line_bytes: int 
     noise = random.Random(7)
     long_text = "".join(noise.choice("abcdefghijklmnopqrstuvwxyz0123456789{}[]<>!?,.;:ÄÖÜßé漢字") for _ in range(40_000))
     line_case("over_length_tokens", jsonl(chat(long_text, "ok")), "too_long_tokens", "standard")
-    add("duplicate", jsonl(good_chat(1), good_chat(1)), "duplicate", 2, "standard")
     # ----- DEEP -----
     line_case(
         "answer_leak",

@@ -19,7 +19,7 @@ EXPECTED_KINDS = {
     "no_assistant", "last_not_assistant", "unknown_schema_detected", "unknown_schema_declared", "ambiguous_schema",
     "mixed_schema", "invalid_utf8", "nul_byte", "control_chars_in_name", "symlink", "directory", "fifo",
     "json_array", "json_number", "content_not_string", "empty_content", "system_not_first", "unknown_key",
-    "completion_missing_completion", "syllo_invalid_record", "over_length_tokens", "duplicate", "answer_leak",
+    "completion_missing_completion", "syllo_invalid_record", "over_length_tokens", "answer_leak",
     "eval_overlap", "near_duplicate",
 }
 
@@ -50,7 +50,8 @@ def test_corpus_has_every_kind(corpus: dict[str, BadCase]) -> None:
 CASE_NAMES = sorted(EXPECTED_KINDS | {
     "gzip_compressed", "blank_lines_only", "bad_sidecar", "truncated_last_line", "deep_nesting", "utf8_bom",
     "json_string", "first_not_user", "consecutive_users", "messages_not_list", "empty_messages", "unknown_turn_key",
-    "lone_surrogate", "completion_not_string", "stray_carriage_return",
+    "lone_surrogate", "completion_not_string", "stray_carriage_return", "forged_user_turn", "trained_control_token",
+    "control_token_in_reasoning", "completion_control_token", "utf16_with_bom", "utf16be_no_bom",
 })
 
 

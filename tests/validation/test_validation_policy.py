@@ -131,7 +131,7 @@ def test_first_n_bad_lines_in_line_order_and_ranges(tmp_path: Path) -> None:
     for i in range(1, 200):
         body.append(jsonl(good_chat(0)) if i % 2 else BAD_JSON)
     src.write_bytes(b"".join(body))
-    limits = ValidationLimits(max_reported_lines=7, batch_lines=16)
+    limits = ValidationLimits(max_reported_lines=7, batch_lines=16, duplicates="drop")
     r = validate_quest(src, level="standard", limits=limits, max_bad_fraction=1.0)
     assert [b.line for b in r.bad_lines] == [2, 3, 4, 5, 6, 7, 8]
     assert {b.code for b in r.bad_lines} == {"duplicate", "invalid_json"}
@@ -208,13 +208,30 @@ def test_too_large_file_is_rejected_before_reading(tmp_path: Path) -> None:
     assert r.file_errors[0].code == "file_too_large" and r.sha256 is None and r.counts.lines == 0
 
 
-def test_duplicates_can_be_a_warning(tmp_path: Path, tiny_tokenizer: Path) -> None:
+def test_duplicates_never_reject_a_file(tmp_path: Path, tiny_tokenizer: Path) -> None:
+    """The attack run's case: a player's 200-line file of 10 Q/A pairs repeated 20 times was
+    rejected while the game's own 94 %-duplicate BIN level-1 file passed. One rule now: kept and
+    reported with their count (warn, the default), or the repeats set aside (drop); never a
+    reason to reject the file."""
     src = tmp_path / "q.jsonl"
-    src.write_bytes(jsonl(*(good_chat(i % 3) for i in range(12))))
-    r = validate_quest(src, level="deep", limits=ValidationLimits(duplicates="warn"), tokenizer_file=tiny_tokenizer)
-    assert r.verdict == "pass" and r.counts.ok == 12
-    assert [w.code for w in r.warnings] == ["duplicate_lines"] and "9 line(s)" in r.warnings[0].message
-    assert validate_quest(src, level="standard", tokenizer_file=tiny_tokenizer).reason_counts == {"duplicate": 9}
+    src.write_bytes(jsonl(*(good_chat(i % 10) for i in range(200))))
+    r = validate_quest(src, level="deep", tokenizer_file=tiny_tokenizer)
+    assert r.verdict == "pass" and r.counts.ok == 200
+    assert [w.code for w in r.warnings] == ["duplicate_lines"] and "190 line(s)" in r.warnings[0].message
+    dropped = validate_quest(src, level="standard", tokenizer_file=tiny_tokenizer,
+                             limits=ValidationLimits(duplicates="drop"))
+    assert dropped.verdict == "quarantine" and dropped.reason_counts == {"duplicate": 190} and dropped.counts.ok == 10
+    assert not dropped.file_errors
+
+
+def test_a_stray_line_of_another_schema_is_set_aside(tmp_path: Path) -> None:
+    """The attack run's case: one {"prompt": "x"} line rejected a whole 53-line chat file."""
+    src = tmp_path / "q.jsonl"
+    src.write_bytes(jsonl(*(good_chat(i) for i in range(26)), {"prompt": "x", "completion": "y"},
+                          *(good_chat(i) for i in range(26, 52))))
+    r = validate_quest(src, level="quick")
+    assert r.verdict == "quarantine", r.summary
+    assert [(b.line, b.code) for b in r.bad_lines] == [(27, "schema_mismatch")] and r.counts.ok == 52
 
 
 def test_forged_control_tokens_are_quarantined_by_line_number(tmp_path: Path) -> None:
