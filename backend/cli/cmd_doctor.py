@@ -7,7 +7,6 @@ from typing import Any
 
 from backend.cli.common import add_command, existing_slot, run
 from backend.config import check_config
-from backend.doctor import run_checks
 
 
 def register(sub: Any) -> None:
@@ -15,6 +14,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from backend.doctor import run_checks  # httpx and the node client: only this command needs them
+
     slot = existing_slot(args)
     config, _ = check_config(slot.config_path)
     min_free = config.retention.min_free_disk_gb if config else 1.0
