@@ -75,7 +75,7 @@ class OracleScreen(RealmScreen):
             yield Select([], id="oracle-model", prompt="no checkpoint loaded", allow_blank=True)
         yield Line("Nobody has answered yet.", id="oracle-identity")
         yield VerticalScroll(id="conversation", can_focus=True)
-        yield Field(placeholder="Ask DIO… (enter sends, esc cancels)", id="prompt")
+        yield Field(placeholder="Ask DIO… (enter sends, esc cancels)", id="prompt", select_on_focus=False)  # a draft survives
 
     def on_mount(self) -> None:
         self.query_one("#prompt", Field).focus()
@@ -83,6 +83,9 @@ class OracleScreen(RealmScreen):
     def on_screen_resume(self) -> None:
         # (Textual also calls RealmScreen.on_screen_resume: the database look)
         self.action_models()  # what the node serves may have changed while the Oracle was hidden
+        # back from another mode or a dialog (the checkpoint picker): typing goes to the prompt,
+        # never to the global keys (a "t" in "Greet" must not jump to the Tavern)
+        self.query_one("#prompt", Field).focus()
 
     async def on_unmount(self) -> None:
         if self.client is not None:

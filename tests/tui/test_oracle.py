@@ -76,3 +76,30 @@ async def test_the_deployed_champion_is_offered_first(seeded) -> None:
         assert screen.preferred([newer, "base"]) == newer  # not loaded: the newest that is
         screen.deployed = None
         assert screen.preferred(["base"]) == "base" and screen.preferred([]) is None
+
+
+async def test_typing_goes_to_the_prompt_after_a_dialog_or_a_mode_switch(seeded) -> None:
+    """Found by a new player: after ctrl+l -> a checkpoint -> enter, or after esc, t and o, the
+    prompt had lost focus and "Greet Elzuel." fired the global keys (t: Tavern, space: pause)."""
+    from game.screens.tavern import TavernScreen
+
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        prompt = screen.query_one("#prompt")
+        await press(app, pilot, "ctrl+l")
+        await settle(app, pilot)
+        await press(app, pilot, "enter")
+        await settle(app, pilot)
+        assert app.screen is screen and prompt.has_focus
+        await press(app, pilot, *"Greet ")
+        assert prompt.value == "Greet " and app.screen is screen
+        await press(app, pilot, "escape", "t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TavernScreen)
+        await press(app, pilot, "o")
+        await settle(app, pilot)
+        assert app.screen is screen and prompt.has_focus
+        await press(app, pilot, *"Elzuel.")
+        assert prompt.value == "Greet Elzuel." and app.screen is screen
+        assert not [c for c in await commands_sent(seeded) if c[0] != CommandKind.NODE_LOAD]  # no pause was sent
