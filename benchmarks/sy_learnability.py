@@ -9,6 +9,9 @@ checkpoint is graded greedily on --problems fresh puzzles, as the game's evaluat
 exact (all words right) and the per-word score. The first setting is the baseline of the
 same run. Prints one JSON line per setting, then a table: steps and training seconds to the
 level-up bar (exact >= 80 %), best exact and best per-word score.
+
+--mix-bin F: a share F of every quest's examples are BIN problems (levels 1-3), shuffled in:
+SY and BIN in the same micro-batches, as against the game's alternating quests.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from backend.config import load_config  # noqa: E402
 from backend.daemon.jobs import hyperparameters  # noqa: E402
-from backend.questgen import write_quest  # noqa: E402
+from backend.questgen import QuestPart, write_mixed_quest, write_quest  # noqa: E402
 from backend.skill_registry import load_skills  # noqa: E402
 from contracts.checkpoint import list_complete  # noqa: E402
 from contracts.engine_job import DataFile, EngineJob  # noqa: E402
@@ -75,11 +78,19 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--examples", type=int, default=30_000)
     parser.add_argument("--problems", type=int, default=40)
+    parser.add_argument("--mix-bin", type=float, default=0.0, help="share of BIN examples mixed into the quest")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         quest = work / "sy-L01.jsonl"
-        write_quest(load_skills()["sy"], 1, args.examples, 3, quest)
+        skills = load_skills()
+        if args.mix_bin > 0:
+            n_bin = round(args.examples * args.mix_bin)
+            parts = [QuestPart(skills["sy"], 1, args.examples - n_bin)]
+            parts += [QuestPart(skills["bin"], lv, n_bin // 3) for lv in (1, 2, 3)]
+            write_mixed_quest(parts, 3, quest)
+        else:
+            write_quest(skills["sy"], 1, args.examples, 3, quest)
         rows = []
         for setting in args.settings:
             row = trial(work, quest, setting, args)
