@@ -392,7 +392,7 @@ class DataValidator:
             lengths = [n + extra for n, (_, extra) in zip(counted, rendered)]
         max_length = self.max_length
         deep = self.depth >= 2
-        dup_bad = self.limits.duplicates in ("drop", "bad")
+        dup_bad = self.limits.duplicates == "drop"  # "bad" is the old default: it reads as "warn"
         repeats: set[int] = set()  # kept duplicates (duplicates="warn"): not near-duplicates of their original
         for i, ex in enumerate(batch):
             if lengths is not None and lengths[i] > max_length:

@@ -49,7 +49,8 @@ class ValidationLimits(BaseModel):
     duplicates: Literal["warn", "drop", "bad"] = Field(
         "warn", description="exact duplicates, the same rule for every quest: 'warn' keeps them (extra weight) and "
         "reports their count; 'drop' sets the repeats aside (quarantined as duplicate). Either way they never reject "
-        "the file: its first copy of each example trains. 'bad' is the older name of 'drop'",
+        "the file: its first copy of each example trains. 'bad', the old default that every older realm.yaml "
+        "spells out, reads as 'warn' (dropping would shrink a generated level-1 quest to its 100 distinct sums)",
     )
     imbalance_share: float = Field(0.5, gt=0, le=1, description="warn (answer_imbalance) when one answer is more than this share of the examples")
     imbalance_min_examples: int = Field(20, ge=1, description="answer balance is only judged on files with at least this many examples")

@@ -280,3 +280,12 @@ def test_file_messages_name_the_file_not_a_folder_it_will_leave(tmp_path: Path) 
         r = validate_quest(path, level="quick")
         assert r.file_errors[0].code == code
         assert path.name in r.file_errors[0].message and "validating" not in r.file_errors[0].message
+
+
+def test_the_old_default_bad_reads_as_warn(tmp_path: Path, tiny_tokenizer: Path) -> None:
+    """Every older realm.yaml spells out `duplicates: bad`. Read as drop, it shrank a generated BIN
+    level-1 quest from 6,837 lines to its 151 distinct ones (15 steps a battle); it keeps them."""
+    src = tmp_path / "q.jsonl"
+    src.write_bytes(jsonl(*(good_chat(i % 10) for i in range(200))))
+    r = validate_quest(src, level="standard", tokenizer_file=tiny_tokenizer, limits=ValidationLimits(duplicates="bad"))
+    assert r.verdict == "pass" and r.counts.ok == 200
