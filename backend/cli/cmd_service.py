@@ -22,6 +22,13 @@ def register(sub: Any) -> None:
     group.set_defaults(func=lambda args: (group.print_help(), 0)[1])
 
 
+def unit_of(args: argparse.Namespace) -> tuple[Any, str, Any]:
+    """(the save, its unit's name, the unit file's path)."""
+    slot = existing_slot(args, restorable_ok=True)
+    name = unit_name(slot)
+    return slot, name, unit_dir() / name
+
+
 def print_manual(slot: Any, why: str) -> int:
     print(f"{why}\nThe unit ({unit_name(slot)}):\n")
     print(unit_text(slot))
@@ -32,15 +39,13 @@ def print_manual(slot: Any, why: str) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    slot = existing_slot(args, restorable_ok=True)
+    slot, name, path = unit_of(args)
     if args.print_only:
         return print_manual(slot, "Nothing was installed (--print).")
     if not systemd_available():
         return print_manual(slot, "systemd (a user session: `systemctl --user`) is not available here, so nothing "
                                   "was installed. Install the unit by hand, or run the daemon under your own "
                                   "supervisor with `realm daemon run`.")
-    name = unit_name(slot)
-    path = unit_dir() / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(unit_text(slot), encoding="utf-8")
     print(f"Wrote {path}")
@@ -58,9 +63,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    slot = existing_slot(args, restorable_ok=True)
-    name = unit_name(slot)
-    path = unit_dir() / name
+    _, name, path = unit_of(args)
     if not path.exists():
         print(f"Service: not installed ({name}); `realm service install` keeps the daemon running")
         return 0
@@ -74,9 +77,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
-    slot = existing_slot(args, restorable_ok=True)
-    name = unit_name(slot)
-    path = unit_dir() / name
+    _, name, path = unit_of(args)
     if not path.exists():
         print(f"Service: not installed ({name}); nothing to remove")
         return 0

@@ -71,14 +71,14 @@ async def recover_lost_quests(ctx: DaemonContext, files: list[QuestFile], known:
         if f.quest_id in known:
             continue
         state = "validating" if f.state in ("validating", "processing", "queued") else f.state
+        fields = sidecar_fields(f.path)
         await ctx.store.quests.create_with_id(
             f.quest_id, f.name, str(f.path.relative_to(ctx.slot.root)), state=state, source="recovered",
             fail_reason="recorded again from its file after the database was restored" if state == "failed" else None,
-            **sidecar_fields(f.path))
+            **fields)
         known.add(f.quest_id)
         recovered.append(f.quest_id)
         if state == "completed":  # its reward was lost with the events: given again, once
-            fields = sidecar_fields(f.path)
             await ctx.event(EventKind.QUEST_COMPLETED, {
                 "quest_id": f.quest_id, "name": f.name, "skill": fields.get("skill"), "level": fields.get("level"),
                 "source": "recovered", "steps": None, "final_step": None, "recovered": True},

@@ -112,21 +112,9 @@ async def test_a_hung_engine_is_killed_and_the_battle_goes_on(tmp_path) -> None:
 
         crashed = await wait_until(crash_reported, 120, "the watchdog to report the hung engine")
         assert "said nothing for 6 s" in crashed[0].payload["error"]
-        assert [p for p in pids if _alive(p)] == []
+        assert [p for p in pids if _running(p)] == []
         await wait_until(lambda: _completed(store), 300, "the quest to complete after the restart")
         assert daemon.alive(), daemon.tail()
     finally:
         await store.close()
         daemon.stop()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
