@@ -138,7 +138,8 @@ class EngineJob(_Strict):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     precision: Precision = Field("auto", description="auto = bf16 on CUDA devices that support it, else fp32")
     attention: Attention = Field(
-        "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa"
+        "auto", description="auto = flash_attention_2 when flash-attn imports on a CUDA GPU of compute "
+        "capability 8.0 or newer and the job trains in bf16, else sdpa"
     )
     gradient_checkpointing: bool = False
     profile: ProfileName = Field("none", description="data profile: none | emoji_think | regime3")

@@ -7,8 +7,12 @@ final hidden states at supervised positions only:
   attention output, the MLP and the final norm only where a label is supervised;
 - padded rows use plain causal attention (right padding never reaches a real token), packed
   rows a block-diagonal causal mask;
-- RMSNorm runs as one fused `rms_norm` call and grouped-query attention uses sdpa's
-  `enable_gqa` instead of copying key/value heads.
+- RMSNorm runs as one fused `rms_norm` call. Grouped-query attention uses sdpa's `enable_gqa`
+  instead of copying key/value heads, except on CUDA with a mask: there only the flash and
+  math kernels take `enable_gqa`, and flash takes no mask, so sdpa would fall back to the
+  math kernel (all scores materialised, fp32). With a mask on CUDA the key/value heads are
+  expanded to the query heads, which lets the memory-efficient kernel take the mask
+  (see `expand_kv_heads`).
 
 Numerically it matches the Hugging Face forward (tests compare them). Gradient
 checkpointing wraps each full layer.
@@ -54,6 +58,26 @@ def _rope_tables(
     return (emb.cos() * scale).to(dtype), (emb.sin() * scale).to(dtype)
 
 
+def expand_kv_heads(device_type: str, masked: bool) -> bool:
+    """Copy key/value heads up to the query heads before sdpa? Only for a masked call on CUDA,
+    where `enable_gqa` would rule out every kernel but math."""
+    return masked and device_type == "cuda"
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+           scale: float, expand: bool | None = None) -> torch.Tensor:
+    """sdpa over [B, heads, T, D] (k/v may have fewer heads), causal when `mask` is None.
+    `expand`: copy k/v heads first (default: `expand_kv_heads` for this device)."""
+    if expand is None:
+        expand = expand_kv_heads(q.device.type, mask is not None)
+    if k.shape[1] != q.shape[1] and expand:
+        groups = q.shape[1] // k.shape[1]
+        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, scale=scale,
+                                          enable_gqa=k.shape[1] != q.shape[1])
+
+
 def _keys_values(layer, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
     a = layer.self_attn
     b, t, _ = h.shape
@@ -85,9 +109,7 @@ def _full_layer(
     h = _rms(x, layer.input_layernorm)
     k, v = _keys_values(layer, h, cos, sin)
     q = _queries(layer, h, cos, sin)
-    o = F.scaled_dot_product_attention(
-        q, k, v, attn_mask=mask, is_causal=mask is None, scale=a.scaling, enable_gqa=True
-    )
+    o = attend(q, k, v, mask, a.scaling)
     x = x + a.o_proj(o.transpose(1, 2).reshape(b, t, -1))
     return _mlp_block(layer, x)
 
@@ -119,7 +141,7 @@ def _last_layer_selected(
     mask = key_pos[None, None, :] <= idx[:, :, None]  # causal, [B, S, T]
     if segment_ids is not None:
         mask = mask & (segment_ids[:, None, :] == segment_ids.gather(1, idx)[:, :, None])
-    o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None], scale=a.scaling, enable_gqa=True)
+    o = attend(q, k, v, mask[:, None], a.scaling)
     xs = xs + a.o_proj(o.transpose(1, 2).reshape(b, s, -1))
     out = _mlp_block(layer, xs)
     return out[valid]

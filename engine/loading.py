@@ -1,15 +1,17 @@
 """Model and tokenizer loading for any Qwen3 folder or hub id (also used by the inference node).
 
-- attention `auto`: flash_attention_2 when flash-attn imports and the device is CUDA, else sdpa;
-- precision `auto`: bf16 on CUDA devices that support it, fp32 elsewhere. bf16 training keeps
+- attention `auto`: flash_attention_2 when flash-attn imports, the device is CUDA of compute
+  capability >= 8.0 and the job trains in bf16; else sdpa;
+- precision `auto`: bf16 on CUDA devices with native bf16 (compute capability >= 8.0), fp32 elsewhere. bf16 training keeps
   fp32 master weights and runs the forward under bf16 autocast;
 - gradient checkpointing on request.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +29,86 @@ def resolve_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def resolve_precision(requested: str, device: torch.device) -> str:
+FLASH_MIN_CAPABILITY = (8, 0)  # flash-attn 2 runs on Ampere and newer
+BF16_MIN_CAPABILITY = (8, 0)  # native bf16 matmuls (older cards only emulate it, slowly)
+
+
+@dataclass(frozen=True)
+class DeviceCaps:
+    """What the engine needs to know about a device to choose precision and attention.
+    Built from the real device by `of`; tests build it by hand for a GPU they do not have."""
+
+    type: str  # cpu | cuda
+    capability: tuple[int, int] | None = None  # CUDA compute capability
+    name: str = ""
+
+    @staticmethod
+    def of(device: torch.device) -> "DeviceCaps":
+        if device.type != "cuda":
+            return DeviceCaps(device.type)
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return DeviceCaps("cuda", tuple(torch.cuda.get_device_capability(index)), torch.cuda.get_device_name(index))
+
+    @property
+    def bf16(self) -> bool:
+        return self.type == "cuda" and self.capability is not None and self.capability >= BF16_MIN_CAPABILITY
+
+    @property
+    def flash_capable(self) -> bool:
+        return self.type == "cuda" and self.capability is not None and self.capability >= FLASH_MIN_CAPABILITY
+
+
+def resolve_precision(requested: str, device: torch.device | DeviceCaps) -> str:
+    caps = device if isinstance(device, DeviceCaps) else DeviceCaps.of(device)
     if requested == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    if requested == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise EngineError("bad_job", "precision bf16 requested but this GPU does not support it", where="precision",
-                          fix='use "auto" or "fp32"')
+        return "bf16" if caps.bf16 else "fp32"
+    if requested == "bf16" and caps.type == "cuda" and not caps.bf16:
+        gpu = caps.name or f"compute capability {caps.capability}"
+        raise EngineError("bad_job", f"precision bf16 requested, but this GPU ({gpu}) has no native bf16 "
+                          "(it needs compute capability 8.0 or newer)", where="precision", fix='use "auto" or "fp32"')
     return requested
 
 
+@functools.cache
+def flash_attn_import_error() -> str | None:
+    """None when flash-attn imports; else why not (a missing package, or a build that does not load)."""
+    try:
+        import flash_attn  # noqa: F401
+    except Exception as exc:  # a wheel built for another torch raises ImportError or OSError
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def flash_attn_available() -> bool:
-    return importlib.util.find_spec("flash_attn") is not None
+    return flash_attn_import_error() is None
 
 
-def resolve_attention(requested: str, device: torch.device) -> str:
+def flash_refusal(caps: DeviceCaps, precision: str, importable: bool) -> str | None:
+    """Why flash_attention_2 cannot run here (None when it can)."""
+    if caps.type != "cuda":
+        return "flash_attention_2 needs a CUDA device"
+    if not caps.flash_capable:
+        return f"flash_attention_2 needs compute capability 8.0 or newer (this GPU has {caps.capability})"
+    if precision not in ("bf16", "fp16"):
+        return f"flash_attention_2 runs only in bf16 or fp16, and this job trains in {precision}"
+    if not importable:
+        return "flash_attention_2 needs the flash-attn package, which does not import here"
+    return None
+
+
+def resolve_attention(requested: str, device: torch.device | DeviceCaps, precision: str = "fp32",
+                      importable: bool | None = None) -> str:
+    """auto: flash_attention_2 on a CUDA device of compute capability >= 8.0 in bf16/fp16 where
+    flash-attn imports, else sdpa. An explicit flash_attention_2 that cannot run is a bad_job."""
+    caps = device if isinstance(device, DeviceCaps) else DeviceCaps.of(device)
+    if requested not in ("auto", "flash_attention_2"):
+        return requested
+    ok = flash_attn_available() if importable is None else importable
+    why = flash_refusal(caps, precision, ok)
     if requested == "auto":
-        return "flash_attention_2" if device.type == "cuda" and flash_attn_available() else "sdpa"
-    if requested == "flash_attention_2" and (device.type != "cuda" or not flash_attn_available()):
-        raise EngineError("bad_job", "flash_attention_2 needs a CUDA device and the flash-attn package",
-                          where="attention", fix='use "auto" or "sdpa"')
+        return "sdpa" if why else "flash_attention_2"
+    if why:
+        raise EngineError("bad_job", why, where="attention", fix='use "auto" or "sdpa"')
     return requested
 
 

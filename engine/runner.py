@@ -90,7 +90,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     set_threads(job.threads)
     device = resolve_device(job.device)
     precision = resolve_precision(job.precision, device)
-    attention = resolve_attention(job.attention, device)
+    attention = resolve_attention(job.attention, device, precision)
     try:
         mode = resolve_batching(hp.batching, attention, device.type)
     except ValueError as exc:

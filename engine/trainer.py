@@ -1,13 +1,15 @@
 """The training loop: optimizer steps over the epoch plans, logging, control commands, checkpoints.
 
 One optimizer step = `grad_accum` planned micro-batches (engine.step.forward_backward). On CUDA
-out-of-memory the step is retried with every micro-batch split in two (`oom_retry` warning); a
+out-of-memory the step is retried with every micro-batch split in two (`oom_retry` warning), and
+the split halves again after SPLIT_RELAX_STEPS good steps; a
 non-finite loss or gradient skips the update (`nonfinite_skip`); a loss above `loss_spike_factor`
 times its moving average is reported (`loss_spike`). Control lines are handled between steps.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from typing import Any
@@ -28,6 +30,7 @@ from engine.step import forward_backward
 from engine.threads import ThreadGovernor
 
 EMA_ALPHA = 0.05
+SPLIT_RELAX_STEPS = 50  # good steps after an OOM split before the split is halved again
 SPIKE_WARMUP_STEPS = 10
 SPIKE_WARNING_GAP = 20
 
@@ -57,6 +60,7 @@ class Trainer:
         self.last_log_time = time.monotonic()
         self.train_seconds = 0.0
         self.steps_this_process = 0
+        self.good_steps_at_split = 0
         self.last_spike_step = -SPIKE_WARNING_GAP
         self.stopped = False
         self.saver = Saver(setup.resume_path, None)
@@ -154,22 +158,43 @@ class Trainer:
             batches = self.collate_step(step_plan)
             self.optimizer.zero_grad(set_to_none=True)
             try:
-                return forward_backward(self.model, batches, self.s.forward), batches
+                loss = forward_backward(self.model, batches, self.s.forward)
             except torch.OutOfMemoryError:
-                if self.s.device.type != "cuda":
-                    raise
-                self.optimizer.zero_grad(set_to_none=True)
-                del batches
-                torch.cuda.empty_cache()
-                if self.state.micro_batch_split >= max(len(mb.examples()) for mb in step_plan):
-                    raise
-                self.state.micro_batch_split *= 2
-                self.s.events.emit(WarningEvent(
-                    code="oom_retry", global_step=self.global_step,
-                    message=f"CUDA out of memory; retrying the step with micro-batches split "
-                            f"{self.state.micro_batch_split} ways",
-                    details={"micro_batch_split": self.state.micro_batch_split},
-                ))
+                loss = None  # recovered below: inside `except` the traceback still holds the step's tensors
+            if loss is not None:
+                self._relax_split()
+                return loss, batches
+            del batches
+            self._recover_from_oom(step_plan)
+
+    def _recover_from_oom(self, step_plan: tuple[MicroBatchPlan, ...]) -> None:
+        """Free what the failed step held, then split every micro-batch twice as many ways."""
+        self.optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        if self.s.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if self.state.micro_batch_split >= max(len(mb.examples()) for mb in step_plan):
+            raise torch.OutOfMemoryError(
+                f"out of memory with every micro-batch split down to single examples "
+                f"({self.state.micro_batch_split} ways)")
+        self.state.micro_batch_split *= 2
+        self.good_steps_at_split = 0
+        self.s.events.emit(WarningEvent(
+            code="oom_retry", global_step=self.global_step,
+            message=f"out of memory; retrying the step with micro-batches split "
+                    f"{self.state.micro_batch_split} ways",
+            details={"micro_batch_split": self.state.micro_batch_split},
+        ))
+
+    def _relax_split(self) -> None:
+        """After SPLIT_RELAX_STEPS good steps at a split, try half of it again: a spike of memory
+        (one long example, the node loading beside us) must not slow the rest of the campaign."""
+        if self.state.micro_batch_split <= 1:
+            return
+        self.good_steps_at_split += 1
+        if self.good_steps_at_split >= SPLIT_RELAX_STEPS:
+            self.state.micro_batch_split //= 2
+            self.good_steps_at_split = 0
 
     def train_step(self) -> None:
         t0 = time.perf_counter()

@@ -61,7 +61,7 @@ def resolve_runtime(settings: NodeSettings) -> tuple[torch.device, torch.dtype, 
     device = resolve_device(settings.device)
     precision = resolve_precision("auto", device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    return device, dtype, resolve_attention("auto", device)
+    return device, dtype, resolve_attention("auto", device, precision)
 
 
 def create_app(settings: NodeSettings) -> FastAPI:

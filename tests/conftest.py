@@ -1,4 +1,10 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package.
+
+The suite is the CPU suite: it hides every GPU before torch is imported, here and in every
+engine, daemon and node process it starts (they inherit the environment), so `auto` resolves
+to the CPU and bitwise-equal resume holds on a CUDA host too. The GPU checks are
+`benchmarks/gpu_check.sh`, with their own tolerances.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before anything imports torch
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

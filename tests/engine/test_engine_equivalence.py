@@ -105,3 +105,25 @@ def test_8x1_equals_2x4(nano_dir: Path, tok) -> None:
     assert [len(b.rows) for b in batches_a] == [8] and [len(b.rows) for b in batches_b] == [2, 2, 2, 2]
     assert abs(loss_a - loss_b) / loss_a < TOL
     assert rel(grad_a, grad_b) < TOL
+
+
+@pytest.mark.parametrize("mode", ["padded", "packed"])
+def test_the_cuda_masked_path_with_expanded_kv_heads_matches(nano_dir: Path, tok, mode: str, monkeypatch) -> None:
+    """On CUDA a masked sdpa call copies key/value heads up to the query heads (enable_gqa would
+    force the math kernel there). Forced on the CPU, that path gives the same step."""
+    import engine.fast_qwen3 as fq
+
+    assert fq.expand_kv_heads("cuda", True) and not fq.expand_kv_heads("cuda", False)
+    assert not fq.expand_kv_heads("cpu", True)
+    torch.manual_seed(0)
+    model = load_model(nano_dir, torch.device("cpu"), "sdpa")
+    assert model.config.num_key_value_heads < model.config.num_attention_heads
+    exs = examples(tok, 16, seed=2)
+    ref_loss, ref_grad = reference(model, exs)
+    calls = []
+    monkeypatch.setattr(fq, "expand_kv_heads", lambda device_type, masked: calls.append(masked) or masked)
+    cfg = ForwardConfig.for_model(model, "sdpa", False, None)
+    loss, grad, _ = engine_step(model, tok, exs, mode, cfg, budget=300, accum=64)
+    assert True in calls  # the last layer's selected queries always take a mask
+    assert abs(loss - ref_loss) / ref_loss < TOL
+    assert rel(grad, ref_grad) < TOL

@@ -88,3 +88,69 @@ def test_the_cursor_walks_every_epoch_plan_whatever_its_length(tmp_path: Path, s
     assert sorted(seen) == [0, 1, 2]
     for examples in seen.values():  # each epoch: every training example exactly once
         assert sorted(examples) == list(range(len(tr.lengths)))
+
+
+def test_out_of_memory_splits_the_step_frees_the_failed_tensors_and_relaxes(
+        tmp_path: Path, small_nano_dir: Path, monkeypatch) -> None:
+    """An injected out-of-memory error: the step is retried split in two, with the failed
+    attempt's tensors already freed when recovery runs; loss and gradient equal an unsplit step's;
+    after SPLIT_RELAX_STEPS good steps the split halves again."""
+    import gc
+    import weakref
+
+    import engine.trainer as trainer_mod
+
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "oom").mkdir()
+    torch.manual_seed(0)
+    ref, _ = make_trainer(tmp_path / "ref", small_nano_dir, warmup_steps=0, grad_clip=0.0)
+    torch.manual_seed(0)
+    tr, out = make_trainer(tmp_path / "oom", small_nano_dir, warmup_steps=0, grad_clip=0.0)
+    ref.train_step()
+    real = trainer_mod.forward_backward
+    held: list[weakref.ref] = []
+    fail = {"left": 1}
+
+    def flaky(model, batches, cfg):
+        if fail["left"]:
+            fail["left"] -= 1
+            scratch = torch.empty(1 << 20)  # what a failed forward leaves behind
+            held.append(weakref.ref(scratch))
+            raise torch.OutOfMemoryError("injected: CUDA out of memory")
+        return real(model, batches, cfg)
+
+    dead_at_recovery = []
+    recover = tr._recover_from_oom
+    monkeypatch.setattr(tr, "_recover_from_oom", lambda plan: (dead_at_recovery.append(held[-1]() is None),
+                                                               recover(plan))[1])
+    monkeypatch.setattr(trainer_mod, "forward_backward", flaky)
+    monkeypatch.setattr(trainer_mod, "SPLIT_RELAX_STEPS", 3)
+    gc.collect()
+    tr.train_step()
+    assert dead_at_recovery == [True]
+    retries = [e for e in events_of(out) if e.type == "warning" and e.code == "oom_retry"]
+    assert [r.details["micro_batch_split"] for r in retries] == [2]
+    # the same loss and gradient as the unsplit step (Adam's first update is about lr * sign(g),
+    # so weights are not the place to compare)
+    assert tr.state.last_loss == pytest.approx(ref.state.last_loss, rel=1e-5)
+    assert tr.window.last_grad_norm == pytest.approx(ref.window.last_grad_norm, rel=1e-4)
+    assert tr.state.micro_batch_split == 2
+    tr.train_step()
+    assert tr.state.micro_batch_split == 2  # the retried step was the first good one, this the second
+    tr.train_step()
+    assert tr.state.micro_batch_split == 1
+
+
+def test_out_of_memory_at_single_examples_gives_up(tmp_path: Path, small_nano_dir: Path, monkeypatch) -> None:
+    import engine.trainer as trainer_mod
+
+    tr, out = make_trainer(tmp_path, small_nano_dir)
+
+    def always(model, batches, cfg):
+        raise torch.OutOfMemoryError("injected")
+
+    monkeypatch.setattr(trainer_mod, "forward_backward", always)
+    with pytest.raises(torch.OutOfMemoryError, match="single examples"):
+        tr.train_step()
+    splits = [e.details["micro_batch_split"] for e in events_of(out) if e.type == "warning"]
+    assert splits and splits == sorted(splits) and all(b == 2 * a for a, b in zip(splits, splits[1:]))
