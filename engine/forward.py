@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
+import contracts.loss_chunks as chunks
 from engine.batching.collate import Batch
 from engine.data.tokenize import IGNORE
 from engine.fast_qwen3 import supervised_hidden, supports_fast_path
@@ -45,7 +47,9 @@ def _hf_hidden(model: torch.nn.Module, batch: Batch, keep: torch.Tensor, attenti
             mask = block_causal_bool(batch.segment_ids)  # type: ignore[arg-type]
             if attention == "eager":
                 mask = additive_mask(mask, model.get_input_embeddings().weight.dtype)
-    out = model.model(input_ids=batch.input_ids, attention_mask=mask, position_ids=position_ids, use_cache=False)
+    varlen = batch.varlen_kwargs() if attention == "flash_attention_2" else {}
+    out = model.model(input_ids=batch.input_ids, attention_mask=mask, position_ids=position_ids, use_cache=False,
+                      **varlen)
     return out.last_hidden_state[keep]
 
 
@@ -55,8 +59,8 @@ def _autocast(cfg: ForwardConfig, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=cfg.autocast_dtype)
 
 
-def supervised_logits(model: torch.nn.Module, batch: Batch, cfg: ForwardConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits [N, V], targets [N]) at the N supervised positions, row-major."""
+def supervised_states(model: torch.nn.Module, batch: Batch, cfg: ForwardConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(final hidden states [N, H], targets [N]) at the N supervised positions, row-major."""
     keep = batch.targets != IGNORE
     with _autocast(cfg, batch.input_ids.device):
         if cfg.fast:
@@ -65,11 +69,35 @@ def supervised_logits(model: torch.nn.Module, batch: Batch, cfg: ForwardConfig) 
             )
         else:
             hidden = _hf_hidden(model, batch, keep, cfg.attention)
-        logits = model.get_output_embeddings()(hidden)
-    return logits, batch.targets[keep]
+    return hidden, batch.targets[keep]
+
+
+LOGIT_CHUNK_ELEMENTS, MIN_CHUNK_ROWS = chunks.LOGIT_CHUNK_ELEMENTS, chunks.MIN_CHUNK_ROWS
+
+
+def loss_chunk_rows(vocab: int) -> int:
+    return chunks.loss_chunk_rows(vocab, LOGIT_CHUNK_ELEMENTS, MIN_CHUNK_ROWS)
+
+
+def _head_loss(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor, cfg: ForwardConfig) -> torch.Tensor:
+    with _autocast(cfg, hidden.device):
+        logits = head(hidden)
+    return F.cross_entropy(logits.float(), targets, reduction="sum")
 
 
 def loss_sum(model: torch.nn.Module, batch: Batch, cfg: ForwardConfig) -> torch.Tensor:
-    """Sum of token cross-entropies over the supervised positions (fp32 scalar)."""
-    logits, targets = supervised_logits(model, batch, cfg)
-    return F.cross_entropy(logits.float(), targets, reduction="sum")
+    """Sum of token cross-entropies over the supervised positions (fp32 scalar).
+
+    The LM head and the loss run over chunks of `loss_chunk_rows` positions, each under
+    activation checkpointing, so no more than one chunk's [rows, vocab] logits (upcast to fp32)
+    exist at once, forward or backward: 16k supervised tokens of Qwen3 would otherwise hold
+    about 10 GB of fp32 logits. One chunk (every nano step) is the plain computation."""
+    hidden, targets = supervised_states(model, batch, cfg)
+    head = model.get_output_embeddings()
+    rows = loss_chunk_rows(head.weight.shape[0])
+    if hidden.shape[0] <= rows:
+        return _head_loss(head, hidden, targets, cfg)
+    total = hidden.new_zeros((), dtype=torch.float32)
+    for h, t in zip(hidden.split(rows), targets.split(rows), strict=True):
+        total = total + checkpoint(_head_loss, head, h, t, cfg, use_reentrant=False)
+    return total

@@ -10,6 +10,7 @@ import torch
 
 # Dense bf16 peak TFLOP/s by GPU name fragment (first match wins).
 PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
+    ("H200 NVL", 835.0),
     ("H200", 989.0),
     ("H100 SXM", 989.0),
     ("H100 80GB HBM3", 989.0),

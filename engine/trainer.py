@@ -24,6 +24,7 @@ from engine.control import is_known
 from engine.metrics import FlopModel, Window, peak_flops
 from engine.optim import build_optimizer, build_scheduler, carry_optimizer_state
 from engine.reporting import final_result, step_event
+from engine.rng import rng_state, set_rng
 from engine.saving import Saver
 from engine.state import Setup, TrainState
 from engine.step import forward_backward
@@ -107,9 +108,7 @@ class Trainer:
     def _restore(self, info: ResumeInfo, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng_cpu"])
-        if self.s.device.type == "cuda" and state.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        set_rng(state, self.s.device)
         st = self.state
         st.job_step, st.epoch, st.step_in_epoch = info.job_step, info.epoch, info.step_in_epoch
         st.tokens_seen, st.supervised_tokens_seen = info.tokens_seen, info.supervised_tokens_seen
@@ -118,9 +117,7 @@ class Trainer:
 
     def _carry_on(self, info: ResumeInfo | None, state: dict[str, Any]) -> None:
         """continue_from: the RNG and the loss average go on; the data cursor starts afresh."""
-        torch.set_rng_state(state["rng_cpu"])
-        if self.s.device.type == "cuda" and state.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        set_rng(state, self.s.device)
         self.state.loss_ema = info.loss_ema if info is not None else None
         self.state.last_loss = state.get("last_loss")
 
@@ -129,8 +126,7 @@ class Trainer:
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if self.s.device.type == "cuda" else None,
+            **rng_state(self.s.device),
             "last_loss": self.state.last_loss,
         }
 

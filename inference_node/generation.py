@@ -127,7 +127,7 @@ def generate(
                 finish = "cancelled"
                 break
             with runtime.lock:
-                out = model(input_ids=inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                out = model(input_ids=inputs, cache=cache, use_cache=True, logits_to_keep=1)
                 logits = out.logits[0, -1].float()
                 runtime.tokens_generated += 1
             if runtime.logit_bias is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,14 +101,23 @@ class ModelRuntime:
             cancelled=self.cancelled, chat_style=self.style, context_length=self.context_length,
         )
 
-    def release_memory(self) -> None:
-        """Drop the weights; on CUDA give the cached blocks back so memory returns to its baseline."""
+    def release_memory(self) -> Future:
+        """Drop the weights; then, off the event loop (a full gc and a device sync take a while),
+        collect and on CUDA give the cached blocks back so memory returns to its baseline.
+        Returns the reclaim's future (the GPU check waits on it before reading memory)."""
         self.model = None
         self.logit_bias = None
-        gc.collect()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.empty_cache()
+        return RECLAIMER.submit(reclaim, self.device)
+
+
+RECLAIMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-reclaim")
+
+
+def reclaim(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
 
 
 def verify_weights(resolved: Resolved) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -30,11 +31,23 @@ class Batch:
     n_tokens: int
     n_slots: int
     n_supervised: int
+    # one flattened packed row (padding_free): int32 example boundaries [0, l1, l1+l2, ...] and the
+    # longest example, built once here so flash-attn varlen need not re-derive them in every layer
+    cu_seqlens: torch.Tensor | None = None
+    max_seqlen: int | None = None
 
     def to(self, device: torch.device) -> "Batch":
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
         return Batch(move(self.input_ids), move(self.targets), move(self.position_ids), move(self.segment_ids),
-                     self.layout, self.rows, self.example_lengths, self.n_tokens, self.n_slots, self.n_supervised)
+                     self.layout, self.rows, self.example_lengths, self.n_tokens, self.n_slots, self.n_supervised,
+                     move(self.cu_seqlens), self.max_seqlen)
+
+    def varlen_kwargs(self) -> dict:
+        """flash-attn varlen's keyword arguments for the model's forward (empty unless one flat row)."""
+        if self.cu_seqlens is None:
+            return {}
+        return {"cu_seq_lens_q": self.cu_seqlens, "cu_seq_lens_k": self.cu_seqlens,
+                "max_length_q": self.max_seqlen, "max_length_k": self.max_seqlen}
 
 
 def collate(
@@ -81,6 +94,8 @@ def collate(
     targets = torch.full_like(labels_t, IGNORE)
     targets[:, :-1] = labels_t[:, 1:]
     n_tokens = sum(lengths)
+    flat = packed and n_rows == 1 and width == n_tokens
+    cu = torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int32) if flat else None
     return Batch(
         input_ids=input_ids,
         targets=targets,
@@ -92,4 +107,6 @@ def collate(
         n_tokens=n_tokens,
         n_slots=n_rows * width,
         n_supervised=int((targets != IGNORE).sum()),
+        cu_seqlens=cu,
+        max_seqlen=max(lengths) if flat else None,
     )

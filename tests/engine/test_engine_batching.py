@@ -144,3 +144,27 @@ def test_thread_governor_moves_to_the_faster_count_and_back() -> None:
         assert fixed.current == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_padding_free_rows_carry_the_varlen_boundaries_flash_attn_needs() -> None:
+    """Built once in collate, equal to what transformers would re-derive from position_ids in
+    every layer (with a host sync each time)."""
+    from transformers.modeling_flash_attention_utils import prepare_fa_kwargs_from_position_ids
+
+    lengths = [7, 3, 12, 5, 9, 4]
+    exs = fake_examples(lengths, seed=4)
+    plan = plan_epoch(lengths, "padding_free", 200, 1, seed=0, epoch=0)
+    for mb in plan.steps[0]:
+        batch = collate(mb, exs, 0, "packed")
+        assert batch.input_ids.shape[0] == 1
+        (cu_q, cu_k), (max_q, max_k) = prepare_fa_kwargs_from_position_ids(batch.position_ids)
+        kwargs = batch.varlen_kwargs()
+        assert kwargs["cu_seq_lens_q"].dtype == torch.int32
+        assert torch.equal(kwargs["cu_seq_lens_q"], cu_q) and torch.equal(kwargs["cu_seq_lens_k"], cu_k)
+        assert kwargs["max_length_q"] == int(max_q) == kwargs["max_length_k"] == int(max_k)
+        assert isinstance(kwargs["max_length_q"], int)
+    several_rows = plan_epoch(lengths, "packed", 200, 1, seed=0, epoch=0, row_tokens=16)
+    batch = collate(several_rows.steps[0][0], exs, 0, "packed")
+    assert batch.input_ids.shape[0] > 1 and batch.varlen_kwargs() == {}
+    padded = collate(plan_epoch(lengths, "padded", 200, 1, seed=0, epoch=0).steps[0][0], exs, 0, "padded")
+    assert padded.varlen_kwargs() == {}

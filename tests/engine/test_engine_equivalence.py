@@ -127,3 +127,22 @@ def test_the_cuda_masked_path_with_expanded_kv_heads_matches(nano_dir: Path, tok
     assert True in calls  # the last layer's selected queries always take a mask
     assert abs(loss - ref_loss) / ref_loss < TOL
     assert rel(grad, ref_grad) < TOL
+
+
+def test_the_chunked_loss_equals_the_whole_one(nano_dir: Path, tok, monkeypatch) -> None:
+    """Qwen3's vocabulary makes the LM head and loss run in chunks (one chunk's fp32 logits at a
+    time); forced on nano with tiny chunks, the step's loss and gradient are the same."""
+    import engine.forward as fw
+
+    model = load_model(nano_dir, torch.device("cpu"), "sdpa")
+    exs = examples(tok, 16, seed=3)
+    cfg = ForwardConfig.for_model(model, "sdpa", False, None)
+    whole_loss, whole_grad, batches = engine_step(model, tok, exs, "packed", cfg, budget=300, accum=64)
+    assert fw.loss_chunk_rows(151_936) == 1766 and fw.loss_chunk_rows(model.config.vocab_size) > 10_000
+    monkeypatch.setattr(fw, "MIN_CHUNK_ROWS", 7)
+    monkeypatch.setattr(fw, "LOGIT_CHUNK_ELEMENTS", 7 * model.config.vocab_size)
+    assert fw.loss_chunk_rows(model.config.vocab_size) == 7
+    assert max(b.n_supervised for b in batches) > 3 * 7  # several chunks per micro-batch
+    loss, grad, _ = engine_step(model, tok, exs, "packed", cfg, budget=300, accum=64)
+    assert abs(loss - whole_loss) / whole_loss < TOL
+    assert rel(grad, whole_grad) < TOL
