@@ -18,11 +18,14 @@ from backend.slot import SaveSlot
 from backend.store.integrity import check_integrity
 from contracts.checkpoint import list_complete, stale_temp_folders
 
-ENGINE_PROBE = (
-    "import json, torch, transformers, engine; "
-    "print(json.dumps({'torch': torch.__version__, 'transformers': transformers.__version__, "
-    "'cuda': torch.cuda.is_available(), 'gpus': [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]}))"
-)
+def engine_probe_cmd(slot: SaveSlot) -> list[str]:
+    """`python -m engine probe` with the save's trainer device, precision and attention."""
+    config, _ = check_config(slot.config_path)
+    if config is None:
+        return [sys.executable, "-m", "engine", "probe"]
+    t = config.training
+    return [sys.executable, "-m", "engine", "probe", "--device", config.hosts.trainer.device,
+            "--precision", t.precision, "--attention", t.attention]
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,9 @@ def check_daemon(slot: SaveSlot) -> Check:
     return Check("daemon", False, "not running", f"`realm daemon start` (log: {log_path(slot)})", warn_only=True)
 
 
-def check_engine() -> tuple[Check, dict]:
+def check_engine(slot: SaveSlot) -> tuple[Check, dict]:
     try:
-        out = subprocess.run([sys.executable, "-c", ENGINE_PROBE], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(engine_probe_cmd(slot), capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return Check("engine", False, "importing the engine took over 120 s", "check the machine's load and disk"), {}
     if out.returncode != 0:
@@ -79,8 +82,27 @@ def check_gpu(facts: dict) -> Check:
     if not facts:
         return Check("gpu", False, "unknown (the engine did not import)", "fix the engine first", warn_only=True)
     if facts.get("cuda"):
-        return Check("gpu", True, ", ".join(facts["gpus"]))
+        return Check("gpu", True, ", ".join(
+            f"{g['index']}: {g['name']} (compute {'.'.join(map(str, g['capability']))}, "
+            f"{fmt_bytes(g['memory_bytes'])})" for g in facts["gpus"]))
     return Check("gpu", True, "no CUDA GPU: nano DIO trains on the CPU (the embedded default)", warn_only=True)
+
+
+def check_attention(facts: dict) -> Check:
+    """What training will run with, from the save's settings; an impossible choice fails here
+    rather than at the first battle."""
+    if not facts:
+        return Check("training", False, "unknown (the engine did not import)", "fix the engine first", warn_only=True)
+    if facts.get("error"):
+        return Check("training", False, facts["error"], "change training.precision / training.attention or "
+                     "hosts.trainer.device in realm.yaml (`realm config edit`)")
+    detail = f"{facts['attention']} attention, {facts['precision']} on {facts['device']}"
+    flash_error = facts.get("flash_attn_error")
+    if facts.get("cuda") and facts["attention"] != "flash_attention_2" and flash_error:
+        return Check("training", True, f"{detail}; flash-attn does not import ({flash_error})",
+                     "optional and faster on CUDA: bash scripts/setup.sh gpu (builds flash-attn against the "
+                     "installed torch)", warn_only=True)
+    return Check("training", True, detail)
 
 
 async def check_node(slot: SaveSlot) -> Check:
@@ -130,7 +152,7 @@ def check_checkpoint_folders(slot: SaveSlot) -> Check:
 
 
 async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
-    engine, facts = await asyncio.to_thread(check_engine)
+    engine, facts = await asyncio.to_thread(check_engine, slot)
     return [check_config_file(slot), check_disk(slot, min_free_gb), check_database(slot), check_daemon(slot),
-            await asyncio.to_thread(check_checkpoint_folders, slot), engine, check_gpu(facts),
+            await asyncio.to_thread(check_checkpoint_folders, slot), engine, check_gpu(facts), check_attention(facts),
             await check_node(slot)]

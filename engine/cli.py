@@ -75,6 +75,12 @@ def _cmd_nano(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from engine.probe import main as probe_main
+
+    return probe_main(args.device, args.precision, args.attention)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Realm of Training's training engine.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -88,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     nano.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     nano.add_argument("--spec", default=None, help="NanoSpec as a JSON object or a JSON file path")
     nano.set_defaults(func=_cmd_nano)
+    probe = sub.add_parser("probe", help="print, as JSON, what a job with these settings would train with")
+    probe.add_argument("--device", default="auto")
+    probe.add_argument("--precision", default="auto")
+    probe.add_argument("--attention", default="auto")
+    probe.set_defaults(func=_cmd_probe)
     return parser
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up the project's virtual environment (idempotent, quick when nothing changed).
-#   bash scripts/setup.sh [EXTRAS]     e.g. EXTRAS=test or test,bench
+#   bash scripts/setup.sh [EXTRAS]     e.g. EXTRAS=test or test,bench, or gpu on a CUDA rig
 # torch: when the venv has no torch, torch==2.13.0 is installed first (on these
 # machines that is a local CPU build; any other spelling pulls GBs of CUDA wheels).
 # On a CUDA rig, install the torch build you want into .venv before running this.
@@ -31,4 +31,19 @@ if [ ! -f "$STAMP" ] || ! grep -qx -- "$WANT" "$STAMP"; then
   echo "setup: installing realm-of-training${EXTRAS:+ [$EXTRAS]}"
   "${PIP[@]}" install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
   echo "$WANT" >> "$STAMP"
+fi
+
+# flash-attn (optional, CUDA only) is built against the torch already in the venv, so it
+# cannot be an ordinary extra: pip's isolated build would not see torch. Its own step, with
+# --no-build-isolation; a failed build leaves training on sdpa (`realm doctor` says which).
+if [[ ",$EXTRAS," == *",gpu,"* ]] && ! "$VENV/bin/python" -c 'import flash_attn' >/dev/null 2>&1; then
+  if "$VENV/bin/python" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+    echo "setup: building flash-attn against the installed torch (several minutes)"
+    "${PIP[@]}" install -q ninja packaging
+    if ! MAX_JOBS="${MAX_JOBS:-4}" "${PIP[@]}" install -q --no-build-isolation "flash-attn>=2.6"; then
+      echo "setup: flash-attn did not build; training uses sdpa (see \`realm doctor\`)" >&2
+    fi
+  else
+    echo "setup: no CUDA GPU visible to torch: flash-attn skipped (it runs on CUDA only)"
+  fi
 fi

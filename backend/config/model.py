@@ -72,12 +72,19 @@ class TrainingConfig(Section):
     grad_clip: float = Field(1.0, gt=0, description="gradient norm clipping")
     precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto = bf16 on CUDA that supports it, fp32 on the CPU")
     attention: Literal["auto", "sdpa", "flash_attention_2", "eager"] = Field(
-        "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa"
+        "auto", description="auto = flash_attention_2 when flash-attn imports on a CUDA GPU of compute capability "
+        ">= 8.0 and training runs in bf16, else sdpa"
     )
     gradient_checkpointing: bool = Field(False, description="trade compute for memory on large models")
     profile: Literal["none", "emoji_think", "regime3"] = Field("none", description="data profile (reasoning format)")
     overlength: Literal["drop", "truncate"] = Field("drop", description="what to do with examples longer than max_length")
     seed: int = Field(0, ge=0, description="training seed")
+
+
+def device_name(v: str) -> str:
+    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+        return v
+    raise ValueError("must be auto, cpu, cuda or cuda:N (for example cuda:0)")
 
 
 class TrainerHost(Section):
@@ -87,9 +94,7 @@ class TrainerHost(Section):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
-            return v
-        raise ValueError("must be auto, cpu, cuda or cuda:N (for example cuda:0)")
+        return device_name(v)
 
 
 class InferenceHost(Section):
@@ -97,6 +102,13 @@ class InferenceHost(Section):
     api_key_env: str = Field("REALM_NODE_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="environment variable holding the node's API key")
     port: int = Field(0, ge=0, le=65535, description="port of the local node (0 = a free port, chosen when it starts)")
     pool: int = Field(3, ge=1, le=64, description="checkpoints the node keeps loaded at once")
+    device: str = Field("auto", description="device of the local node: auto (another GPU than training's "
+                        "when there are two or more), cpu, cuda or cuda:N")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        return device_name(v)
 
     @field_validator("url")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
 from backend.event_kinds import EventKind
+from backend.gpus import local_node_device, visible_gpu_count
 from backend.http_client import ServiceError, ServiceHttpError
 from backend.oracle import OracleClient, node_settings, node_url
 
@@ -108,6 +109,7 @@ class NodeManager(Component):
                 sys.executable, "-m", "inference_node", "--models-dir", str(ctx.slot.checkpoints_dir),
                 "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(port),
                 "--api-key-env", KEY_ENV, "--pool", str(inference.pool), "--exit-with-parent",
+                "--device", local_node_device(inference.device, ctx.config.hosts.trainer.device, visible_gpu_count()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env={**os.environ, KEY_ENV: local_key(ctx)},
             )

@@ -121,3 +121,17 @@ async def test_status_says_plainly_that_a_daemon_died(tmp_path: Path) -> None:
         await store.heartbeat.beat(999_999, 1.0, 2.0, "training")  # a beat long ago, never a clean stop
     out = realm("status", "--save", str(save))
     assert "Daemon: DEAD" in out.stdout and "realm daemon start" in out.stdout and "realm service install" in out.stdout
+
+
+def test_doctor_says_what_training_will_run_with_and_refuses_an_impossible_choice(tmp_path: Path) -> None:
+    save = tmp_path / "slot"
+    assert realm("init", "--save", str(save)).returncode == 0
+    out = realm("doctor", "--save", str(save))
+    lines = {line.split()[1]: line for line in out.stdout.splitlines() if line[:1] in "✓!✗"}
+    assert lines["training"].startswith("✓") and "sdpa attention, fp32 on cpu" in lines["training"]
+    assert realm("config", "set", "training.attention", "flash_attention_2", "--save", str(save)).returncode == 0
+    out = realm("doctor", "--save", str(save))
+    assert out.returncode == 1
+    bad = next(line for line in out.stdout.splitlines() if " training " in line)
+    assert bad.startswith("✗") and "flash_attention_2 needs a CUDA device" in bad
+    assert "fix: change training.precision / training.attention" in out.stdout
