@@ -151,8 +151,21 @@ def check_checkpoint_folders(slot: SaveSlot) -> Check:
     return Check("checkpoints", True, f"{len(complete)} complete checkpoint folder(s), every one listed")
 
 
+def check_memory(slot: SaveSlot) -> Check:
+    from backend.memory_admission import battle_admission
+
+    config, _ = check_config(slot.config_path)
+    if config is None:
+        return Check("memory", False, "config invalid", "fix the config first")
+    admission = battle_admission(slot, config)
+    if admission.ok:
+        return Check("memory", True, admission.detail, warn_only=admission.free is None)
+    return Check("memory", False, admission.detail, "; ".join(admission.fixes))
+
+
 async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
     engine, facts = await asyncio.to_thread(check_engine, slot)
     return [check_config_file(slot), check_disk(slot, min_free_gb), check_database(slot), check_daemon(slot),
             await asyncio.to_thread(check_checkpoint_folders, slot), engine, check_gpu(facts), check_attention(facts),
+            await asyncio.to_thread(check_memory, slot),
             await check_node(slot)]

@@ -61,10 +61,27 @@ def peak_flops(device: torch.device, precision: str) -> float | None:
 
 
 def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this process: allocated on CUDA; on the CPU the resident high-water mark.
+    Linux's VmHWM belongs to this program alone; ru_maxrss survives exec, so an engine started by
+    a big parent (a benchmark that built a model) would report the parent's peak."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    hwm = _vm_hwm_kb()
+    if hwm is not None:
+        return hwm / 1024
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def _vm_hwm_kb() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 @dataclass

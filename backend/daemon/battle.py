@@ -8,8 +8,10 @@ restart resumes. XP and gold come from deduplicated events, never twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from backend.daemon.battle_sink import BattleSink
@@ -25,6 +27,7 @@ from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.riders import Lineup, next_lineup, set_riders, waiting_text
 from backend.event_kinds import EventKind
 from backend.hero import create_nano, hero_exists
+from backend.memory_admission import battle_admission
 from backend.store.quests import Quest
 from contracts.engine_events import TrainingResult
 
@@ -36,9 +39,11 @@ ENGINE_LOCK_WAIT_S = 300.0
 class BattleLoop(Component):
     name = "battle"
 
-    def __init__(self, ctx: DaemonContext, pipeline: QuestPipeline) -> None:
+    def __init__(self, ctx: DaemonContext, pipeline: QuestPipeline,
+                 node_pid: Callable[[], int | None] = lambda: None) -> None:
         super().__init__(ctx)
         self.pipeline = pipeline
+        self.node_pid = node_pid
         self.engine: EngineProcess | None = None
         self.quest: Quest | None = None
         self.riders: tuple[Quest, ...] = ()
@@ -57,7 +62,7 @@ class BattleLoop(Component):
                 ctx.state.activity = (await waiting_text(ctx.store, ctx.config) if lineup is None else None) or "idle"
                 await self.nap(IDLE_S)
                 continue
-            if await self.config_blocked():
+            if await self.config_blocked() or await self.memory_blocked():
                 await self.nap(10.0)
                 continue
             await self.fight(lineup)
@@ -90,6 +95,18 @@ class BattleLoop(Component):
             await self.ctx.event(EventKind.WARNING, {"source": "config", "message": "training paused: " + problems[0].what,
                                                      "fix": problems[0].fix}, dedupe_key=key + f":{self.ctx.config_mtime()}")
         return bool(problems)
+
+    async def memory_blocked(self) -> bool:
+        """Memory admission (backend.memory_admission): a battle that would not fit does not start;
+        the player is told once per settings change by how much, and what would make it fit."""
+        admission = await asyncio.to_thread(battle_admission, self.ctx.slot, self.ctx.config, self.node_pid())
+        if admission.ok:
+            return False
+        self.ctx.state.activity = "waiting: not enough memory for the battle"
+        await self.ctx.event(EventKind.WARNING, {"source": "memory", "message": "training waits: " + admission.detail,
+                                                 "fix": "; ".join(admission.fixes)},
+                             dedupe_key=f"memory_blocked:{self.ctx.config_mtime()}")
+        return True
 
     # --- one quest ------------------------------------------------------------
     async def fight(self, lineup: Lineup) -> None:

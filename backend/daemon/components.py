@@ -27,9 +27,9 @@ from backend.daemon.vault_ops import register_vault_ops
 def build_components(ctx: DaemonContext) -> list[Component]:
     dispatcher = Dispatcher(ctx)
     pipeline = QuestPipeline(ctx)
-    battle = BattleLoop(ctx, pipeline)
-    generator = Generator(ctx, pipeline)
     node = NodeManager(ctx)
+    battle = BattleLoop(ctx, pipeline, node_pid=lambda: node.proc.pid if node.proc else None)
+    generator = Generator(ctx, pipeline)
     champion = Champion(ctx, node)
     evaluator = Evaluator(ctx, node, after=champion.consider)
     sparring = Sparring(ctx, node, pipeline)
