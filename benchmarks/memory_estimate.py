@@ -72,7 +72,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", f"from qwen_shape import make_qwen3; make_qwen3({str(qwen)!r})"],
                        check=True, cwd=ROOT / "benchmarks", capture_output=True)
         rows.append(("Qwen3-0.6B shape, 256 tokens per micro-batch", qwen, 256, 256))
-    print(f"| model | measured peak RSS | estimate | estimate / measured |\n|---|---:|---:|---:|")
+    print("| model | measured peak RSS | estimate | estimate / measured |\n|---|---:|---:|---:|")
     for name, model_dir, tokens, max_length in rows:
         measured = run_engine(model_dir, data, work / name.split(",")[0].replace(" ", "-"), args.steps, tokens,
                               max_length)

@@ -1,0 +1,29 @@
+"""The GPU proof stays ready where no GPU is lent: the script parses, and its CPU rehearsal
+(`--dry-run`) runs every check, passing those that can run on the CPU and saying why it
+skips the others."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_gpu_check_parses_and_its_dry_run_passes(tmp_path: Path) -> None:
+    script = ROOT / "benchmarks" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    out = subprocess.run(["bash", str(script), "--dry-run", "--out", str(tmp_path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    summary = json.loads((tmp_path / "gpu_check.json").read_text())
+    checks = summary["checks"]
+    assert summary["dry_run"] and summary["device"] == "cpu"
+    assert list(checks) == ["train_sdpa", "train_flash", "oom_retry", "node", "lora", "qlora", "ddp"]
+    assert checks["train_sdpa"]["status"] == "pass" and checks["train_sdpa"]["steps"] == 3
+    assert checks["train_sdpa"]["final_loss"] > 0
+    assert checks["node"]["status"] == "pass" and checks["node"]["load_s"] >= 0
+    assert {checks[n]["status"] for n in ("train_flash", "oom_retry", "ddp")} == {"skip"}
+    assert all(c["detail"] for c in checks.values())
+    assert "| train_sdpa | pass |" in (tmp_path / "gpu_check.md").read_text()
