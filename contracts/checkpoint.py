@@ -122,6 +122,10 @@ class CheckpointLedger(BaseModel):
     profile: ProfileInfo = Field(default_factory=ProfileInfo)
     precision: str = "fp32"
     started_from: str = Field("", description="model_dir or resume_from the job started with")
+    method: Literal["full", "lora"] = Field("full", description="lora: the folder is a PEFT adapter over a base")
+    base_model: str | None = Field(None, description="lora: the base model folder (or hub id) it adapts")
+    base_weights_sha256: str | None = Field(None, description="lora: weights_sha256 of that base; the node "
+                                            "refuses to put the adapter over any other")
     files: dict[str, FileDigest] = Field(description="every file in the folder except the ledger")
     weights_sha256: str = Field(description="sha256 of the weight file, or of the sorted weight digests if sharded")
     resume: ResumeInfo | None = None
@@ -147,6 +151,15 @@ def combined_weights_sha256(files: dict[str, FileDigest]) -> str:
         return weights[0][1].sha256
     text = "".join(f"{n} {d.sha256}\n" for n, d in weights)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def folder_weights_sha256(folder: str | Path) -> str:
+    """combined_weights_sha256 of the weight files in `folder`, hashed now ("" when there are none):
+    the identity of a base model, which has no ledger."""
+    folder = Path(folder)
+    digests = {f.name: FileDigest(sha256=sha256_file(f), size=f.stat().st_size)
+               for f in sorted(folder.iterdir()) if f.is_file() and f.name.endswith(WEIGHT_SUFFIXES)}
+    return combined_weights_sha256(digests)
 
 
 class LedgerError(ValueError):

@@ -21,6 +21,8 @@ BatchingMode = Literal["auto", "padded", "packed", "padding_free"]
 Precision = Literal["auto", "bf16", "fp32"]
 Attention = Literal["auto", "sdpa", "flash_attention_2", "eager"]
 ProfileName = Literal["none", "emoji_think", "regime3"]
+Method = Literal["full", "lora"]
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 JOB_VERSION = 1
 
@@ -115,6 +117,16 @@ class QuestMeta(_Strict):
     level: int | None = None
 
 
+class LoraSettings(_Strict):
+    """PEFT LoraConfig fields (method: lora)."""
+
+    rank: int = Field(16, ge=1, le=1024, description="rank r of each adapter")
+    alpha: float = Field(32.0, gt=0, description="scale alpha (the update is scaled by alpha / rank)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the adapter's input")
+    target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), min_length=1,
+                                      description="Linear layers that get an adapter")
+
+
 class EngineJob(_Strict):
     """One training run of DIO."""
 
@@ -142,6 +154,9 @@ class EngineJob(_Strict):
         "capability 8.0 or newer and the job trains in bf16, else sdpa"
     )
     gradient_checkpointing: bool = False
+    method: Method = Field("full", description="full: every weight trains; lora: a PEFT LoRA adapter over the "
+                           "frozen model_dir (the base), saved as an adapter folder of a few MB")
+    lora: LoraSettings = Field(default_factory=lambda: LoraSettings())
     profile: ProfileName = Field("none", description="data profile: none | emoji_think | regime3")
     save_every_steps: int = Field(200, ge=0, description="checkpoint every N steps; 0 = only on command, stop and end")
     log_every_steps: int = Field(10, ge=1, description="a `step` event every N steps ...")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 HEADER_MODEL = "X-Realm-Model"
 HEADER_STEP = "X-Realm-Step"
 HEADER_SHA256 = "X-Realm-Weights-Sha256"
+HEADER_BASE_SHA256 = "X-Realm-Base-Weights-Sha256"  # LoRA checkpoints only: the base under the adapter
 API_KEY_HEADER = "Authorization"  # "Bearer <key>", as OpenAI clients send it
 HEADER_MANIFEST = "X-Realm-Manifest"  # POST /models/upload: UploadManifest JSON
 
@@ -42,6 +43,7 @@ class LoadedModel(BaseModel):
     step: int | None
     path: str
     weights_sha256: str
+    base_weights_sha256: str | None = None  # LoRA: the base the adapter was put over
     profile: str = "none"
     device: str
     dtype: str

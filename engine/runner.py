@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from contracts.checkpoint import ProfileInfo, check_checkpoint, stale_temp_folders
+from contracts.checkpoint import ProfileInfo, check_checkpoint, read_ledger, stale_temp_folders
 from contracts.engine_events import ErrorEvent, ResultEvent, StartedEvent, TrainingResult, WarningEvent
 from contracts.engine_job import EngineJob
 from engine.batching.plan import resolve_batching
@@ -34,6 +34,7 @@ from engine.loading import (
     resolve_precision,
     set_threads,
 )
+from engine.lora import attach_adapter, base_sha256, is_adapter
 from engine.profiles import get_profile
 from engine.state import Setup
 from engine.trainer import Trainer
@@ -100,8 +101,15 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     model_dir = str(resume[0]) if resume else str(carried[0]) if carried else job.model_dir
     # carried on: the campaign's step goes on from the carried checkpoint, or from job.init_step when later
     init_step = resume[1].resume.init_step if resume else max(carried[1].step, job.init_step) if carried else job.init_step
-    tokenizer = load_tokenizer(model_dir)
-    model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
+    if job.method == "lora":
+        model, tokenizer, adapter, base_dir, base_sha = _lora_model(job, model_dir, device, attention)
+    else:
+        if is_adapter(model_dir):
+            raise EngineError("bad_job", f"{Path(model_dir).name} is a LoRA adapter; a full job cannot train it",
+                              where="method", fix="set method to lora (training.method: lora in realm.yaml)")
+        adapter, base_dir, base_sha = None, None, None
+        tokenizer = load_tokenizer(model_dir)
+        model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
     profile = get_profile(job.profile)
     style = profile.chat_style or detect_style(tokenizer)
     data = build_job_data(job, tokenizer, profile, style)
@@ -126,7 +134,26 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         resume_info=resume[1].resume if resume else None, resume_path=resume[0] if resume else None,
         carried_state=carried[2] if carried else None, carried_info=carried[1].resume if carried else None,
         label_guard=LabelGuard.for_tokenizer(tokenizer, model.get_output_embeddings().weight.shape[0]),
+        adapter=adapter, base_dir=base_dir, base_sha256=base_sha,
     )
+
+
+def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention: str):
+    """(model to train, tokenizer, PEFT model, base folder, base sha256) of a LoRA job. `start_dir`
+    is the checkpoint it resumes or continues, or model_dir: the base, or an adapter checkpoint
+    (whose ledger names its base)."""
+    adapter_dir = Path(start_dir) if is_adapter(start_dir) else None
+    base_dir = job.model_dir
+    if adapter_dir is not None and adapter_dir == Path(job.model_dir):
+        base_dir = read_ledger(adapter_dir).base_model or ""
+        if not base_dir:
+            raise EngineError("bad_job", f"{adapter_dir.name}'s ledger names no base model", where="model_dir",
+                              fix="set model_dir to the base and continue_from to the adapter checkpoint")
+    base_sha = base_sha256(base_dir) if Path(base_dir).is_dir() else ""
+    tokenizer = load_tokenizer(adapter_dir or base_dir)
+    base = load_model(base_dir, device, attention, torch.float32, job.gradient_checkpointing)
+    adapter = attach_adapter(base, job.lora, adapter_dir, base_dir, base_sha)
+    return adapter.get_base_model(), tokenizer, adapter, str(base_dir), base_sha
 
 
 def _startup_warnings(setup: Setup) -> None:

@@ -48,7 +48,9 @@ class Saver:
             profile=tr.s.profile, precision=tr.s.precision, started_from=tr.s.started_from,
             resume=tr.resume_info(),
         )
-        path, _ = save_checkpoint(tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
+        if tr.s.adapter is not None:
+            fields.update(method="lora", base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
+        path, _ = save_checkpoint(tr.s.adapter if tr.s.adapter is not None else tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
                                   tr.resume_state())
         self.last_checkpoint = path
         self.last_saved_step = tr.global_step

@@ -66,3 +66,6 @@ class Setup:
     carried_state: dict[str, Any] | None = None  # continue_from: the earlier job's tensors (optimizer, RNG)
     carried_info: ResumeInfo | None = None  # ... and where it was (loss average)
     label_guard: LabelGuard | None = None  # the invariant every collated micro-batch is checked against
+    adapter: Any = None  # method lora: the PEFT model wrapping `model` (what a checkpoint saves)
+    base_dir: str | None = None  # ... the frozen base it adapts
+    base_sha256: str | None = None  # ... and that base's weights sha256

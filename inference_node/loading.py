@@ -22,9 +22,9 @@ import torch
 
 from contracts.checkpoint import (
     WEIGHT_SUFFIXES,
-    FileDigest,
     ProfileInfo,
     combined_weights_sha256,
+    folder_weights_sha256,
     sha256_file,
 )
 from contracts.node_api import LoadedModel
@@ -59,6 +59,7 @@ class ModelRuntime:
     stop_strings: tuple[str, ...]
     context_length: int
     max_token_bytes: int = 1 << 16  # the longest text one token stands for (bounds a prompt's length cheaply)
+    base_weights_sha256: str | None = None  # a LoRA checkpoint: the base it was put over (both shas are its identity)
     loaded_at: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.time)
     in_flight: int = 0
@@ -95,6 +96,7 @@ class ModelRuntime:
     def info(self) -> LoadedModel:
         return LoadedModel(
             id=self.model_id, step=self.step, path=str(self.path), weights_sha256=self.weights_sha256,
+            base_weights_sha256=self.base_weights_sha256,
             profile=self.profile_info.name, device=str(self.device), dtype=str(self.dtype).removeprefix("torch."),
             memory_bytes=self.memory_bytes, loaded_at=self.loaded_at, last_used=self.last_used,
             in_flight=self.in_flight, requests=self.requests, tokens_generated=self.tokens_generated,
@@ -120,17 +122,42 @@ def reclaim(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def check_adapter_base(resolved: Resolved, base_path: Path | None) -> str:
+    """The node's base sha256, when it is the base the adapter of `resolved` was trained over."""
+    ledger = resolved.ledger
+    assert ledger is not None
+    if base_path is None or not (base_path / "config.json").is_file():
+        raise ModelNotFound(f"{resolved.model_id} is a LoRA adapter and this node has no base model to put it "
+                            "over (start it with --base-dir)", code="base_missing")
+    from engine.lora import base_sha256
+
+    have = base_sha256(base_path)
+    if ledger.base_weights_sha256 and have != ledger.base_weights_sha256:
+        raise ModelNotFound(f"{resolved.model_id} adapts a base with weights sha256 {ledger.base_weights_sha256[:12]}, "
+                            f"but this node's base has {have[:12]}: an adapter never answers over another base",
+                            code="base_mismatch")
+    return have
+
+
+def merged_adapter(adapter_dir: Path, base_path: Path, device: torch.device, attention: str,
+                   dtype: torch.dtype) -> torch.nn.Module:
+    """The base with the adapter merged in (PEFT's merge_and_unload): generation runs at full speed."""
+    from peft import PeftModel
+
+    from engine.loading import load_model
+
+    base = load_model(base_path, device, attention, dtype)
+    return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+
+
 def verify_weights(resolved: Resolved) -> str:
     """The weights' sha256, checked against the ledger (files re-hashed now)."""
     folder, ledger = resolved.path, resolved.ledger
     if ledger is None:
-        digests = {
-            f.name: FileDigest(sha256=sha256_file(f), size=f.stat().st_size)
-            for f in sorted(folder.iterdir()) if f.is_file() and f.name.endswith(WEIGHT_SUFFIXES)
-        }
-        if not digests:
+        sha = folder_weights_sha256(folder)
+        if not sha:
             raise ModelNotFound(f"{resolved.model_id}: no weight files in {folder}", code="model_incomplete")
-        return combined_weights_sha256(digests)
+        return sha
     skip = {ledger.resume.state_file} if ledger.resume is not None else set()
     bad = []
     for name, digest in ledger.files.items():
@@ -211,16 +238,24 @@ def warm_up() -> None:
     quiet_transformers()
 
 
-def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, attention: str) -> ModelRuntime:
-    """Verify and load `resolved` (blocking: call it in a worker thread)."""
+def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, attention: str,
+                 base_path: Path | None = None) -> ModelRuntime:
+    """Verify and load `resolved` (blocking: call it in a worker thread). A LoRA checkpoint is put
+    over this node's base (`base_path`) only when that base is the one its ledger names by sha256,
+    and merged into it for generation."""
     from engine.loading import load_model, load_tokenizer, quiet_transformers
     from engine.errors import EngineError
 
     quiet_transformers()
     sha = verify_weights(resolved)
+    lora = resolved.ledger is not None and resolved.ledger.method == "lora"
+    base_sha = check_adapter_base(resolved, base_path) if lora else None
     try:
         tokenizer = load_tokenizer(resolved.path)
-        model = load_model(resolved.path, device, attention, dtype)
+        if lora:
+            model = merged_adapter(resolved.path, base_path, device, attention, dtype)  # type: ignore[arg-type]
+        else:
+            model = load_model(resolved.path, device, attention, dtype)
     except EngineError as exc:
         raise LoadFailed(f"{resolved.model_id}: {exc}") from None
     model.eval()
@@ -240,7 +275,7 @@ def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, a
     vocab = int(model.config.vocab_size)
     stop_strings = tuple(s for s in info.stop_sequences if s)
     return ModelRuntime(
-        model_id=resolved.model_id, step=resolved.step, path=resolved.path, weights_sha256=sha,
+        model_id=resolved.model_id, step=resolved.step, path=resolved.path, weights_sha256=sha, base_weights_sha256=base_sha,
         fingerprint=resolved.fingerprint, profile_info=info, profile=profile, style=style, model=model,
         tokenizer=tokenizer, device=device, dtype=dtype, memory_bytes=memory_of(model),
         byte_table=(table := byte_table(tokenizer, vocab)),

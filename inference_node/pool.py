@@ -94,7 +94,8 @@ class ModelPool:
 
     async def _run_load(self, resolved: Resolved, future: asyncio.Future[ModelRuntime]) -> None:
         try:
-            runtime = await asyncio.to_thread(load_runtime, resolved, self.device, self.dtype, self.attention)
+            runtime = await asyncio.to_thread(load_runtime, resolved, self.device, self.dtype, self.attention,
+                                                  self.catalog.base_path)
         except Exception as exc:  # noqa: BLE001 - handed to every waiter
             self.loading.pop(resolved.model_id, None)
             future.set_exception(exc)

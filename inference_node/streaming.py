@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from contracts.node_api import HEADER_MODEL, HEADER_SHA256, HEADER_STEP
+from contracts.node_api import HEADER_BASE_SHA256, HEADER_MODEL, HEADER_SHA256, HEADER_STEP
 from inference_node.generation import GenerationResult, SamplingParams, generate
 
 if TYPE_CHECKING:
@@ -64,8 +64,11 @@ Item = str | Finished | Failed | Disconnected
 
 
 def identity_headers(runtime: "ModelRuntime") -> dict[str, str]:
-    return {HEADER_MODEL: runtime.model_id, HEADER_STEP: "none" if runtime.step is None else str(runtime.step),
-            HEADER_SHA256: runtime.weights_sha256}
+    headers = {HEADER_MODEL: runtime.model_id, HEADER_STEP: "none" if runtime.step is None else str(runtime.step),
+               HEADER_SHA256: runtime.weights_sha256}
+    if runtime.base_weights_sha256:
+        headers[HEADER_BASE_SHA256] = runtime.base_weights_sha256
+    return headers
 
 
 class Generation:

@@ -37,8 +37,9 @@ def write_addition_data(path: Path, n: int) -> Path:
     return path
 
 
-def train_checkpoints(base: Path, work: Path, steps: int = 6, save_every: int = 3) -> list[Path]:
-    """Really train nano DIO for `steps` steps with `python -m engine run`; the checkpoints, oldest first."""
+def train_checkpoints(base: Path, work: Path, steps: int = 6, save_every: int = 3, **job_extra: Any) -> list[Path]:
+    """Really train nano DIO for `steps` steps with `python -m engine run`; the checkpoints, oldest first
+    (`job_extra`: more job fields, e.g. method="lora")."""
     from contracts.checkpoint import list_complete
 
     work.mkdir(parents=True, exist_ok=True)
@@ -46,7 +47,7 @@ def train_checkpoints(base: Path, work: Path, steps: int = 6, save_every: int = 
     job = {"model_dir": str(base), "data_files": [{"path": data.name, "schema": "chat_sft_v1"}],
            "output_dir": "checkpoints", "threads": 1, "save_every_steps": save_every, "log_every_steps": 1,
            "hyperparameters": {"tokens_per_micro_batch": 256, "max_steps": steps, "warmup_steps": 1,
-                               "learning_rate": 0.01}}
+                               "learning_rate": 0.01}, **job_extra}
     (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "engine", "run", str(work / "job.json")], cwd=work, env=env,

@@ -1,0 +1,90 @@
+"""LoRA heroes through PEFT: the base stays frozen, an adapter of a few MB trains and is saved.
+
+- A job with `method: lora` loads `model_dir` as the base and wraps it with PEFT: a new adapter
+  (`get_peft_model`), or the adapter of the checkpoint it resumes or continues
+  (`PeftModel.from_pretrained(..., is_trainable=True)`). That checkpoint's ledger names the
+  base's weights sha256; a different base is refused (an adapter means nothing over another).
+- The training forward runs on the wrapped Hugging Face model itself (PEFT swaps each target
+  Linear in place, so engine.fast_qwen3's layer-by-layer forward goes through the adapters).
+- A checkpoint is PEFT's own adapter folder (adapter_config.json + adapter_model.safetensors),
+  the tokenizer and the resume state; its ledger adds `method`, `base_model` and
+  `base_weights_sha256`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from contracts.checkpoint import folder_weights_sha256, read_ledger
+from contracts.engine_job import LoraSettings
+from engine.errors import EngineError
+
+ADAPTER_CONFIG = "adapter_config.json"
+SHA_CACHE = ".realm-weights-sha256.json"  # a base's hash, keyed by its weight files' size and mtime
+
+
+def is_adapter(folder: str | Path) -> bool:
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def base_sha256(base_dir: str | Path) -> str:
+    """folder_weights_sha256 of the base, cached beside it (a 16 GB base takes about 30 s to hash,
+    and every quest's job needs it) as long as no weight file's size or mtime changed."""
+    folder = Path(base_dir)
+    stamp = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir()
+                   if f.is_file() and f.suffix == ".safetensors")
+    cache = folder / SHA_CACHE
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if [tuple(x) for x in saved["stamp"]] == stamp:
+            return str(saved["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    sha = folder_weights_sha256(folder)
+    try:
+        cache.write_text(json.dumps({"stamp": stamp, "sha256": sha}), encoding="utf-8")
+    except OSError:
+        pass  # a read-only base: hash it every time
+    return sha
+
+
+def lora_config(settings: LoraSettings) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=list(settings.target_modules), bias="none", task_type="CAUSAL_LM")
+
+
+def attach_adapter(model: torch.nn.Module, settings: LoraSettings, adapter_dir: Path | None,
+                   base_dir: str, base_sha: str) -> Any:
+    """The PEFT model over `model` (the base): a new adapter, or `adapter_dir`'s, trainable."""
+    try:
+        from peft import PeftModel, get_peft_model
+    except ImportError:
+        raise EngineError("bad_job", "method lora needs the peft package", where="method",
+                          fix="pip install peft (bash scripts/setup.sh installs it)") from None
+    if adapter_dir is None:
+        try:
+            return get_peft_model(model, lora_config(settings))
+        except ValueError as exc:
+            raise EngineError("bad_job", f"cannot attach LoRA adapters: {exc}", where="lora.target_modules",
+                              fix="name Linear layers of this model, e.g. q_proj, v_proj") from None
+    if not is_adapter(adapter_dir):
+        raise EngineError("bad_job", f"{adapter_dir.name} is a full checkpoint, not a LoRA adapter, so a LoRA job "
+                          "cannot carry it on", where="method",
+                          fix="keep training.method as the campaign began (full), or start a new save for LoRA")
+    ledger = read_ledger(adapter_dir)
+    if ledger.base_weights_sha256 and ledger.base_weights_sha256 != base_sha:
+        raise EngineError("model_load", f"{adapter_dir.name} adapts a base with weights sha256 "
+                          f"{ledger.base_weights_sha256[:12]}, but model_dir {base_dir} has {base_sha[:12]}",
+                          where="model_dir", fix="point model_dir at the base the adapter was trained on")
+    return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
+
+
+def trainable_fraction(model: torch.nn.Module) -> tuple[int, int]:
+    params = {id(p): p for p in model.parameters()}.values()
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
