@@ -77,6 +77,7 @@ class CheckpointPin(StepRef):
 
 class CheckpointExport(StepRef):
     dest: str = Field(min_length=1, description="folder to copy the checkpoint into")
+    merge: bool = Field(False, description="a LoRA checkpoint: merge it into its base (a full Hugging Face folder)")
 
 
 class CurriculumSet(Payload):

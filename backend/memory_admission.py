@@ -55,10 +55,12 @@ def trainer_precision(config: RealmConfig, device_kind: str) -> str:
 
 
 def trainer_estimate(shape: ModelShape, config: RealmConfig, device_kind: str,
-                     tokens_per_micro_batch: int | None = None, gradient_checkpointing: bool | None = None) -> VramEstimate:
+                     tokens_per_micro_batch: int | None = None, gradient_checkpointing: bool | None = None,
+                     method: str | None = None) -> VramEstimate:
     t = config.training
     return estimate(
-        shape, precision=trainer_precision(config, device_kind),  # type: ignore[arg-type]
+        shape, method=method or t.method, lora_rank=t.lora.rank,  # type: ignore[arg-type]
+        precision=trainer_precision(config, device_kind),  # type: ignore[arg-type]
         tokens_per_micro_batch=tokens_per_micro_batch or t.tokens_per_micro_batch,
         sequence_length=t.max_length,
         gradient_checkpointing=t.gradient_checkpointing if gradient_checkpointing is None else gradient_checkpointing,
@@ -133,6 +135,9 @@ def fixes(shape: ModelShape, config: RealmConfig, device_kind: str, free: int, b
             break
     if not t.gradient_checkpointing and fits(gradient_checkpointing=True):
         out.append("training.gradient_checkpointing: true")
+    if t.method == "full" and fits(method="lora"):
+        out.append("training.method: lora (adapters over a frozen hero; in a new save, as the method is locked "
+                   "once a save has trained)")
     if node_shares:
         trainer = trainer_estimate(shape, config, device_kind).total + base
         for pool in range(config.hosts.inference.pool - 1, 0, -1):

@@ -37,10 +37,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from contracts.engine_job import LORA_TARGETS
 from contracts.loss_chunks import loss_chunk_rows
 
 Precision = Literal["fp32", "bf16", "bf16-mixed"]
 Optimizer = Literal["adamw", "adamw_8bit", "sgd_momentum"]
+Method = Literal["full", "lora", "qlora"]
 Attention = Literal["flash", "eager"]
 
 GIB = 1024**3
@@ -49,6 +51,8 @@ RESERVE_BYTES = 1 * GIB  # CUDA context, allocator slack
 PRECISIONS: tuple[Precision, ...] = ("bf16", "bf16-mixed", "fp32")
 OPTIMIZERS: tuple[Optimizer, ...] = ("adamw", "adamw_8bit", "sgd_momentum")
 ATTENTIONS: tuple[Attention, ...] = ("flash", "eager")
+METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+QLORA_BYTES_PER_PARAM = 0.5625  # NF4: 4 bits, plus one fp8 scale per 64 weights and its double quantisation
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,14 @@ COMPUTE_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 2}
 RESIDUAL_BYTES = {"fp32": 4, "bf16": 2, "bf16-mixed": 4}  # the residual stream and norm outputs
 
 
+def lora_parameters(shape: ModelShape, rank: int, targets: tuple[str, ...] = LORA_TARGETS) -> int:
+    """Trainable parameters of rank-`rank` adapters on `targets`: r x (in + out) per adapted Linear."""
+    h, q, kv, i = shape.hidden, shape.q_dim, shape.kv_dim, shape.intermediate
+    dims = {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
+            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+    return shape.layers * rank * sum(a + b for name, (a, b) in dims.items() if name in targets)
+
+
 def optimizer_bytes_per_param(optimizer: Optimizer, precision: Precision) -> int:
     if optimizer == "adamw":
         return 2 * PARAM_DTYPE_BYTES[precision]
@@ -160,10 +172,14 @@ def estimate(
     optimizer: Optimizer = "adamw",
     attention: Attention = "flash",
     parameters: int | None = None,
+    method: Method = "full",
+    lora_rank: int = 16,
 ) -> VramEstimate:
     """Peak training memory of one micro-batch. `parameters` overrides the count the
     shape gives (weights, gradients and optimizer state follow it; activations follow
-    the shape)."""
+    the shape). `method` lora: the frozen base in the compute dtype plus fp32 adapters of
+    `lora_rank` on every projection, gradients and optimizer state for the adapters only;
+    qlora: the same over a 4-bit (NF4) base."""
     if precision not in WEIGHT_BYTES:
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if attention not in ATTENTIONS:
@@ -191,6 +207,17 @@ def estimate(
         attention_bytes = sequences * kept_layers * shape.heads * s * s * 2 * b
     head = t * 2 * shape.hidden * r
     logits = min(t, loss_chunk_rows(shape.vocab)) * shape.vocab * (b + 4 + (4 if b != 4 else 0))
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if method != "full":
+        adapters = lora_parameters(shape, lora_rank)
+        base_bytes = QLORA_BYTES_PER_PARAM if method == "qlora" else b
+        return VramEstimate(
+            weights=int(p * base_bytes) + adapters * 4, gradients=adapters * 4,
+            optimizer=adapters * optimizer_bytes_per_param(optimizer, "fp32"),
+            activations_layers=layers, activations_attention=attention_bytes, activations_head=head,
+            activations_logits=logits,
+        )
     return VramEstimate(
         weights=p * WEIGHT_BYTES[precision],
         gradients=p * GRAD_BYTES[precision],

@@ -75,6 +75,23 @@ def _cmd_nano(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from engine.errors import EngineError
+    from engine.loading import quiet_transformers
+    from engine.lora import merge_to_folder
+
+    if args.out.exists():
+        print(f"engine merge: {args.out} already exists (nothing was overwritten)", file=sys.stderr)
+        return 2
+    quiet_transformers()
+    try:
+        print(merge_to_folder(args.adapter, args.out, args.base))
+    except EngineError as exc:
+        print(f"engine merge: {exc.render()}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_probe(args: argparse.Namespace) -> int:
     from engine.probe import main as probe_main
 
@@ -94,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     nano.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     nano.add_argument("--spec", default=None, help="NanoSpec as a JSON object or a JSON file path")
     nano.set_defaults(func=_cmd_nano)
+    merge = sub.add_parser("merge", help="merge a LoRA checkpoint into its base: a full Hugging Face folder")
+    merge.add_argument("adapter", type=Path, help="the LoRA checkpoint folder")
+    merge.add_argument("out", type=Path, help="the folder to write (must not exist)")
+    merge.add_argument("--base", default=None, help="the base model (default: the one its ledger names)")
+    merge.set_defaults(func=_cmd_merge)
     probe = sub.add_parser("probe", help="print, as JSON, what a job with these settings would train with")
     probe.add_argument("--device", default="auto")
     probe.add_argument("--precision", default="auto")

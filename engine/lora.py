@@ -88,3 +88,24 @@ def attach_adapter(model: torch.nn.Module, settings: LoraSettings, adapter_dir: 
 def trainable_fraction(model: torch.nn.Module) -> tuple[int, int]:
     params = {id(p): p for p in model.parameters()}.values()
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def merge_to_folder(adapter_dir: Path, out_dir: Path, base_dir: str | None = None) -> Path:
+    """A full Hugging Face folder (safetensors weights, config, tokenizer) with the adapter merged
+    into its base, for tools that know nothing of PEFT. The base: `base_dir`, else the ledger's."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ledger = read_ledger(adapter_dir)
+    base = base_dir or ledger.base_model
+    if not base:
+        raise EngineError("bad_job", f"{adapter_dir.name}'s ledger names no base model", where="base",
+                          fix="pass --base PATH")
+    if Path(base).is_dir() and ledger.base_weights_sha256 and base_sha256(base) != ledger.base_weights_sha256:
+        raise EngineError("model_load", f"{base} is not the base {adapter_dir.name} was trained over "
+                          f"(sha256 {ledger.base_weights_sha256[:12]})", where="base")
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(str(out_dir), safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))
+    return out_dir

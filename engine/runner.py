@@ -102,7 +102,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     # carried on: the campaign's step goes on from the carried checkpoint, or from job.init_step when later
     init_step = resume[1].resume.init_step if resume else max(carried[1].step, job.init_step) if carried else job.init_step
     if job.method == "lora":
-        model, tokenizer, adapter, base_dir, base_sha = _lora_model(job, model_dir, device, attention)
+        model, tokenizer, adapter, base_dir, base_sha = _lora_model(job, model_dir, device, attention, precision)
     else:
         if is_adapter(model_dir):
             raise EngineError("bad_job", f"{Path(model_dir).name} is a LoRA adapter; a full job cannot train it",
@@ -138,10 +138,12 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     )
 
 
-def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention: str):
+def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention: str, precision: str):
     """(model to train, tokenizer, PEFT model, base folder, base sha256) of a LoRA job. `start_dir`
     is the checkpoint it resumes or continues, or model_dir: the base, or an adapter checkpoint
-    (whose ledger names its base)."""
+    (whose ledger names its base). The frozen base is held in bf16 when training runs in bf16 (it
+    gets no gradient and no optimizer state: no fp32 master copy is needed); PEFT keeps the
+    adapters in fp32."""
     adapter_dir = Path(start_dir) if is_adapter(start_dir) else None
     base_dir = job.model_dir
     if adapter_dir is not None and adapter_dir == Path(job.model_dir):
@@ -151,7 +153,8 @@ def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention:
                               fix="set model_dir to the base and continue_from to the adapter checkpoint")
     base_sha = base_sha256(base_dir) if Path(base_dir).is_dir() else ""
     tokenizer = load_tokenizer(adapter_dir or base_dir)
-    base = load_model(base_dir, device, attention, torch.float32, job.gradient_checkpointing)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    base = load_model(base_dir, device, attention, dtype, job.gradient_checkpointing)
     adapter = attach_adapter(base, job.lora, adapter_dir, base_dir, base_sha)
     return adapter.get_base_model(), tokenizer, adapter, str(base_dir), base_sha
 

@@ -43,10 +43,13 @@ def register(sub: Any) -> None:
                                          "checkpoint-{step} pinned: {pinned}."), "keep a checkpoint through retention")
     p.add_argument("step", type=int)
     p.add_argument("--unpin", action="store_true")
-    p = add_command(inner, "export", simple(CommandKind.CHECKPOINT_EXPORT, lambda a: {"step": a.step, "dest": a.dest},
+    p = add_command(inner, "export", simple(CommandKind.CHECKPOINT_EXPORT,
+                                            lambda a: {"step": a.step, "dest": a.dest, "merge": a.merge},
                                             "Exported to {path}."), "copy a checkpoint into a folder")
     p.add_argument("step", type=int)
     p.add_argument("dest")
+    p.add_argument("--merge", action="store_true",
+                   help="a LoRA checkpoint: merge it into its base, for tools without PEFT (vLLM, llama.cpp)")
     vault.set_defaults(func=lambda args: (vault.print_help(), 0)[1])
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.engine_job import LORA_TARGETS
 from contracts.nano import NanoSpec
 
 
@@ -23,6 +24,15 @@ class HeroConfig(Section):
     )
     nano: NanoSpec = Field(default_factory=NanoSpec, description="size of nano DIO (used when base_model is 'nano')")
     seed: int = Field(1234, ge=0, description="seed nano DIO is created with")
+
+
+class LoraConfig(Section):
+    rank: int = Field(16, ge=1, le=1024, description="rank r of each adapter")
+    alpha: float = Field(32.0, gt=0, description="adapter scale alpha (updates are scaled by alpha / rank)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="dropout on each adapter's input")
+    target_modules: list[str] = Field(
+        default_factory=lambda: list(LORA_TARGETS), min_length=1,
+        description="Linear layers that get an adapter (Qwen3: q/k/v/o_proj, gate/up/down_proj)")
 
 
 class TrainingConfig(Section):
@@ -76,6 +86,10 @@ class TrainingConfig(Section):
         ">= 8.0 and training runs in bf16, else sdpa"
     )
     gradient_checkpointing: bool = Field(False, description="trade compute for memory on large models")
+    method: Literal["full", "lora"] = Field(
+        "full", description="full: every weight trains; lora: PEFT adapters over a frozen hero (checkpoints of a "
+        "few MB; Qwen3-8B fits a 24 GB card). Locked once the save has trained")
+    lora: LoraConfig = Field(default_factory=LoraConfig, description="the adapters of method lora")
     profile: Literal["none", "emoji_think", "regime3"] = Field("none", description="data profile (reasoning format)")
     overlength: Literal["drop", "truncate"] = Field("drop", description="what to do with examples longer than max_length")
     seed: int = Field(0, ge=0, description="training seed")
@@ -227,4 +241,5 @@ class RealmConfig(Section):
 
 
 # Values that cannot change once the save has trained: the weights depend on them.
-LOCKED_KEYS: tuple[str, ...] = ("hero.base_model", "hero.nano", "training.max_length")
+LOCKED_KEYS: tuple[str, ...] = ("hero.base_model", "hero.nano", "training.max_length", "training.method",
+                                "training.lora")

@@ -10,7 +10,7 @@ from backend.hero import base_model_ref
 from backend.slot import SaveSlot
 from backend.store.quests import Quest
 from contracts.checkpoint import CheckpointLedger, list_complete
-from contracts.engine_job import DataFile, EngineJob, Hyperparameters, QuestMeta
+from contracts.engine_job import DataFile, EngineJob, Hyperparameters, LoraSettings, QuestMeta
 
 TRAIN_COPY_SUFFIX = ".train.jsonl"
 
@@ -109,6 +109,7 @@ def build_job(slot: SaveSlot, config: RealmConfig, quest: Quest, start: StartPoi
                     for q in (quest, *riders)],
         hyperparameters=hyperparameters(config),
         precision=t.precision, attention=t.attention, gradient_checkpointing=t.gradient_checkpointing,
+        method=t.method, lora=LoraSettings(**t.lora.model_dump()),
         profile=t.profile, save_every_steps=t.save_every, log_every_steps=t.log_every, log_every_seconds=1.0,
         output_dir=str(slot.checkpoints_dir), device=config.hosts.trainer.device, threads=config.hosts.trainer.threads,
         quest=QuestMeta(quest_id=str(quest.id), quest_file=quest.name, skill=quest.skill, level=quest.level),

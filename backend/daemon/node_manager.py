@@ -17,7 +17,9 @@ from typing import Any
 from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
 from backend.event_kinds import EventKind
+from backend.errors import UserFacingError
 from backend.gpus import local_node_device, visible_gpu_count
+from backend.hero import base_model_ref
 from backend.http_client import ServiceError, ServiceHttpError
 from backend.oracle import OracleClient, node_settings, node_url
 
@@ -51,6 +53,16 @@ def local_key(ctx: DaemonContext) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def node_base_dir(ctx: DaemonContext) -> Path:
+    """The hero's base for the local node: nano's folder in the save, or hero.base_model when it is a
+    folder (a LoRA checkpoint is served over it, and only over it)."""
+    try:
+        ref = Path(base_model_ref(ctx.slot, ctx.config))
+    except UserFacingError:
+        return ctx.slot.base_model_dir
+    return ref if ref.is_dir() else ctx.slot.base_model_dir
 
 
 class NodeManager(Component):
@@ -107,7 +119,7 @@ class NodeManager(Component):
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "inference_node", "--models-dir", str(ctx.slot.checkpoints_dir),
-                "--base-dir", str(ctx.slot.base_model_dir), "--host", "127.0.0.1", "--port", str(port),
+                "--base-dir", str(node_base_dir(ctx)), "--host", "127.0.0.1", "--port", str(port),
                 "--api-key-env", KEY_ENV, "--pool", str(inference.pool), "--exit-with-parent",
                 "--device", local_node_device(inference.device, ctx.config.hosts.trainer.device, visible_gpu_count()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,17 @@ async def live_checkpoint(ctx: DaemonContext, step: int) -> CheckpointRow:
     if row is None or row.deleted_at is not None:
         raise UserFacingError(f"checkpoint-{step} is not in the vault", fix="see the Vault (v) or `realm status`")
     return row
+
+
+async def merge_adapter(adapter: Path, out: Path) -> None:
+    """`python -m engine merge` (the engine owns model code): the adapter merged into its base."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "engine", "merge", str(adapter), str(out),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        shutil.rmtree(out, ignore_errors=True)
+        raise UserFacingError(f"merging {adapter.name} into its base failed: {err.decode(errors='replace')[-800:]}",
+                              fix="export without --merge: the adapter folder loads with PEFT over its base")
 
 
 def folder_of(ctx: DaemonContext, row: CheckpointRow) -> Path:
@@ -67,9 +79,13 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         if dest.exists():
             raise UserFacingError(f"{dest} already exists", fix="pick another folder (nothing was overwritten)")
         tmp = dest.with_name(f".{dest.name}.exporting")
-        await asyncio.to_thread(shutil.copytree, folder_of(ctx, row), tmp)
+        source = folder_of(ctx, row)
+        if p.merge and (source / "adapter_config.json").is_file():
+            await merge_adapter(source, tmp)
+        else:
+            await asyncio.to_thread(shutil.copytree, source, tmp)
         tmp.rename(dest)
-        return {"step": p.step, "path": str(dest)}
+        return {"step": p.step, "path": str(dest), "merged": p.merge and (source / "adapter_config.json").is_file()}
 
     async def load(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
         row = await live_checkpoint(ctx, p.step)

@@ -1,5 +1,5 @@
 """The VRAM calculator: weights, gradients, optimizer state and activations of one
-training micro-batch, against an RTX 4090, an RTX 3090 and an H100
+training micro-batch (full training, LoRA or QLoRA), against an RTX 4090, an RTX 3090 and an H100
 (backend/vram.py does the arithmetic)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from backend.fmt import fmt_bytes
 from backend.vram import (
     ATTENTIONS,
     GPU_PRESETS,
+    METHODS,
     OPTIMIZERS,
     PRECISIONS,
     QWEN3_SHAPES,
@@ -102,6 +103,11 @@ class VramScreen(Screen[None]):
                 yield Switch(bool(training and training.gradient_checkpointing), id="vram-ckpt")
                 yield Label("Optimizer")
                 yield Select([(o, o) for o in OPTIMIZERS], value="adamw", allow_blank=False, id="vram-optimizer", compact=True)
+                yield Label("Method")
+                method = training.method if training is not None else "full"
+                yield Select([(m, m) for m in METHODS], value=method, allow_blank=False, id="vram-method", compact=True)
+                yield Label("LoRA rank")
+                yield Field(str(training.lora.rank if training else 16), id="vram-rank", type="integer", compact=True)
                 yield Label("Attention")
                 attention = "eager" if training is not None and training.attention == "eager" else "flash"
                 yield Select([(a, a) for a in ATTENTIONS], value=attention, allow_blank=False, id="vram-attention", compact=True)
@@ -132,16 +138,18 @@ class VramScreen(Screen[None]):
         model = self.query_one("#vram-model", Select).value
         shape = self.shapes.get(model) if isinstance(model, str) else None
         params, tokens, seq = self.number("#vram-params"), self.number("#vram-tokens"), self.number("#vram-seq")
+        rank = self.number("#vram-rank")
         if shape is None:
             return "choose a model"
-        if params is None or tokens is None or seq is None:
-            return "parameters, tokens per micro-batch and sequence length must be whole numbers above 0"
+        if params is None or tokens is None or seq is None or rank is None:
+            return "parameters, tokens per micro-batch, sequence length and LoRA rank must be whole numbers above 0"
         return estimate(
             shape, parameters=params, tokens_per_micro_batch=tokens, sequence_length=seq,
             precision=self.query_one("#vram-precision", Select).value,  # type: ignore[arg-type]
             gradient_checkpointing=self.query_one("#vram-ckpt", Switch).value,
             optimizer=self.query_one("#vram-optimizer", Select).value,  # type: ignore[arg-type]
             attention=self.query_one("#vram-attention", Select).value,  # type: ignore[arg-type]
+            method=self.query_one("#vram-method", Select).value, lora_rank=rank,  # type: ignore[arg-type]
         )
 
     def recompute(self) -> None:

@@ -80,3 +80,26 @@ def test_parameter_override_and_errors() -> None:
         estimate(QWEN3_06B, optimizer="lion")  # type: ignore[arg-type]
     nano = ModelShape(128, 4, 4, 2, 32, 384, 512)
     assert nano.parameters() == 4 * (128 * 128 + 2 * 128 * 64 + 128 * 128 + 64 + 3 * 128 * 384 + 256) + 512 * 128 + 128
+
+
+def test_lora_trains_adapters_only_and_fits_qwen3_8b_on_a_24_gb_card() -> None:
+    from backend.vram import lora_parameters
+
+    q8 = QWEN3_SHAPES["Qwen3-8B"]
+    # per layer r x [(h+q) + 2(h+kv) + (q+h) + 2(h+i) + (i+h)] with h 4096, q 4096, kv 1024, i 12288
+    per_layer = (4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 2 * (4096 + 12288) + (12288 + 4096)
+    assert lora_parameters(q8, 16) == 36 * 16 * per_layer == 43_646_976
+    settings = dict(precision="bf16-mixed", tokens_per_micro_batch=2048, sequence_length=2048,
+                    gradient_checkpointing=True)
+    full = estimate(q8, **settings)
+    lora = estimate(q8, method="lora", lora_rank=16, **settings)
+    qlora = estimate(q8, method="qlora", lora_rank=16, **settings)
+    p8 = q8.parameters()
+    assert lora.weights == p8 * 2 + 43_646_976 * 4  # the frozen base in bf16, the adapters in fp32
+    assert (lora.gradients, lora.optimizer) == (43_646_976 * 4, 43_646_976 * 8)
+    assert lora.activations == full.activations
+    assert qlora.weights == int(p8 * 0.5625) + 43_646_976 * 4
+    rtx4090 = GPU_PRESETS[0]
+    assert not full.fits(rtx4090) and lora.fits(rtx4090) and qlora.fits(rtx4090)
+    with pytest.raises(ValueError, match="method"):
+        estimate(q8, method="dora")  # type: ignore[arg-type]
