@@ -18,6 +18,7 @@ from game.widgets.line import Line
 from game.widgets.table import RealmTable
 
 COLUMNS = (("key", "Key"), ("value", "Value"), ("mark", ""), ("about", "About"))
+VALUE_WIDTH = 14  # longer values (a list of LoRA targets, a URL) end in "…"; Enter shows them whole
 
 
 def mark(r: SettingRow) -> str:
@@ -66,7 +67,7 @@ class SettingsScreen(RealmScreen):
         if config is None:
             return
         self.rows = setting_rows(config, lock, app.environ)
-        self.query_one(RealmTable).set_rows([(r.key, (r.key, clip(r.value, 28), mark(r), clip(r.description, 60))) for r in self.rows])
+        self.query_one(RealmTable).set_rows([(r.key, (r.key, clip(r.value, VALUE_WIDTH), mark(r), clip(r.description, 60))) for r in self.rows])
         summary = str(app.slot.config_path.name)
         summary += f" · {len(problems)} problem(s): realm config check" if problems else " · valid"
         if lock:
