@@ -18,6 +18,7 @@ from contracts.engine_events import ErrorEvent, ResultEvent, StartedEvent, Train
 from contracts.engine_job import EngineJob
 from engine.batching.plan import resolve_batching
 from engine.chat import detect_style, response_template_ids
+from engine.chat_templates import CHATML_TEMPLATE
 from engine.checkpointing import load_resume_state
 from engine.control import ControlChannel
 from engine.data.dataset import build_job_data, data_fingerprint
@@ -112,6 +113,10 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
     profile = get_profile(job.profile)
     style = profile.chat_style or detect_style(tokenizer)
+    if style == "chatml" and detect_style(tokenizer) != "chatml":
+        # trained with clean ChatML (emoji_think, regime3) over a Qwen3 tokenizer: checkpoints carry
+        # that template, so vLLM, llama.cpp or transformers render them as training did
+        tokenizer.chat_template = CHATML_TEMPLATE
     data = build_job_data(job, tokenizer, profile, style)
     fingerprint = data_fingerprint(job, mode, extra={"vocab": len(tokenizer), "style": style})
     if resume and resume[1].resume.data_fingerprint != fingerprint:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from engine_helpers import ROOT, engine_cmd, engine_env, write_addition_data, write_job
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from train_throughput import started_event  # noqa: E402
+# the benchmark runs in its own interpreter, as it does for a user: its sys.path additions
+# (benchmarks/ holds a node.py) must not leak into this test process
+FIND_STARTED = ("import json, sys; sys.path.insert(0, 'benchmarks'); from train_throughput import started_event; "
+                "print(json.dumps(started_event(json.load(sys.stdin))))")
 
 
 def test_a_warning_can_come_before_started_and_the_benchmark_finds_started(tmp_path: Path,
@@ -27,5 +28,8 @@ def test_a_warning_can_come_before_started_and_the_benchmark_finds_started(tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert events[0]["type"] == "warning"
-    started = started_event(events)
+    found = subprocess.run([sys.executable, "-c", FIND_STARTED], input=json.dumps(events), capture_output=True,
+                           text=True, cwd=ROOT, env=engine_env(), timeout=120)
+    assert found.returncode == 0, found.stderr[-2000:]
+    started = json.loads(found.stdout)
     assert started["type"] == "started" and started["batching"] and started["attention"] == "sdpa"
