@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,8 +22,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from engine.control import ControlChannel
     from engine.events import EventWriter, take_over_stdout
 
-    events = EventWriter(take_over_stdout())
-    control = ControlChannel(sys.stdin)
+    from engine.distributed import launched_world
+
+    world = launched_world()
+    if world is not None:
+        print(f"engine rank {world.rank} of {world.size}" + (": events and checkpoints come from rank 0"
+                                                            if not world.main else ""), file=sys.stderr, flush=True)
+    if world is None or world.main:
+        events = EventWriter(take_over_stdout())
+        control = ControlChannel(sys.stdin)
+    else:  # torchrun's other ranks: rank 0 speaks for the job and reads its control lines
+        take_over_stdout()
+        events = EventWriter(open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the run
+        control = ControlChannel(None)
     control.install_signal_handlers()
     try:
         job = load_job(args.job)

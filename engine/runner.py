@@ -22,6 +22,7 @@ from engine.chat_templates import CHATML_TEMPLATE
 from engine.checkpointing import load_resume_state
 from engine.control import ControlChannel
 from engine.data.dataset import build_job_data, data_fingerprint
+from engine.distributed import close_world, init_world, launched_world, rank_device
 from engine.errors import EngineError
 from engine.events import EventWriter
 from engine.forward import ForwardConfig
@@ -90,7 +91,12 @@ def _masking_context(tokenizer, model, hp) -> MaskingContext:
 def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) -> Setup:
     hp = job.hyperparameters
     set_threads(job.threads)
-    device = resolve_device(job.device)
+    world = launched_world()
+    device = rank_device(resolve_device(job.device), world)
+    if world is not None:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        init_world(world, device)
     precision = resolve_precision(job.precision, device)
     attention = resolve_attention(job.attention, device, precision)
     try:
@@ -139,7 +145,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         resume_info=resume[1].resume if resume else None, resume_path=resume[0] if resume else None,
         carried_state=carried[2] if carried else None, carried_info=carried[1].resume if carried else None,
         label_guard=LabelGuard.for_tokenizer(tokenizer, model.get_output_embeddings().weight.shape[0]),
-        adapter=adapter, base_dir=base_dir, base_sha256=base_sha,
+        adapter=adapter, base_dir=base_dir, base_sha256=base_sha, world=world,
     )
 
 
@@ -236,6 +242,8 @@ def run_job(job: EngineJob, events: EventWriter, control: ControlChannel) -> Tra
         events.emit(ErrorEvent(code="internal", message=f"{type(exc).__name__}: {exc}",
                                fix="see the engine's stderr log for the traceback"))
         return _failed(t0, job, trainer, f"{type(exc).__name__}: {exc}")
+    finally:
+        close_world()
 
 
 def _failed(t0: float, job: EngineJob, trainer: Trainer | None, message: str) -> TrainingResult:

@@ -69,3 +69,4 @@ class Setup:
     adapter: Any = None  # method lora: the PEFT model wrapping `model` (what a checkpoint saves)
     base_dir: str | None = None  # ... the frozen base it adapts
     base_sha256: str | None = None  # ... and that base's weights sha256
+    world: Any = None  # engine.distributed.World under torchrun (None: one process)

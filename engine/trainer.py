@@ -21,6 +21,7 @@ from contracts.engine_events import PausedEvent, ResumedEvent, TrainingResult, W
 from engine.batching.collate import Batch, collate
 from engine.batching.plan import EpochPlan, MicroBatchPlan, plan_epoch, split_micro_batch
 from engine.control import is_known
+from engine.distributed import local_share, wrap
 from engine.metrics import FlopModel, Window, peak_flops
 from engine.optim import build_optimizer, build_scheduler, carry_optimizer_state
 from engine.reporting import final_result, step_event
@@ -39,6 +40,8 @@ SPIKE_WARNING_GAP = 20
 class Trainer:
     def __init__(self, setup: Setup) -> None:
         self.s = setup
+        self.world = setup.world
+        self.world_size = setup.world.size if setup.world is not None else 1
         self.job = setup.job
         self.hp = setup.job.hyperparameters
         self.model = setup.model
@@ -54,14 +57,17 @@ class Trainer:
             carry_optimizer_state(self.optimizer, setup.carried_state["optimizer"], self.hp)
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.hp, setup.init_step)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.ddp = wrap(self.model, setup.forward, setup.device) if self.world is not None else None
         self.flop_model = FlopModel.for_model(self.model)
-        self.peak = peak_flops(setup.device, setup.precision)
+        peak = peak_flops(setup.device, setup.precision)
+        self.peak = peak * self.world_size if peak else peak  # MFU of the whole world
         self.state = TrainState()
         self.window = Window()
         self.last_log_time = time.monotonic()
         self.train_seconds = 0.0
         self.steps_this_process = 0
         self.good_steps_at_split = 0
+        self.share_counts = True
         self.last_spike_step = -SPIKE_WARNING_GAP
         self.stopped = False
         self.saver = Saver(setup.resume_path, None)
@@ -90,7 +96,7 @@ class Trainer:
     def _plan(self, epoch: int) -> EpochPlan:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:
             self._plan_cache = plan_epoch(
-                self.lengths, self.s.mode, self.hp.tokens_per_micro_batch, self.hp.grad_accum,
+                self.lengths, self.s.mode, self.hp.tokens_per_micro_batch, self.hp.grad_accum * self.world_size,
                 self.hp.seed, epoch, self.hp.packed_row_tokens, self.hp.length_grouping,
             )
         return self._plan_cache
@@ -150,12 +156,16 @@ class Trainer:
         return [b.to(self.s.device) for b in batches]
 
     def _gradient_with_oom_retry(self, step_plan: tuple[MicroBatchPlan, ...]) -> tuple[torch.Tensor, list[Batch]]:
+        mine, counts = local_share(step_plan, self.world)
+        self.share_counts = counts
         while True:
-            batches = self.collate_step(step_plan)
+            batches = self.collate_step(mine)
             self.optimizer.zero_grad(set_to_none=True)
             try:
-                loss = forward_backward(self.model, batches, self.s.forward)
+                loss = forward_backward(self.model, batches, self.s.forward, self.world, self.ddp, counts)
             except torch.OutOfMemoryError:
+                if self.world is not None:
+                    raise  # one rank alone cannot split its share: every rank would have to
                 loss = None  # recovered below: inside `except` the traceback still holds the step's tensors
             if loss is not None:
                 self._relax_split()
@@ -220,12 +230,16 @@ class Trainer:
         tokens = sum(b.n_tokens for b in batches)
         supervised = sum(b.n_supervised for b in batches)
         flops = sum(self.flop_model.flops(b.example_lengths, b.n_supervised) for b in batches)
+        slots = sum(b.n_slots for b in batches)
+        if self.world is not None:  # the whole step, every rank's share (a zero-weight share counts nothing)
+            mine = torch.tensor([tokens, supervised, flops, slots], dtype=torch.float64) * float(self.share_counts)
+            tokens, supervised, flops, slots = (int(x) for x in self.world.all_sum(mine.to(self.s.device)).tolist())
         self.state.tokens_seen += tokens
         self.state.supervised_tokens_seen += supervised
         self.threads.after_step(flops, seconds)
         self.train_seconds += seconds
         self.steps_this_process += 1
-        self.window.add(tokens, supervised, sum(b.n_slots for b in batches), flops, seconds)
+        self.window.add(tokens, supervised, slots, flops, seconds)
         self.window.steps += 1
         self.window.losses.append(loss)
         self.window.last_grad_norm = grad_norm if math.isfinite(grad_norm) else None
@@ -262,18 +276,21 @@ class Trainer:
         self.last_log_time = time.monotonic()
 
     def checkpoint(self, reason: str) -> None:
-        self.saver.save(self, reason)
+        if self.world is None or self.world.main:  # rank 0 alone writes checkpoints
+            self.saver.save(self, reason)
 
     # ---- control --------------------------------------------------------------------------
     def _handle_commands(self, commands: list[str]) -> None:
+        if self.world is not None:
+            commands = self.world.broadcast_commands(commands)  # every rank acts on rank 0's lines
         for cmd in commands:
             if cmd == "stop":
                 self.stopped = True
                 return
             if cmd == "checkpoint":
                 self.checkpoint("command")
-            elif cmd == "pause":
-                self._pause()
+            elif cmd == "pause" and (self.world is None or self.world.main):
+                self._pause()  # the other ranks wait for rank 0 in the next step's collectives
                 if self.stopped:
                     return
             elif not is_known(cmd):

@@ -104,6 +104,9 @@ def device_name(v: str) -> str:
 class TrainerHost(Section):
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     threads: int = Field(0, ge=0, le=512, description="CPU threads for training (0 = all cores)")
+    devices: int = Field(
+        1, ge=1, le=64, description="processes to train with: more than 1 runs the engine under torchrun, one rank "
+        "per GPU (cuda:0 ... cuda:N-1; gloo ranks on the CPU), with data-parallel gradients")
 
     @field_validator("device")
     @classmethod

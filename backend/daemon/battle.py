@@ -171,7 +171,8 @@ class BattleLoop(Component):
             engine = EngineProcess(job, ctx.slot.logs_dir / "jobs" / f"quest-{quest.id}-{stamp}.json",
                                    ctx.slot.logs_dir / f"engine-quest-{quest.id}.log",
                                    silence_s=ctx.config.daemon.engine_silence_s,
-                                   start_s=ctx.config.daemon.engine_start_s)
+                                   start_s=ctx.config.daemon.engine_start_s,
+                                   devices=ctx.config.hosts.trainer.devices)
             sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
             self.engine, self.quest, self.player_stopped = engine, quest, False
             await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,

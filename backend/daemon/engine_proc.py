@@ -29,6 +29,15 @@ log = logging.getLogger("realm.daemon.engine")
 STDOUT_LIMIT = 1 << 24
 
 
+def engine_command(job_file: Path, devices: int = 1) -> list[str]:
+    """`python -m engine run JOB`, under torchrun with one rank per device when there are several
+    (`--standalone`: a rendezvous on this machine; rank 0 alone writes events to stdout)."""
+    run = ["-m", "engine", "run", str(job_file)]
+    if devices <= 1:
+        return [sys.executable, *run]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(devices), *run]
+
+
 class EngineProcess:
     """The watchdog: an engine that says nothing for `silence_s` while it trains (a step event
     comes at least every few seconds; a checkpoint save or a validation pass is much shorter than
@@ -37,8 +46,9 @@ class EngineProcess:
     crash. A paused engine is silent on purpose and never timed."""
 
     def __init__(self, job: EngineJob, job_file: Path, log_file: Path, silence_s: float = 600.0,
-                 start_s: float = 1800.0) -> None:
+                 start_s: float = 1800.0, devices: int = 1) -> None:
         self.job = job
+        self.devices = devices
         self.silence_s = silence_s
         self.start_s = start_s
         self.hung = False
@@ -62,7 +72,7 @@ class EngineProcess:
         stderr = open(self.log_file, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "engine", "run", str(self.job_file),
+                *engine_command(self.job_file, self.devices),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr,
                 limit=STDOUT_LIMIT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 pass_fds=(lock_fd,) if lock_fd is not None else (), preexec_fn=stop_with_parent,

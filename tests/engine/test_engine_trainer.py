@@ -111,13 +111,13 @@ def test_out_of_memory_splits_the_step_frees_the_failed_tensors_and_relaxes(
     held: list[weakref.ref] = []
     fail = {"left": 1}
 
-    def flaky(model, batches, cfg):
+    def flaky(model, batches, cfg, *rest):
         if fail["left"]:
             fail["left"] -= 1
             scratch = torch.empty(1 << 20)  # what a failed forward leaves behind
             held.append(weakref.ref(scratch))
             raise torch.OutOfMemoryError("injected: CUDA out of memory")
-        return real(model, batches, cfg)
+        return real(model, batches, cfg, *rest)
 
     dead_at_recovery = []
     recover = tr._recover_from_oom
@@ -146,7 +146,7 @@ def test_out_of_memory_at_single_examples_gives_up(tmp_path: Path, small_nano_di
 
     tr, out = make_trainer(tmp_path, small_nano_dir)
 
-    def always(model, batches, cfg):
+    def always(model, batches, cfg, *rest):
         raise torch.OutOfMemoryError("injected")
 
     monkeypatch.setattr(trainer_mod, "forward_backward", always)
