@@ -24,6 +24,7 @@ def test_gpu_check_parses_and_its_dry_run_passes(tmp_path: Path) -> None:
     assert checks["train_sdpa"]["status"] == "pass" and checks["train_sdpa"]["steps"] == 3
     assert checks["train_sdpa"]["final_loss"] > 0
     assert checks["node"]["status"] == "pass" and checks["node"]["load_s"] >= 0
-    assert {checks[n]["status"] for n in ("train_flash", "oom_retry", "ddp")} == {"skip"}
+    assert {checks[n]["status"] for n in ("train_flash", "oom_retry")} == {"skip"}
+    assert checks["ddp"]["status"] == "pass" and checks["lora"]["status"] == "pass" and checks["lora"]["adapter_mb"] < 1
     assert all(c["detail"] for c in checks.values())
     assert "| train_sdpa | pass |" in (tmp_path / "gpu_check.md").read_text()
