@@ -100,6 +100,9 @@ class CheckpointEvent(_Event):
     size_bytes: int
     weights_sha256: str
     reused: bool = Field(False, description="true when this step was already saved and the existing folder is reported")
+    save_seconds: float | None = Field(None, description="writing the folder: weights, tokenizer, resume state, "
+                                       "fsyncs and the ledger (hashing included)")
+    hash_seconds: float | None = Field(None, description="of which the sha256 of every file")
 
 
 class PausedEvent(_Event):

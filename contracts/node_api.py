@@ -44,6 +44,7 @@ class LoadedModel(BaseModel):
     path: str
     weights_sha256: str
     base_weights_sha256: str | None = None  # LoRA: the base the adapter was put over
+    load_seconds: float = 0.0  # the last load: sha256 verification and loading
     profile: str = "none"
     device: str
     dtype: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,15 @@ def save_checkpoint(
     global_step: int,
     ledger_fields: dict[str, Any],
     resume_state: dict[str, Any] | None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[Path, CheckpointLedger]:
     """Write a complete checkpoint for `global_step`; returns its folder and ledger.
 
     `ledger_fields` holds every CheckpointLedger field but name, step, saved_at, files and
-    weights_sha256 (computed here); its `resume` must be set iff `resume_state` is given."""
+    weights_sha256 (computed here); its `resume` must be set iff `resume_state` is given. `timings`
+    receives save_seconds and hash_seconds."""
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
     name = _free_name(output_dir, global_step, now)
@@ -80,7 +85,9 @@ def save_checkpoint(
     for f in tmp.iterdir():
         if f.is_file():
             _fsync_file(f)
+    hashing = time.perf_counter()
     files = _digest_files(tmp)
+    timings["hash_seconds"] = time.perf_counter() - hashing
     ledger = CheckpointLedger(
         name=name,
         step=global_step,
@@ -97,6 +104,7 @@ def save_checkpoint(
     final = output_dir / name
     os.rename(tmp, final)
     fsync_dir(output_dir)
+    timings["save_seconds"] = time.perf_counter() - started
     return final, ledger
 
 

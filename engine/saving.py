@@ -50,18 +50,21 @@ class Saver:
         )
         if tr.s.adapter is not None:
             fields.update(method="lora", base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
+        timings: dict[str, float] = {}
         path, _ = save_checkpoint(tr.s.adapter if tr.s.adapter is not None else tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
-                                  tr.resume_state())
+                                  tr.resume_state(), timings)
         self.last_checkpoint = path
         self.last_saved_step = tr.global_step
         tr.state.interval_loss_sum, tr.state.interval_steps = 0.0, 0
-        self._emit(tr, path, reason, reused=False)
+        self._emit(tr, path, reason, reused=False, timings=timings)
 
     @staticmethod
-    def _emit(tr: "Trainer", path: Path, reason: str, reused: bool) -> None:
+    def _emit(tr: "Trainer", path: Path, reason: str, reused: bool, timings: dict[str, float] | None = None) -> None:
         ledger = read_ledger(path)
         tr.s.events.emit(CheckpointEvent(
             global_step=ledger.step, name=path.name, path=str(path), reason=reason,  # type: ignore[arg-type]
             train_loss=ledger.train_loss, val_loss=ledger.val_loss, size_bytes=folder_size(path),
             weights_sha256=ledger.weights_sha256, reused=reused,
+            save_seconds=round(timings["save_seconds"], 3) if timings else None,
+            hash_seconds=round(timings["hash_seconds"], 3) if timings else None,
         ))

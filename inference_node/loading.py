@@ -60,6 +60,7 @@ class ModelRuntime:
     context_length: int
     max_token_bytes: int = 1 << 16  # the longest text one token stands for (bounds a prompt's length cheaply)
     base_weights_sha256: str | None = None  # a LoRA checkpoint: the base it was put over (both shas are its identity)
+    load_seconds: float = 0.0  # verifying the sha256 and loading, as the pool timed it
     loaded_at: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.time)
     in_flight: int = 0
@@ -96,7 +97,7 @@ class ModelRuntime:
     def info(self) -> LoadedModel:
         return LoadedModel(
             id=self.model_id, step=self.step, path=str(self.path), weights_sha256=self.weights_sha256,
-            base_weights_sha256=self.base_weights_sha256,
+            base_weights_sha256=self.base_weights_sha256, load_seconds=round(self.load_seconds, 3),
             profile=self.profile_info.name, device=str(self.device), dtype=str(self.dtype).removeprefix("torch."),
             memory_bytes=self.memory_bytes, loaded_at=self.loaded_at, last_used=self.last_used,
             in_flight=self.in_flight, requests=self.requests, tokens_generated=self.tokens_generated,

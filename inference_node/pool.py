@@ -93,9 +93,11 @@ class ModelPool:
         return await asyncio.shield(future)
 
     async def _run_load(self, resolved: Resolved, future: asyncio.Future[ModelRuntime]) -> None:
+        started = time.perf_counter()
         try:
             runtime = await asyncio.to_thread(load_runtime, resolved, self.device, self.dtype, self.attention,
-                                                  self.catalog.base_path)
+                                              self.catalog.base_path)
+            runtime.load_seconds = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - handed to every waiter
             self.loading.pop(resolved.model_id, None)
             future.set_exception(exc)

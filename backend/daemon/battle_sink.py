@@ -96,6 +96,7 @@ class BattleSink:
             "step": event.global_step, "name": event.name, "train_loss": event.train_loss, "val_loss": event.val_loss,
             "loss_ema": (ledger.get("resume") or {}).get("loss_ema"),
             "quest_id": self.quest.id, "skill": self.quest.skill, "level": self.quest.level, "reason": event.reason,
+            "size_bytes": event.size_bytes, "save_seconds": event.save_seconds, "hash_seconds": event.hash_seconds,
         }, dedupe_key=f"checkpoint:{event.global_step}")
         if self.on_checkpoint:
             await self.on_checkpoint(event)

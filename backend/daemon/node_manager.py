@@ -89,9 +89,12 @@ class NodeManager(Component):
         it does not have it; the local node reads the save's checkpoints folder itself."""
         if self.local or model_id in await client.available():
             return
+        started = time.monotonic()
         result = await client.upload(folder)
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         await self.ctx.event(EventKind.NODE_STATUS, {"status": "uploaded", "url": node_url(self.ctx.config, self.ctx.slot),
-                                                     "detail": f"{model_id}: {result}"[:200]})
+                                                     "detail": f"{model_id}: {result}"[:200], "model": model_id,
+                                                     "seconds": round(time.monotonic() - started, 2), "bytes": size})
 
     def busy(self) -> bool:
         """A player is chatting with the node: background work waits."""
