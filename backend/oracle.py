@@ -22,6 +22,7 @@ from backend.http_client import (
     ServiceSettings,
 )
 from backend.slot import SaveSlot
+from contracts.checkpoint import LedgerError, read_ledger, serving_files
 from contracts.node_api import HEADER_MANIFEST, HEADER_MODEL, HEADER_SHA256, HEADER_STEP, checkpoint_tar_chunks, upload_manifest
 
 SERVICE = "inference_node"
@@ -129,11 +130,13 @@ class OracleClient:
         return list(info.get("available", []))
 
     async def upload(self, folder: Path) -> dict[str, Any]:
-        """Send a checkpoint folder as a tar stream with its sha256 manifest."""
-        manifest = await asyncio.to_thread(upload_manifest, folder)
+        """Send a checkpoint folder as a tar stream with its sha256 manifest: a serving copy, without
+        the resume state (AdamW's moments are twice the weights, and a node never trains)."""
+        skip = resume_state_files(folder)
+        manifest = await asyncio.to_thread(upload_manifest, folder, None, skip)
 
         async def body() -> AsyncIterator[bytes]:
-            chunks = checkpoint_tar_chunks(folder)
+            chunks = checkpoint_tar_chunks(folder, skip=skip)
             while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
                 yield chunk
 
@@ -193,6 +196,15 @@ def request_body(model_id: str, messages: list[dict[str, str]], max_tokens: int,
     if seed is not None:
         body["seed"] = seed
     return body
+
+
+def resume_state_files(folder: Path) -> set[str]:
+    """The resume state a checkpoint folder's ledger names (nothing for a base or without a ledger)."""
+    try:
+        ledger = read_ledger(folder)
+    except LedgerError:
+        return set()
+    return set(ledger.files) - serving_files(ledger)
 
 
 def check_identity(asked: str, answered: str) -> None:

@@ -122,7 +122,8 @@ class CheckpointLedger(BaseModel):
     profile: ProfileInfo = Field(default_factory=ProfileInfo)
     precision: str = "fp32"
     started_from: str = Field("", description="model_dir or resume_from the job started with")
-    method: Literal["full", "lora"] = Field("full", description="lora: the folder is a PEFT adapter over a base")
+    method: Literal["full", "lora", "qlora"] = Field("full", description="lora, qlora: the folder is a PEFT adapter "
+                                                    "over a base (qlora: trained over its 4-bit copy)")
     base_model: str | None = Field(None, description="lora: the base model folder (or hub id) it adapts")
     base_weights_sha256: str | None = Field(None, description="lora: weights_sha256 of that base; the node "
                                             "refuses to put the adapter over any other")
@@ -180,8 +181,16 @@ def read_ledger(checkpoint_dir: str | Path) -> CheckpointLedger:
         raise LedgerError(f"{path}: invalid ledger ({exc.error_count()} problems: {exc.errors()[0]['msg']})") from None
 
 
-def check_checkpoint(path: str | Path, *, verify_hashes: bool = False) -> list[str]:
-    """Why `path` is not a complete checkpoint; an empty list means it is complete."""
+def serving_files(ledger: CheckpointLedger) -> set[str]:
+    """The files a node needs to serve the checkpoint: all but the resume state (optimizer
+    moments, twice the weights' size), which only training continues from."""
+    skip = {ledger.resume.state_file} if ledger.resume is not None else set()
+    return set(ledger.files) - skip
+
+
+def check_checkpoint(path: str | Path, *, verify_hashes: bool = False, serving: bool = False) -> list[str]:
+    """Why `path` is not a complete checkpoint; an empty list means it is complete. `serving`: a
+    copy for inference may lack its resume state (uploads to a node leave it out)."""
     p = Path(path)
     if not p.is_dir():
         return [f"{p}: not a folder"]
@@ -198,10 +207,12 @@ def check_checkpoint(path: str | Path, *, verify_hashes: bool = False) -> list[s
         problems.append(f"{p.name}: ledger step {ledger.step} differs from the name")
     if not ledger.weight_files():
         problems.append(f"{p.name}: ledger lists no weight file")
+    needed = serving_files(ledger) if serving else set(ledger.files)
     for fname, digest in ledger.files.items():
         fp = p / fname
         if not fp.is_file():
-            problems.append(f"{p.name}/{fname}: missing")
+            if fname in needed:
+                problems.append(f"{p.name}/{fname}: missing")
             continue
         size = fp.stat().st_size
         if size != digest.size:

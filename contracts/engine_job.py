@@ -21,7 +21,7 @@ BatchingMode = Literal["auto", "padded", "packed", "padding_free"]
 Precision = Literal["auto", "bf16", "fp32"]
 Attention = Literal["auto", "sdpa", "flash_attention_2", "eager"]
 ProfileName = Literal["none", "emoji_think", "regime3"]
-Method = Literal["full", "lora"]
+Method = Literal["full", "lora", "qlora"]
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 JOB_VERSION = 1
@@ -155,7 +155,8 @@ class EngineJob(_Strict):
     )
     gradient_checkpointing: bool = False
     method: Method = Field("full", description="full: every weight trains; lora: a PEFT LoRA adapter over the "
-                           "frozen model_dir (the base), saved as an adapter folder of a few MB")
+                           "frozen model_dir (the base), saved as an adapter folder of a few MB; qlora: the same "
+                           "over a 4-bit (NF4) base, on CUDA with bitsandbytes")
     lora: LoraSettings = Field(default_factory=lambda: LoraSettings())
     profile: ProfileName = Field("none", description="data profile: none | emoji_think | regime3")
     save_every_steps: int = Field(200, ge=0, description="checkpoint every N steps; 0 = only on command, stop and end")

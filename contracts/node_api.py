@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,15 +92,17 @@ class UploadResult(BaseModel):
     created: bool
 
 
-def _folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+def _folder_files(folder: Path, skip: Collection[str] = ()) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
+                  and p.relative_to(folder).as_posix() not in skip)
 
 
-def upload_manifest(folder: str | Path, name: str | None = None) -> UploadManifest:
-    """The manifest of a checkpoint folder (every regular file's sha256; reads every byte)."""
+def upload_manifest(folder: str | Path, name: str | None = None, skip: Collection[str] = ()) -> UploadManifest:
+    """The manifest of a checkpoint folder (every regular file's sha256 but those in `skip`;
+    reads every byte)."""
     root = Path(folder)
     files, sizes = {}, {}
-    for path in _folder_files(root):
+    for path in _folder_files(root, skip):
         h = hashlib.sha256()
         size = 0
         with open(path, "rb") as f:
@@ -112,11 +114,11 @@ def upload_manifest(folder: str | Path, name: str | None = None) -> UploadManife
     return UploadManifest(name=name or root.name, files=files, sizes=sizes)
 
 
-def checkpoint_tar_chunks(folder: str | Path, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """The folder's regular files as an uncompressed tar stream, in chunks of about `chunk`
-    bytes, never holding a whole file in memory (the body of POST /models/upload)."""
+def checkpoint_tar_chunks(folder: str | Path, chunk: int = 1 << 20, skip: Collection[str] = ()) -> Iterator[bytes]:
+    """The folder's regular files (but those in `skip`) as an uncompressed tar stream, in chunks
+    of about `chunk` bytes, never holding a whole file in memory (the body of POST /models/upload)."""
     root = Path(folder)
-    for path in _folder_files(root):
+    for path in _folder_files(root, skip):
         info = tarfile.TarInfo(path.relative_to(root).as_posix())
         info.size = path.stat().st_size
         info.mtime = int(path.stat().st_mtime)

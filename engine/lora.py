@@ -109,3 +109,28 @@ def merge_to_folder(adapter_dir: Path, out_dir: Path, base_dir: str | None = Non
     merged.save_pretrained(str(out_dir), safe_serialization=True)
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))
     return out_dir
+
+
+def load_quantized_base(base_dir: str, device: torch.device, attention: str, precision: str,
+                        gradient_checkpointing: bool) -> torch.nn.Module:
+    """QLoRA's base: the hero's weights in 4-bit NF4 (bitsandbytes), computing in bf16, made ready
+    for adapters (PEFT's prepare_model_for_kbit_training). CUDA only."""
+    if device.type != "cuda":
+        raise EngineError("bad_job", "method qlora quantizes the base with bitsandbytes, which needs a CUDA GPU",
+                          where="method", fix="use method lora on the CPU")
+    try:
+        from peft import prepare_model_for_kbit_training
+        from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    except ImportError as exc:
+        raise EngineError("bad_job", f"method qlora needs peft and bitsandbytes: {exc}", where="method",
+                          fix="bash scripts/setup.sh gpu (installs bitsandbytes)") from None
+    compute = torch.bfloat16 if precision == "bf16" else torch.float16
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=compute)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(base_dir), quantization_config=quant, dtype=compute,
+                                                     attn_implementation=attention, device_map={"": device.index or 0})
+    except Exception as exc:  # noqa: BLE001 - a missing or broken bitsandbytes raises many kinds
+        raise EngineError("model_load", f"cannot load a 4-bit base: {exc}", where=str(base_dir),
+                          fix="check bitsandbytes (python -m bitsandbytes), or use method lora") from None
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)

@@ -36,7 +36,7 @@ from engine.loading import (
     resolve_precision,
     set_threads,
 )
-from engine.lora import attach_adapter, base_sha256, is_adapter
+from engine.lora import attach_adapter, base_sha256, is_adapter, load_quantized_base
 from engine.profiles import get_profile
 from engine.state import Setup
 from engine.trainer import Trainer
@@ -108,7 +108,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     model_dir = str(resume[0]) if resume else str(carried[0]) if carried else job.model_dir
     # carried on: the campaign's step goes on from the carried checkpoint, or from job.init_step when later
     init_step = resume[1].resume.init_step if resume else max(carried[1].step, job.init_step) if carried else job.init_step
-    if job.method == "lora":
+    if job.method in ("lora", "qlora"):
         model, tokenizer, adapter, base_dir, base_sha = _lora_model(job, model_dir, device, attention, precision)
     else:
         if is_adapter(model_dir):
@@ -165,7 +165,10 @@ def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention:
     base_sha = base_sha256(base_dir) if Path(base_dir).is_dir() else ""
     tokenizer = load_tokenizer(adapter_dir or base_dir)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    base = load_model(base_dir, device, attention, dtype, job.gradient_checkpointing)
+    if job.method == "qlora":
+        base = load_quantized_base(base_dir, device, attention, precision, job.gradient_checkpointing)
+    else:
+        base = load_model(base_dir, device, attention, dtype, job.gradient_checkpointing)
     adapter = attach_adapter(base, job.lora, adapter_dir, base_dir, base_sha)
     return adapter.get_base_model(), tokenizer, adapter, str(base_dir), base_sha
 

@@ -49,7 +49,7 @@ class Saver:
             resume=tr.resume_info(),
         )
         if tr.s.adapter is not None:
-            fields.update(method="lora", base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
+            fields.update(method=tr.job.method, base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
         timings: dict[str, float] = {}
         path, _ = save_checkpoint(tr.s.adapter if tr.s.adapter is not None else tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
                                   tr.resume_state(), timings)

@@ -107,7 +107,7 @@ class Catalog:
             if folder.is_symlink():
                 problems.append(f"{folder.name} is a symbolic link (refused)")
                 continue
-            why = check_checkpoint(folder)
+            why = check_checkpoint(folder, serving=True)
             if why:
                 problems.append("; ".join(why[:3]))
             else:

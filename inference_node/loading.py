@@ -249,7 +249,7 @@ def load_runtime(resolved: Resolved, device: torch.device, dtype: torch.dtype, a
 
     quiet_transformers()
     sha = verify_weights(resolved)
-    lora = resolved.ledger is not None and resolved.ledger.method == "lora"
+    lora = resolved.ledger is not None and resolved.ledger.method in ("lora", "qlora")
     base_sha = check_adapter_base(resolved, base_path) if lora else None
     try:
         tokenizer = load_tokenizer(resolved.path)

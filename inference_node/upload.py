@@ -51,6 +51,7 @@ from contracts.checkpoint import (
     combined_weights_sha256,
     parse_checkpoint_name,
     read_ledger,
+    serving_files,
     sha256_file,
 )
 from contracts.fsutil import fsync_dir
@@ -309,10 +310,12 @@ def verify_folder(dest: Path, manifest: UploadManifest, step: int | None,
     if ledger.name != manifest.name or ledger.step != step:
         raise UploadRejected(f"the ledger names {ledger.name!r} (step {ledger.step}), not {manifest.name!r}")
     files = {n: d for n, d in digests.items() if n != LEDGER_NAME}
-    if set(files) != set(ledger.files):
+    if set(files) not in (set(ledger.files), serving_files(ledger)):
         extra = sorted(set(files) ^ set(ledger.files))
         raise UploadRejected(f"the uploaded files and the ledger's list differ: {', '.join(extra[:5])}")
     for name, digest in ledger.files.items():
+        if name not in files:
+            continue  # the resume state, left out of a serving copy
         if files[name].sha256 != digest.sha256 or files[name].size != digest.size:
             raise UploadRejected(f"{name}: differs from the sha256/size in the checkpoint's ledger")
     weights = {n: d for n, d in ledger.files.items() if n.endswith(WEIGHT_SUFFIXES)}

@@ -86,9 +86,10 @@ class TrainingConfig(Section):
         ">= 8.0 and training runs in bf16, else sdpa"
     )
     gradient_checkpointing: bool = Field(False, description="trade compute for memory on large models")
-    method: Literal["full", "lora"] = Field(
+    method: Literal["full", "lora", "qlora"] = Field(
         "full", description="full: every weight trains; lora: PEFT adapters over a frozen hero (checkpoints of a "
-        "few MB; Qwen3-8B fits a 24 GB card). Locked once the save has trained")
+        "few MB; Qwen3-8B fits a 24 GB card); qlora: the same over a 4-bit copy of the hero (CUDA and bitsandbytes). "
+        "Locked once the save has trained")
     lora: LoraConfig = Field(default_factory=LoraConfig, description="the adapters of method lora")
     profile: Literal["none", "emoji_think", "regime3"] = Field("none", description="data profile (reasoning format)")
     overlength: Literal["drop", "truncate"] = Field("drop", description="what to do with examples longer than max_length")

@@ -76,3 +76,15 @@ def test_an_adapter_is_refused_over_another_base_and_by_a_full_job(tmp_path: Pat
     error = of_type(events, "error")[-1]
     assert code != 0 and error.code == "bad_job" and "set method to lora" in error.fix
     shutil.rmtree(other)
+
+
+def test_qlora_on_the_cpu_is_a_clear_bad_job(tmp_path: Path, small_nano_dir: Path) -> None:
+    data = write_addition_data(tmp_path / "d.jsonl", 40, seed=6)
+    job = lora_job(tmp_path, "quest-q", small_nano_dir, data, 1)
+    fields = json.loads(job.read_text())
+    fields["method"] = "qlora"
+    job.write_text(json.dumps(fields))
+    code, events, _ = run_engine(job)
+    error = of_type(events, "error")[-1]
+    assert code != 0 and error.code == "bad_job" and "needs a CUDA GPU" in error.message
+    assert error.fix == "use method lora on the CPU"

@@ -227,3 +227,27 @@ async def test_step_taken_by_another_folder_is_a_conflict(world: NodeWorld, http
     r = await http.post("/models/upload", content=tar_of(twin), headers=headers_for(manifest_of(twin)))
     assert r.status_code == 409 and "checkpoint-3" in r.json()["error"]["message"]
     assert not (world.models / twin.name).exists()
+
+
+async def test_the_daemons_upload_leaves_the_resume_state_behind(world: NodeWorld, node, tmp_path: Path) -> None:
+    """A node never trains, and AdamW's moments are twice the weights: the daemon's client sends a
+    serving copy, which the node verifies against the ledger and serves."""
+    from backend.oracle import OracleClient
+    from contracts.checkpoint import RESUME_STATE_NAME
+    from node_helpers import train_checkpoints
+
+    folder = train_checkpoints(world.base, tmp_path / "train", steps=2, save_every=2)[-1]
+    ledger = read_ledger(folder)
+    assert ledger.resume is not None and (folder / RESUME_STATE_NAME).is_file()
+    client = OracleClient(node.url, node.key)
+    try:
+        result = await client.upload(folder)
+        assert result["weights_sha256"] == ledger.weights_sha256
+        assert result["files"] == len(ledger.files)  # every file but the resume state, plus the ledger
+        copy = next(p for p in world.models.iterdir() if p.name == folder.name)
+        assert not (copy / RESUME_STATE_NAME).exists() and (copy / "model.safetensors").is_file()
+        card = await client.load(f"checkpoint-{ledger.step}")
+        assert card.sha256 == ledger.weights_sha256
+        assert (await client.upload(folder))["weights_sha256"] == ledger.weights_sha256  # again: a no-op
+    finally:
+        await client.aclose()
