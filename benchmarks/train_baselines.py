@@ -2,8 +2,13 @@
 
 - `hf`: Hugging Face `Trainer`, random batches of `--batch` examples padded to the longest
   (its defaults: no length grouping), full logits, the model's own loss;
-- `trl`: TRL `SFTTrainer` with `packing=True` (best-fit-decreasing, padding-free rows of
-  `--max-length` tokens with position_ids; under sdpa transformers builds the block mask).
+- `hf-grouped`: the same with `train_sampling_strategy="group_by_length"` (transformers 5's
+  spelling of group_by_length), the setting a user who tunes HF Trainer reaches for first;
+- `trl`: TRL `SFTTrainer` with `packing=True` (its default best-fit-decreasing strategy,
+  padding-free rows of `--max-length` tokens with position_ids; under sdpa transformers builds
+  the block mask);
+- `trl-padding-free`: `SFTTrainer(padding_free=True)` without packing: each batch of `--batch`
+  examples flattened into one row with no padding at all.
 
 Both get exactly the engine's tokenized examples (input_ids + labels, assistant-only loss),
 the same nano model and optimizer settings. Per optimizer step the worker records the wall
@@ -89,16 +94,23 @@ def run_worker(
                   lr_scheduler_type="cosine", weight_decay=0.01, adam_beta2=0.95, max_grad_norm=1.0,
                   logging_strategy="no", save_strategy="no", report_to=[], use_cpu=True, seed=0,
                   dataloader_num_workers=0, disable_tqdm=True)
-    if kind == "hf":
+    if kind in ("hf", "hf-grouped"):
         from transformers import Trainer, TrainingArguments
 
-        args = TrainingArguments(per_device_train_batch_size=batch, **common)
+        grouped = {"train_sampling_strategy": "group_by_length"} if kind == "hf-grouped" else {}
+        args = TrainingArguments(per_device_train_batch_size=batch, **grouped, **common)
         trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=_pad_collator(tok.pad_token_id),
                           callbacks=[Clock()])
     elif kind == "trl":
         from trl import SFTConfig, SFTTrainer
 
         args = SFTConfig(per_device_train_batch_size=1, packing=True, max_length=max_length, **common)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=[Clock()])
+    elif kind == "trl-padding-free":
+        from trl import SFTConfig, SFTTrainer
+
+        # the examples are already within max_length; TRL enforces it only when packing
+        args = SFTConfig(per_device_train_batch_size=batch, padding_free=True, max_length=None, **common)
         trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, callbacks=[Clock()])
     else:
         raise SystemExit(f"unknown worker {kind!r}")
@@ -113,7 +125,7 @@ if __name__ == "__main__":
     import argparse
 
     p = argparse.ArgumentParser()
-    p.add_argument("--worker", required=True, choices=["hf", "trl"])
+    p.add_argument("--worker", required=True, choices=["hf", "hf-grouped", "trl", "trl-padding-free"])
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--batch", type=int, default=64)
