@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,19 +51,13 @@ from backend.slot import SaveSlot  # noqa: E402
 from backend.store import Store  # noqa: E402
 from contracts.checkpoint import list_complete  # noqa: E402
 from contracts.engine_job import DataFile, EngineJob  # noqa: E402
-from daemon.harness import create_nano  # noqa: E402
+from daemon.harness import create_nano, free_port  # noqa: E402
 
 TARGETS = {"bin_levels": 8, "forgotten": 0, "jump": 2.0, "game_vs_engine": 2.0}
 FORGOTTEN_BELOW = 0.5
 OLD_BEHAVIOUR = {"training.continuity": "per_quest", "training.weight_decay": "1.0", "training.schedule": "cosine",
                  "training.learning_rate": "0.003", "training.save_every": "100", "training.min_quest_steps": "0",
                  "curriculum.rehearsal": "0.25"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

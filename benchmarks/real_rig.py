@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import psutil  # noqa: E402
 from backend.config import load_config  # noqa: E402
 from backend.event_kinds import EventKind  # noqa: E402
 from backend.oracle import OracleClient  # noqa: E402
-from daemon.harness import DaemonProcess, chat_lines, drop_in_inbox, make_save, store_of, wait_until  # noqa: E402
+from daemon.harness import DaemonProcess, chat_lines, drop_in_inbox, free_port, make_save, store_of, wait_until  # noqa: E402
 
 KEY_ENV = "REALM_RIG_REMOTE_KEY"
 
@@ -83,12 +82,6 @@ class PeakRss:
                     except psutil.Error:
                         continue
                     self.peaks[role] = max(self.peaks.get(role, 0), rss)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_remote(work: Path) -> tuple[subprocess.Popen, str, str]:

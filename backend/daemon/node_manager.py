@@ -90,7 +90,16 @@ class NodeManager(Component):
         if self.local or model_id in await client.available():
             return
         started = time.monotonic()
-        result = await client.upload(folder)
+        try:
+            result = await client.upload(folder)
+        except ServiceHttpError as exc:
+            if exc.status == 413:  # it would be refused again every time: tell the player once per model
+                await self.ctx.event(EventKind.WARNING, {
+                    "source": "node", "code": "upload_too_large", "model": model_id,
+                    "message": f"the inference node refused {model_id}: {exc.message}",
+                    "fix": "start the node with a larger --max-upload-mb, or give it the checkpoints through a "
+                           "shared folder"}, dedupe_key=f"upload_too_large:{model_id}")
+            raise
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         await self.ctx.event(EventKind.NODE_STATUS, {"status": "uploaded", "url": node_url(self.ctx.config, self.ctx.slot),
                                                      "detail": f"{model_id}: {result}"[:200], "model": model_id,

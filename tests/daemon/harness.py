@@ -150,3 +150,12 @@ def drop_in_inbox(slot: SaveSlot, name: str, data: bytes) -> Path:
     dest = slot.inbox_dir / name
     os.replace(tmp, dest)
     return dest
+
+
+def free_port() -> int:
+    """A free loopback port for a node a test starts itself."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

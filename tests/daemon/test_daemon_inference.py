@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +17,10 @@ import pytest
 from backend.event_kinds import EventKind
 from backend.oracle import OracleClient
 from backend.validation import load_sidecar
-from daemon.harness import chat_lines, drop_in_inbox, make_save, store_of, wait_until
+from daemon.harness import chat_lines, drop_in_inbox, free_port, make_save, store_of, wait_until
 
 pytestmark = pytest.mark.slow
 KEY_ENV = "REALM_TEST_REMOTE_KEY"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
