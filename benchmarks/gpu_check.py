@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from backend.daemon.engine_proc import engine_command  # noqa: E402
 from train_data import bin_examples, write_jsonl  # noqa: E402
 
 MFU_TARGET = 0.45
@@ -75,7 +76,8 @@ def engine_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-def run_job(ctx: Context, name: str, **fields: Any) -> tuple[int, list[dict[str, Any]], str, float]:
+def run_job(ctx: Context, name: str, ranks: int = 1, **fields: Any) -> tuple[int, list[dict[str, Any]], str, float]:
+    """One engine job, as the daemon starts it (under torchrun for `ranks` > 1)."""
     hp = {"max_steps": ctx.steps, "epochs": 1000, "batching": "packed", "packed_row_tokens": 2048,
           "tokens_per_micro_batch": 256 if ctx.dry_run else 16384, "max_length": 2048, "learning_rate": 1e-4,
           "validation_fraction": 0.0, **fields.pop("hyperparameters", {})}
@@ -85,9 +87,9 @@ def run_job(ctx: Context, name: str, **fields: Any) -> tuple[int, list[dict[str,
     path = ctx.work / f"{name}.json"
     path.write_text(json.dumps(job))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "engine", "run", str(path)], capture_output=True, text=True,
-                          cwd=ROOT, env=engine_env(), timeout=600, stdin=subprocess.DEVNULL)
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    proc = subprocess.run(engine_command(path, ranks), capture_output=True, text=True, cwd=ROOT, env=engine_env(),
+                          timeout=600, stdin=subprocess.DEVNULL)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
     return proc.returncode, events, proc.stderr, time.perf_counter() - t0
 
 
@@ -252,21 +254,8 @@ def check_ddp(ctx: Context) -> Outcome:
     """Two ranks under torchrun: NCCL on 2 GPUs (gloo ranks on the CPU in the dry run)."""
     if not ctx.dry_run and ctx.gpus < 2:
         return Outcome("skip", f"needs 2 GPUs; {ctx.gpus} visible")
-    name = "ddp"
-    hp = {"max_steps": ctx.steps, "epochs": 1000, "batching": "packed", "packed_row_tokens": 2048,
-          "tokens_per_micro_batch": 256 if ctx.dry_run else 16384, "max_length": 2048, "learning_rate": 1e-4,
-          "validation_fraction": 0.0}
-    job = {"model_dir": str(ctx.model_dir), "data_files": [{"path": str(ctx.data)}], "output_dir": str(ctx.work / name),
-           "device": ctx.device, "precision": ctx.precision, "attention": "sdpa", "threads": 1,
-           "save_every_steps": ctx.steps, "log_every_steps": 1, "hyperparameters": hp}
-    path = ctx.work / f"{name}.json"
-    path.write_text(json.dumps(job))
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "engine", "run", str(path)], capture_output=True, text=True, cwd=ROOT,
-                          env=engine_env(), timeout=600, stdin=subprocess.DEVNULL)
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    outcome = training_outcome(ctx, name, proc.returncode, events, proc.stderr, time.perf_counter() - t0)
+    code, events, err, seconds = run_job(ctx, "ddp", ranks=2, threads=1)
+    outcome = training_outcome(ctx, "ddp", code, events, err, seconds)
     if outcome.status == "fail" and not outcome.figures:
         return outcome
     started = of_type(events, "started")
@@ -281,8 +270,8 @@ CHECKS: tuple[tuple[str, Callable[[Context], Outcome]], ...] = (
     ("train_flash", check_train_flash),
     ("oom_retry", check_oom_retry),
     ("node", check_node),
-    ("lora", lambda ctx: check_lora(ctx)),
-    ("qlora", lambda ctx: check_qlora(ctx)),
+    ("lora", check_lora),
+    ("qlora", check_qlora),
     ("ddp", check_ddp),
 )
 

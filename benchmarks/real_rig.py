@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ import psutil  # noqa: E402
 from backend.config import load_config  # noqa: E402
 from backend.event_kinds import EventKind  # noqa: E402
 from backend.oracle import OracleClient  # noqa: E402
-from daemon.harness import DaemonProcess, chat_lines, drop_in_inbox, free_port, make_save, store_of, wait_until  # noqa: E402
+from daemon.harness import DaemonProcess, RemoteNode, chat_lines, drop_in_inbox, make_save, store_of, wait_until  # noqa: E402
 
 KEY_ENV = "REALM_RIG_REMOTE_KEY"
 
@@ -84,18 +83,6 @@ class PeakRss:
                     self.peaks[role] = max(self.peaks.get(role, 0), rss)
 
 
-def start_remote(work: Path) -> tuple[subprocess.Popen, str, str]:
-    port, key = free_port(), secrets.token_urlsafe(16)
-    models = work / "remote-models"
-    models.mkdir(parents=True)
-    log = open(work / "remote-node.log", "ab")  # noqa: SIM115 - the node's lifetime
-    proc = subprocess.Popen([sys.executable, "-m", "inference_node", "--models-dir", str(models), "--host",
-                             "127.0.0.1", "--port", str(port), "--api-key-env", KEY_ENV, "--pool", "1"],
-                            env={**os.environ, KEY_ENV: key}, stdout=log, stderr=log, cwd=ROOT)
-    os.environ[KEY_ENV] = key  # the daemon reads the key from the variable named in realm.yaml
-    return proc, f"http://127.0.0.1:{port}", key
-
-
 async def phase(name: str, work: Path, hero: Path, args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "hero.base_model": str(hero), "training.learning_rate": 1e-5, "training.weight_decay": 0.05,
@@ -107,9 +94,10 @@ async def phase(name: str, work: Path, hero: Path, args: argparse.Namespace) -> 
     meter = PeakRss()
     remote = None
     if name == "remote":
-        remote, url, _ = start_remote(work)
-        settings.update({"hosts.inference.url": url, "hosts.inference.api_key_env": KEY_ENV})
-        meter.roots.append(remote.pid)
+        remote = RemoteNode(work, KEY_ENV, "--pool", "1")
+        os.environ[KEY_ENV] = remote.key  # the daemon reads the key from the variable named in realm.yaml
+        settings.update({"hosts.inference.url": remote.url, "hosts.inference.api_key_env": KEY_ENV})
+        meter.roots.append(remote.proc.pid)
     save = await make_save(work / f"save-{name}", None, settings)
     drop_in_inbox(save, "greetings.jsonl", chat_lines(64))
     daemon = DaemonProcess(save).start()
@@ -135,8 +123,7 @@ async def phase(name: str, work: Path, hero: Path, args: argparse.Namespace) -> 
         await store.close()
         daemon.stop()
         if remote is not None:
-            remote.terminate()
-            remote.wait(30)
+            remote.stop()
         meter.stop.set()
         meter.thread.join(5)
 

@@ -56,7 +56,7 @@ def launched_world() -> World | None:
     return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def init_world(world: World, device: torch.device) -> None:
+def init_world(device: torch.device) -> None:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 

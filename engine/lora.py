@@ -24,7 +24,8 @@ from contracts.engine_job import LoraSettings
 from engine.errors import EngineError
 
 ADAPTER_CONFIG = "adapter_config.json"
-SHA_CACHE = ".realm-weights-sha256.json"  # a base's hash, keyed by its weight files' size and mtime
+SHA_CACHE_SUFFIX = ".realm-weights-sha256.json"  # beside the base: a file inside it would change the
+# fingerprint the node takes of the `base` folder, and a loaded base would be dropped as stale
 
 
 def is_adapter(folder: str | Path) -> bool:
@@ -32,12 +33,13 @@ def is_adapter(folder: str | Path) -> bool:
 
 
 def base_sha256(base_dir: str | Path) -> str:
-    """folder_weights_sha256 of the base, cached beside it (a 16 GB base takes about 30 s to hash,
-    and every quest's job needs it) as long as no weight file's size or mtime changed."""
+    """folder_weights_sha256 of the base, cached beside it (`.<name>.realm-weights-sha256.json`: a
+    16 GB base takes about 30 s to hash, and every quest's job needs it) as long as no weight
+    file's size or mtime changed."""
     folder = Path(base_dir)
     stamp = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir()
                    if f.is_file() and f.suffix == ".safetensors")
-    cache = folder / SHA_CACHE
+    cache = folder.parent / f".{folder.name}{SHA_CACHE_SUFFIX}"
     try:
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if [tuple(x) for x in saved["stamp"]] == stamp:
@@ -83,11 +85,6 @@ def attach_adapter(model: torch.nn.Module, settings: LoraSettings, adapter_dir: 
                           f"{ledger.base_weights_sha256[:12]}, but model_dir {base_dir} has {base_sha[:12]}",
                           where="model_dir", fix="point model_dir at the base the adapter was trained on")
     return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
-
-
-def trainable_fraction(model: torch.nn.Module) -> tuple[int, int]:
-    params = {id(p): p for p in model.parameters()}.values()
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
 def merge_to_folder(adapter_dir: Path, out_dir: Path, base_dir: str | None = None) -> Path:

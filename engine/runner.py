@@ -96,7 +96,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
     if world is not None:
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        init_world(world, device)
+        init_world(device)
     precision = resolve_precision(job.precision, device)
     attention = resolve_attention(job.attention, device, precision)
     try:

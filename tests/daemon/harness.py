@@ -159,3 +159,45 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class RemoteNode:
+    """`python -m inference_node` on a free loopback port with its own models folder, standing in
+    for the remote inference host (`extra`: more node arguments, e.g. --pool 1)."""
+
+    def __init__(self, folder: Path, key_env: str, *extra: str) -> None:
+        import secrets
+
+        self.port, self.key, self.key_env = free_port(), secrets.token_urlsafe(16), key_env
+        self.models = folder / "remote-models"
+        self.models.mkdir(parents=True, exist_ok=True)
+        self.log = open(folder / "remote-node.log", "ab")  # noqa: SIM115 - open as long as the node runs
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "inference_node", "--models-dir", str(self.models), "--host", "127.0.0.1",
+             "--port", str(self.port), "--api-key-env", key_env, *extra],
+            env={**os.environ, key_env: self.key}, stdout=self.log, stderr=self.log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_up(self, timeout_s: float = 120.0) -> "RemoteNode":
+        from backend.oracle import OracleClient
+
+        async def up() -> bool:
+            client = OracleClient(self.url, self.key, retries=0)
+            try:
+                await client.health()
+                return True
+            except Exception:  # noqa: BLE001 - not up yet
+                return False
+            finally:
+                await client.aclose()
+
+        await wait_until(up, timeout_s, "the remote node")
+        return self
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+        self.log.close()

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +13,7 @@ import pytest
 from backend.event_kinds import EventKind
 from backend.oracle import OracleClient
 from backend.validation import load_sidecar
-from daemon.harness import chat_lines, drop_in_inbox, free_port, make_save, store_of, wait_until
+from daemon.harness import RemoteNode, chat_lines, drop_in_inbox, make_save, store_of, wait_until
 
 pytestmark = pytest.mark.slow
 KEY_ENV = "REALM_TEST_REMOTE_KEY"
@@ -25,30 +21,11 @@ KEY_ENV = "REALM_TEST_REMOTE_KEY"
 
 @pytest.fixture
 def remote_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    port, key = free_port(), secrets.token_urlsafe(16)
-    models = tmp_path / "remote-models"
-    models.mkdir()
-    log = open(tmp_path / "remote-node.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "inference_node", "--models-dir", str(models), "--host", "127.0.0.1",
-                             "--port", str(port), "--api-key-env", KEY_ENV, "--pool", "3"],
-                            env={**os.environ, KEY_ENV: key}, stdout=log, stderr=log)
-    monkeypatch.setenv(KEY_ENV, key)  # the daemon reads the key from the variable named in realm.yaml
-
-    async def up() -> bool:
-        client = OracleClient(f"http://127.0.0.1:{port}", key, retries=0)
-        try:
-            await client.health()
-            return True
-        except Exception:  # noqa: BLE001 - not up yet
-            return False
-        finally:
-            await client.aclose()
-
-    asyncio.run(wait_until(up, 120, "the remote node"))
-    yield f"http://127.0.0.1:{port}", key, models
-    proc.terminate()
-    proc.wait(20)
-    log.close()
+    node = RemoteNode(tmp_path, KEY_ENV, "--pool", "3")
+    monkeypatch.setenv(KEY_ENV, node.key)  # the daemon reads the key from the variable named in realm.yaml
+    asyncio.run(node.wait_up())
+    yield node.url, node.key, node.models
+    node.stop()
 
 
 async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_base: Path, remote_node) -> None:

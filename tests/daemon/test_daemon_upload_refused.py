@@ -4,43 +4,21 @@ with the fix, instead of only in the log at every retry."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from backend.event_kinds import EventKind
-from backend.oracle import OracleClient
-from daemon.harness import DaemonProcess, chat_lines, drop_in_inbox, free_port, make_save, store_of, wait_until
+from daemon.harness import DaemonProcess, RemoteNode, chat_lines, drop_in_inbox, make_save, store_of, wait_until
 
 pytestmark = pytest.mark.slow
 KEY_ENV = "REALM_TEST_SMALL_NODE_KEY"
 
 
 async def test_a_413_upload_becomes_one_warning_with_the_fix(tmp_path: Path, nano_base: Path, monkeypatch) -> None:
-    port, key = free_port(), secrets.token_urlsafe(16)
-    (tmp_path / "remote").mkdir()
-    log = open(tmp_path / "remote.log", "ab")  # noqa: SIM115
-    node = subprocess.Popen([sys.executable, "-m", "inference_node", "--models-dir", str(tmp_path / "remote"),
-                             "--host", "127.0.0.1", "--port", str(port), "--api-key-env", KEY_ENV,
-                             "--max-upload-mb", "1"], env={**os.environ, KEY_ENV: key}, stdout=log, stderr=log)
-    monkeypatch.setenv(KEY_ENV, key)
-    url = f"http://127.0.0.1:{port}"
-
-    async def up() -> bool:
-        client = OracleClient(url, key, retries=0)
-        try:
-            await client.health()
-            return True
-        except Exception:  # noqa: BLE001 - not up yet
-            return False
-        finally:
-            await client.aclose()
-
-    await wait_until(up, 120, "the small remote node")
+    node = await RemoteNode(tmp_path, KEY_ENV, "--max-upload-mb", "1").wait_up()
+    monkeypatch.setenv(KEY_ENV, node.key)
+    url = node.url
     save = await make_save(tmp_path / "save", nano_base, {"hosts.inference.url": url, "hosts.inference.api_key_env":
                                                           KEY_ENV, "evaluation.enabled": True})
     drop_in_inbox(save, "sums.jsonl", chat_lines(200))
@@ -59,6 +37,4 @@ async def test_a_413_upload_becomes_one_warning_with_the_fix(tmp_path: Path, nan
     finally:
         await store.close()
         daemon.stop()
-        node.terminate()
-        node.wait(20)
-        log.close()
+        node.stop()
