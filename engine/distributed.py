@@ -10,7 +10,8 @@ divided by the supervised tokens of the whole step across ranks and multiplied b
 size (DDP averages), so the update equals one process training all micro-batches of the step.
 
 Rank 0 alone writes events and checkpoints, and reads control lines; each step it broadcasts
-the commands it received, so every rank stops, saves or pauses at the same step. The backend is
+the commands it received, so every rank stops, saves or pauses at the same step. At the end all
+ranks meet at a barrier after rank 0 has saved, and DDP is released before the process group. The backend is
 NCCL on CUDA and gloo on the CPU (the equivalence test runs on gloo).
 """
 
@@ -40,6 +41,9 @@ class World:
         out = value.clone()
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         return out
+
+    def barrier(self) -> None:
+        dist.barrier()
 
     def broadcast_commands(self, commands: list[str]) -> list[str]:
         """Rank 0's commands, on every rank."""

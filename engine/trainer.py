@@ -338,4 +338,7 @@ class Trainer:
             self.emit_step()
         if self.steps_this_process > 0 or self.saver.last_checkpoint is not None:
             self.checkpoint("stop" if self.stopped else "end")
+        if self.world is not None:
+            self.world.barrier()  # every rank leaves once rank 0 has saved ...
+            self.ddp = None  # ... and DDP's reducer goes before the process group it holds is destroyed
         return final_result(self, time.monotonic() - t0)
