@@ -1,6 +1,7 @@
 """`python -m engine`: run | job-template | nano.
 
     python -m engine run JOB.json          train; JSON-lines events on stdout, control lines on stdin
+    python -m engine standby --fd N        the same, warm: imports first, then the job from socket N
     python -m engine job-template          print a job with every field at its default
     python -m engine nano PATH [--seed N] [--spec JSON]   create nano DIO in PATH
 
@@ -17,6 +18,29 @@ from pathlib import Path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    return run_job_file(args.job)
+
+
+def _cmd_standby(args: argparse.Namespace) -> int:
+    from contracts.engine_handover import receive_job
+    from engine.standby import log_to, warm_up
+
+    import time
+
+    began = time.monotonic()
+    warm_up()
+    warm_s = time.monotonic() - began
+    handover = receive_job(args.fd)
+    if handover is None:  # the daemon no longer needs a warm engine
+        return 0
+    if handover.log is not None:
+        log_to(handover.log)
+    print(f"warm engine: imports took {warm_s:.1f} s before the job came ({handover.job.name})",
+          file=sys.stderr, flush=True)
+    return run_job_file(handover.job)  # handover.lock_fd stays open: the engine holds run/engine.lock
+
+
+def run_job_file(job_path: Path) -> int:
     from contracts.engine_events import ErrorEvent, ResultEvent
     from contracts.engine_job import JobFileError, load_job
     from engine.control import ControlChannel
@@ -37,9 +61,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         control = ControlChannel(None)
     control.install_signal_handlers()
     try:
-        job = load_job(args.job)
+        job = load_job(job_path)
     except JobFileError as exc:
-        events.emit(ErrorEvent(code="bad_job", message=str(exc), where=str(args.job),
+        events.emit(ErrorEvent(code="bad_job", message=str(exc), where=str(job_path),
                                fix="compare with `python -m engine job-template`"))
         events.emit(ResultEvent(success=False, global_step=0, runtime_sec=0.0, summary="bad job file",
                                 error_message=str(exc)))
@@ -116,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train a job; events on stdout, control lines on stdin")
     run.add_argument("job", type=Path, help="job JSON file (see job-template)")
     run.set_defaults(func=_cmd_run)
+    standby = sub.add_parser("standby", help="a warm engine: import everything, then wait for a job on socket FD")
+    standby.add_argument("--fd", type=int, required=True, help="inherited Unix socket the job is handed over on")
+    standby.set_defaults(func=_cmd_standby)
     tmpl = sub.add_parser("job-template", help="print a complete job with every field at its default")
     tmpl.set_defaults(func=_cmd_job_template)
     nano = sub.add_parser("nano", help="create nano DIO (tiny Qwen3 + compact tokenizer) in PATH")

@@ -214,6 +214,9 @@ class DaemonConfig(Section):
     engine_start_s: float = Field(1800.0, gt=0, description="watchdog: the same before the first step (loading a "
                                   "large model, tokenizing a large quest)")
     restart_backoff_s: float = Field(2.0, ge=0, description="first restart delay (doubles each time)")
+    engine_standby: bool = Field(True, description="start the next battle's engine while the current one trains, "
+                                 "so its imports are done when the quest begins (a second engine process waits, "
+                                 "importing only; off = a fresh engine per battle)")
 
 
 class EvaluationConfig(Section):

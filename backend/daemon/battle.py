@@ -21,7 +21,8 @@ from backend.daemon.config_lock import ensure_lock, lock_problems
 from backend.daemon.context import DaemonContext
 from backend.daemon.disk_guard import DiskGuard
 from backend.daemon.engine_guard import EngineLock
-from backend.daemon.engine_proc import EngineProcess
+from backend.daemon.engine_proc import STDOUT_LIMIT, EngineProcess
+from backend.daemon.engine_standby import EngineStandby
 from backend.daemon.jobs import build_job, start_point
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.riders import Lineup, next_lineup, set_riders, waiting_text
@@ -45,6 +46,7 @@ class BattleLoop(Component):
         self.pipeline = pipeline
         self.node_pid = node_pid
         self.engine: EngineProcess | None = None
+        self.standby: EngineStandby | None = None
         self.quest: Quest | None = None
         self.riders: tuple[Quest, ...] = ()
         self.player_stopped = False
@@ -59,6 +61,7 @@ class BattleLoop(Component):
         while not ctx.state.stopping.is_set():
             lineup = await next_lineup(ctx.store, ctx.config)
             if lineup is None or ctx.state.paused:
+                await self.drop_standby()
                 ctx.state.activity = (await waiting_text(ctx.store, ctx.config) if lineup is None else None) or "idle"
                 await self.nap(IDLE_S)
                 continue
@@ -173,14 +176,17 @@ class BattleLoop(Component):
                                    silence_s=ctx.config.daemon.engine_silence_s,
                                    start_s=ctx.config.daemon.engine_start_s,
                                    devices=ctx.config.hosts.trainer.devices)
-            sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.disk.on_step)
+            sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.on_step)
             self.engine, self.quest, self.player_stopped = engine, quest, False
             await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
                                                       "level": quest.level, "attempt": attempt, "start": start.describe(),
                                                       "riders": [{"quest_id": r.id, "name": r.name, "source": r.source}
                                                                  for r in self.riders]})
             ctx.state.activity = "training"
-            await engine.start(lock.fd)
+            standby, self.standby = self.standby, None
+            await engine.start(lock.fd, standby)
+            if standby is not None and not engine.warm:
+                await standby.discard()
             result = await engine.events(sink)
             await sink.flush()
             return result, engine
@@ -188,6 +194,17 @@ class BattleLoop(Component):
             lock.release()
             self.engine = None
             ctx.state.activity = "idle"
+
+    async def on_step(self, event: object) -> None:
+        await self.disk.on_step(event)
+        if self.standby is None and self.ctx.config.daemon.engine_standby and self.ctx.config.hosts.trainer.devices <= 1:
+            self.standby = EngineStandby(self.ctx.slot.logs_dir / "engine-standby.log")
+            await self.standby.spawn(STDOUT_LIMIT)
+
+    async def drop_standby(self) -> None:
+        standby, self.standby = self.standby, None
+        if standby is not None:
+            await standby.discard()
 
     async def say_waiting(self) -> None:
         await self.ctx.event(EventKind.WARNING, {"source": "battle", "message":
@@ -244,5 +261,6 @@ class BattleLoop(Component):
 
     async def stop(self) -> None:
         """Daemon shutdown: the battle checkpoints and ends; its quest resumes next time."""
+        await self.drop_standby()
         if self.engine is not None:
             await self.engine.terminate()

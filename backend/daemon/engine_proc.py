@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from backend.daemon.engine_guard import stop_with_parent
+from backend.daemon.engine_standby import EngineStandby
 from contracts.engine_events import (
     ErrorEvent,
     Event,
@@ -59,16 +60,23 @@ class EngineProcess:
         self.last_error: str | None = None
         self.last_error_code: str | None = None
         self.exit_code: int | None = None
+        self.warm = False
 
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    async def start(self, lock_fd: int | None = None) -> None:
-        """Spawn the engine; `lock_fd` (run/engine.lock) is inherited and held by it."""
+    async def start(self, lock_fd: int | None = None, standby: EngineStandby | None = None) -> None:
+        """Spawn the engine, or hand the job to a warm one; either way it holds `lock_fd`
+        (run/engine.lock): inherited, or sent with the job."""
         self.job_file.parent.mkdir(parents=True, exist_ok=True)
         self.job_file.write_text(self.job.model_dump_json(indent=2, by_alias=True), encoding="utf-8")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        if standby is not None and self.devices <= 1:
+            self.proc = standby.hand_over(self.job_file, self.log_file, lock_fd)
+            self.warm = self.proc is not None
+            if self.warm:
+                return
         stderr = open(self.log_file, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = await asyncio.create_subprocess_exec(

@@ -194,3 +194,28 @@ async def test_a_checkpoint_that_cannot_resume_exactly_restarts_the_quest_from_i
     finally:
         await store.close()
         daemon.stop()
+
+
+async def test_the_next_battle_gets_a_warm_engine_and_none_is_left_waiting_when_the_queue_is_empty(save, daemon) -> None:
+    drop_in_inbox(save, "first.jsonl", chat_lines(400))
+    drop_in_inbox(save, "second.jsonl", chat_lines(400, start=400))
+    daemon.start()
+    store = await store_of(save)
+    try:
+        await wait_until(lambda: _is(store, 2, "completed"), 300, "both quests to complete")
+        assert (await store.quests.get(1)).state == "completed"
+        first = (save.logs_dir / "engine-quest-1.log").read_text(encoding="utf-8")
+        second = (save.logs_dir / "engine-quest-2.log").read_text(encoding="utf-8")
+        assert "warm engine" not in first  # nothing was running before it to warm one up
+        assert "warm engine: imports took" in second and "quest-2-" in second
+        stats = replay(await store.events.since(0))
+        assert stats.quests_completed == 2 and stats.xp == (await store.checkpoints.newest()).step
+        # the queue is empty: the battle loop lets the spare engine go
+        await wait_until(lambda: _no_engine(daemon), 30, "the spare engine to exit")
+    finally:
+        await store.close()
+        assert daemon.stop() == 0, daemon.tail()
+
+
+async def _no_engine(daemon) -> bool:
+    return not daemon.engine_pids()
