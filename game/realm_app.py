@@ -87,6 +87,10 @@ class CommandOutcome:
     result: Any
 
 
+STOP_BATTLE_TEXT = ("DIO saves a checkpoint and rests: nothing trains until you resume with space. "
+                    "The quest then carries on from that checkpoint.")
+
+
 class RealmApp(App[int]):
     TITLE = "Realm of Training"
     CSS_PATH = "realm.tcss"
@@ -419,9 +423,9 @@ class RealmApp(App[int]):
 
         def chosen(yes: bool | None) -> None:
             if yes:
-                self.send(CommandKind.STOP_BATTLE, done="Battle stopped (a checkpoint was saved)")
+                self.send(CommandKind.STOP_BATTLE, done="Battle stopped: a checkpoint was saved; space resumes it")
 
-        self.push_screen(ConfirmScreen("Stop the battle?", "DIO saves a checkpoint and the quest goes back to the queue."), chosen)
+        self.push_screen(ConfirmScreen("Stop the battle?", STOP_BATTLE_TEXT), chosen)
 
     # ----- actions -------------------------------------------------------------------------
 

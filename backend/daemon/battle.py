@@ -217,6 +217,7 @@ class BattleLoop(Component):
     async def finish(self, quest: Quest, result: TrainingResult, engine: EngineProcess) -> None:
         ctx = self.ctx
         if result.stopped:
+            await self.drop_standby()  # nothing trains until the player resumes
             await ctx.event(EventKind.BATTLE_STOPPED, {"quest_id": quest.id, "name": quest.name, "step": result.global_step})
             return  # 'processing' with its checkpoint: resumes when battles resume
         if not result.success:

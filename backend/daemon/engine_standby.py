@@ -67,16 +67,18 @@ class EngineStandby:
         return proc
 
     async def discard(self) -> None:
-        """Close its socket (it exits on its own), then make sure it is gone."""
+        """End it: it holds nothing yet (no job, no lock), so SIGTERM, which it does not catch."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
         proc, self.proc = self.proc, None
         if proc is None or proc.returncode is not None:
             return
-        try:
-            await asyncio.wait_for(proc.wait(), 10.0)
-        except TimeoutError:
+        for signal_it in (proc.terminate, proc.kill):
             with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+                signal_it()
+            try:
+                await asyncio.wait_for(proc.wait(), 10.0)
+                return
+            except TimeoutError:
+                continue

@@ -96,7 +96,9 @@ async def test_pause_resume_stop(save, daemon) -> None:
         # the stop saves (or, at a step just saved periodically, reuses) the checkpoint of its step
         assert newest.step == stopped.payload["step"] and newest.ledger["reason"] in ("stop", "periodic")
         assert (await store.quests.get(1)).state == "processing"
-        assert daemon.engine_pids() == []
+        assert daemon.engine_pids() == []  # neither the battle's engine nor a spare one for the next battle
+        # stop = checkpoint and rest, as the TUI's dialog says: nothing trains until resume
+        await wait_until(lambda: _beat_state(store, "paused"), 10, "the heartbeat to say paused", 0.1)
         await _command(store, CommandKind.RESUME)
         await wait_until(lambda: _stepping_beyond(store, newest.step), 60, "the quest to resume from its checkpoint")
         started = [e for e in await store.events.since(0) if e.kind == EventKind.QUEST_STARTED]

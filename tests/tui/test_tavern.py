@@ -75,6 +75,8 @@ async def test_tavern_keys(seeded) -> None:
         assert (await commands_sent(seeded))[-1] == (CommandKind.RESUME, {})
         await press(app, pilot, "x")
         assert "Stop the battle?" in screen_text(app)
+        # the words agree with what the daemon does (tests/daemon: stop = checkpoint, then paused)
+        assert "nothing trains until you resume" in " ".join(screen_text(app).split())
         await press(app, pilot, "n")
         assert len(await commands_sent(seeded)) == 2
         await press(app, pilot, "x", "y")
