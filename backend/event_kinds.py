@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     SPARRING_DROPPED = "sparring_dropped"    # {quest_id, age_steps}
     DISK_LOW = "disk_low"                    # {free_gb, needed_gb}
     NODE_STATUS = "node_status"              # {status, url, detail}
+    PLAN_CHANGED = "plan_changed"            # {strategy?, focus?} or {skill, enabled?, weight?, priority?}
     WARNING = "warning"                      # {source, message}
 
 
@@ -84,6 +85,7 @@ ICONS: dict[str, str] = {
     EventKind.SPARRING_DROPPED: "🍂",
     EventKind.DISK_LOW: "💽",
     EventKind.NODE_STATUS: "🔮",
+    EventKind.PLAN_CHANGED: "🧭",
     EventKind.WARNING: "⚠",
 }
 

@@ -32,7 +32,7 @@ async def curriculum_set(ctx: DaemonContext, p: CurriculumSet) -> dict[str, Any]
     if p.strategy is not None:
         await change(ctx, "curriculum.strategy", p.strategy)
         changed["strategy"] = p.strategy
-    await ctx.event(EventKind.WARNING, {"source": "curriculum", "message": f"curriculum changed: {changed}"})
+    await ctx.event(EventKind.PLAN_CHANGED, changed)
     return changed
 
 
@@ -42,6 +42,7 @@ async def skill_plan(ctx: DaemonContext, p: SkillPlanSet) -> dict[str, Any]:
         raise UserFacingError("nothing to change", fix="give enabled, weight or priority")
     for key, value in changed.items():
         await change(ctx, f"curriculum.skills.{p.skill}.{key}", value)
+    await ctx.event(EventKind.PLAN_CHANGED, {"skill": p.skill, **changed})
     return {"skill": p.skill, **changed}
 
 

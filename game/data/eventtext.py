@@ -73,8 +73,29 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     EventKind.DISK_LOW: lambda p: f"Disk low: {fmt_float(p.get('free_gb'), 1)} GB free, "
     f"{fmt_float(p.get('needed_gb'), 1)} GB needed; training paused",
     EventKind.NODE_STATUS: lambda p: f"Inference node {p.get('status')}" + (f" ({p['url']})" if p.get("url") else ""),
+    EventKind.PLAN_CHANGED: lambda p: plan_text(p),
     EventKind.WARNING: lambda p: f"{p.get('source', 'warning')}: {p.get('message', '')}",
 }
+
+
+def plan_text(p: dict[str, Any]) -> str:
+    """A change of the curriculum or of one skill's plan, in words: e.g. "SY rests: no new SY quests"."""
+    skill = str(p.get("skill") or "").upper()
+    parts = []
+    if p.get("strategy") is not None:
+        parts.append(f"the curriculum follows the {p['strategy']} strategy")
+    if p.get("focus") is not None:
+        parts.append(f"it focuses on {str(p['focus']).upper()}")
+    if p.get("enabled") is True:
+        parts.append(f"{skill} trains again")
+    elif p.get("enabled") is False:
+        parts.append(f"{skill} rests: no new {skill} quests")
+    if p.get("weight") is not None:
+        parts.append(f"{skill}'s share of the quests is weighted {fmt_float(p['weight'], 2)}")
+    if p.get("priority") is not None:
+        parts.append(f"{skill}'s priority is now {p['priority']}")
+    text = "; ".join(parts) or "the plan is unchanged"
+    return text[0].upper() + text[1:]
 
 
 def quest_tested_text(p: dict[str, Any]) -> str:

@@ -179,8 +179,9 @@ class GuildScreen(RealmScreen):
         self.app.push_screen(EvalSamplesScreen(r.id, f"{r.card.icon} {r.card.name}"))
 
     def plan(self, r: SkillRow, **change: Any) -> None:
-        what = ", ".join(f"{k} {v}" for k, v in change.items())
-        self.realm.send(CommandKind.SKILL_PLAN, {"skill": r.id, **change}, done=f"{r.id.upper()}: {what}")
+        from game.data.eventtext import plan_text
+
+        self.realm.send(CommandKind.SKILL_PLAN, {"skill": r.id, **change}, done=plan_text({"skill": r.id, **change}))
 
     def action_toggle(self) -> None:
         r = self.need_selected()
