@@ -57,7 +57,8 @@ def sections() -> list[Section]:
         Section("Quests (q)", "Every quest: state, priority, name, skill and level, examples, progress, validation. "
                 "The details show the validation report with the bad lines.", keys_of(QuestsScreen.BINDINGS)),
         Section("Vault (v)", "Checkpoints: step, name, date, train and validation loss, accuracy per skill, size, where "
-                "they are (trainer, node), 👑 champion, 🚀 deployed, 📌 pinned; disk used and free. The champion, the deployed "
+                "its copies are (disk: this save's folder; node: uploaded to the inference node; deleted: removed by "
+                "retention, its record kept), 👑 champion, 🚀 deployed (the one the node serves), 📌 pinned; disk used and free. The champion, the deployed "
                 "checkpoint and the newest cannot be deleted.", keys_of(VaultScreen.BINDINGS)),
         Section("Oracle (o)", "Chat with a checkpoint loaded on the inference node; the answer streams in and its header "
                 "names the checkpoint that answered (step, short sha256) as the node confirmed it. Type and press enter "

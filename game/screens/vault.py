@@ -36,12 +36,14 @@ def marks(r: VaultRow) -> str:
 
 
 def where(r: VaultRow) -> str:
+    """Where its copies are: `disk` (this save's folder), `node` (uploaded to the inference node;
+    🚀 marks the one it serves), or `deleted` (retention removed it; the ledger row stays)."""
     places = []
     if r.on_trainer:
-        places.append("trainer")
+        places.append("disk")
     if r.on_node:
         places.append("node")
-    return "+".join(places) or "gone"
+    return "+".join(places) or "deleted"
 
 
 def cells(r: VaultRow, skills: tuple[str, ...]) -> tuple[str, ...]:

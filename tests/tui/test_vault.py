@@ -25,9 +25,9 @@ async def test_vault_lists_checkpoints_with_marks_and_disk(seeded) -> None:
         assert [k for k, _ in table._rows] == [1500, 1200, 800, 400]
         text = screen_text(app)
         assert "4 checkpoints · 👑 champion checkpoint-1200 · 🚀 deployed checkpoint-1200" in text
-        assert "1,200  👑 🚀  1.200  1.400  100% L1  20% L1  trainer+node" in text
-        assert "800    📌     1.600  1.800  80% L1   —       trainer" in text
-        assert "1,500  new    0.900  1.100  —        —       trainer" in text
+        assert "1,200  👑 🚀  1.200  1.400  100% L1  20% L1  disk+node" in text
+        assert "800    📌     1.600  1.800  80% L1   —       disk" in text
+        assert "1,500  new    0.900  1.100  —        —       disk" in text
         assert "checkpoint-1200-20260101-0012" in text and "2026-01-01 00:20" in text
         assert "Disk: checkpoints 13.4 MB · " in text and " free of " in text
 
