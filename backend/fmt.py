@@ -61,3 +61,10 @@ def fmt_bytes(n: float | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"
+
+
+def fmt_stamp(ts: float | None) -> str:
+    """YYYY-MM-DD HH:MM in local time."""
+    import time
+
+    return "—" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))

@@ -9,6 +9,8 @@ import math
 import time
 from collections.abc import Sequence
 
+from backend.fmt import fmt_stamp
+
 SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -46,7 +48,7 @@ def clock(ts: float | None) -> str:
 
 def stamp(ts: float | None) -> str:
     """YYYY-MM-DD HH:MM in local time."""
-    return "—" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    return fmt_stamp(ts)
 
 
 def short_sha(sha: str | None, n: int = 12) -> str:

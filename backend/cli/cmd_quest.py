@@ -16,6 +16,7 @@ from backend.daemon.moves import printable
 from backend.errors import UserFacingError
 from backend.fmt import fmt_count
 from backend.quest_add import check_intake
+from backend.quest_report import plain_report
 from backend.store import Store
 
 WAIT_S = 30.0
@@ -32,6 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = add_command(inner, "show", cmd_show, "a quest's details with its validation report")
     p.add_argument("quest_id", type=int)
+    p.add_argument("--json", action="store_true", help="the raw record, validation report included")
     p = add_command(inner, "priority", cmd_priority, "change a waiting quest's priority")
     p.add_argument("quest_id", type=int)
     p.add_argument("priority", choices=("high", "normal", "low"))
@@ -118,10 +120,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     quest = run(fetch(args, args.quest_id))
     if quest is None:
         raise UserFacingError(f"there is no quest #{args.quest_id}", fix="see `realm quest list`")
-    for key, value in quest.__dict__.items():
-        if key != "validation":
-            print(f"{key:>18}: {value}")
-    if quest.validation:
-        print("validation report:")
-        print(json.dumps(quest.validation, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(quest.__dict__, default=str, indent=2, ensure_ascii=False))
+        return 0
+    print(plain_report(quest))
     return 0

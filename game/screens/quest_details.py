@@ -11,57 +11,24 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from backend.fmt import fmt_bytes, fmt_count, fmt_duration, fmt_percent
+from backend.quest_report import bad_line_lines, fact_rows, report_lines
 from backend.store.quests import Quest
 from game.data.eventtext import quest_tested_text
 from game.data.quests import read_quest, read_quest_test
-from game.render import clip, short_sha, stamp
+from game.render import clip
 from game.screens.base import DataView
 
 
+def markup(lines: list[tuple[str, str]]) -> str:
+    return "\n".join(f"[{style}]{escape(text)}[/{style}]" if style else escape(text) for style, text in lines)
+
+
 def quest_facts(q: Quest) -> str:
-    skill = f"{q.skill.upper()} L{q.level}" if q.skill else "—"
-    rows = [
-        ("State", q.state + (f" — {q.fail_reason}" if q.fail_reason else "")),
-        ("Priority", q.priority),
-        ("File", q.path),
-        ("Schema", q.schema or "—"),
-        ("Skill", skill),
-        ("Examples", fmt_count(q.examples)),
-        ("Source", q.source + (f" ({q.generator_id} {q.generator_version})" if q.generator_id else "")),
-        ("Size", f"{fmt_bytes(q.size_bytes)} · sha256 {short_sha(q.sha256)}"),
-        ("Steps", f"{fmt_count(q.steps_done)}/{fmt_count(q.steps_total)} · attempts {q.attempts}"),
-        ("Created", stamp(q.created_at)),
-        ("Finished", stamp(q.finished_at)),
-    ]
-    return "\n".join(f"[b]{k:<9}[/b] {escape(str(v))}" for k, v in rows)
+    return "\n".join(f"[b]{k:<9}[/b] {escape(str(v))}" for k, v in fact_rows(q))
 
 
 def report_text(report: dict[str, Any] | None) -> str:
-    if not report:
-        return "Not validated yet."
-    counts = report.get("counts") or {}
-    lines = [
-        f"[b]{escape(str(report.get('summary', '')))}[/b]",
-        f"verdict {report.get('verdict')} · level {report.get('level')} · policy {report.get('policy')} · "
-        f"schema {report.get('quest_schema') or '—'}",
-        f"lines {fmt_count(counts.get('lines'))} · ok {fmt_count(counts.get('ok'))} · bad {fmt_count(counts.get('bad'))} "
-        f"({fmt_percent(report.get('bad_fraction'), 1)}) · blank {fmt_count(counts.get('blank'))}",
-    ]
-    if report.get("reason_counts"):
-        lines.append("reasons: " + ", ".join(f"{escape(k)} {v}" for k, v in sorted(report["reason_counts"].items())))
-    tokens = report.get("tokens")
-    if tokens:
-        lines.append(f"tokens: {fmt_count(tokens.get('total'))} in all, mean {tokens.get('mean', 0):.0f}, "
-                     f"p95 {fmt_count(tokens.get('p95'))}, max {fmt_count(tokens.get('max'))} of {fmt_count(tokens.get('max_length'))}")
-    for issue in report.get("file_errors") or []:
-        lines.append(f"[red]✗ {escape(issue.get('code', ''))}: {escape(issue.get('message', ''))}[/red]\n   fix: {escape(issue.get('fix', ''))}")
-    for issue in report.get("warnings") or []:
-        lines.append(f"[yellow]! {escape(issue.get('code', ''))}: {escape(issue.get('message', ''))}[/yellow]")
-    if report.get("duration_s") is not None:
-        lines.append(f"[dim]validated by {escape(str(report.get('validator')))} {escape(str(report.get('validator_version')))} "
-                     f"in {fmt_duration(report.get('duration_s'))}[/dim]")
-    return "\n".join(lines)
+    return markup(report_lines(report))
 
 
 def test_text(test: dict[str, Any] | None, quest: Quest) -> str:
@@ -82,12 +49,7 @@ def test_text(test: dict[str, Any] | None, quest: Quest) -> str:
 
 
 def bad_lines_text(bad: list[dict[str, Any]]) -> str:
-    out = []
-    for b in bad:
-        out.append(f"[b]line {b.get('line')}[/b] · [red]{escape(str(b.get('code', '')))}[/red]: {escape(str(b.get('message', '')))}")
-        out.append(f"   [dim]{escape(clip(str(b.get('excerpt', '')), 70))}[/dim]")
-        out.append(f"   fix: {escape(str(b.get('fix', '')))}")
-    return "\n".join(out)
+    return markup(bad_line_lines(bad))
 
 
 class QuestDetailsScreen(ModalScreen[None], DataView):

@@ -135,3 +135,32 @@ def test_doctor_says_what_training_will_run_with_and_refuses_an_impossible_choic
     bad = next(line for line in out.stdout.splitlines() if " training " in line)
     assert bad.startswith("✗") and "flash_attention_2 needs a CUDA device" in bad
     assert "fix: change training.precision / training.attention" in out.stdout
+
+
+async def test_quest_show_is_a_readable_report_in_local_time_with_the_raw_record_behind_json(tmp_path: Path) -> None:
+    import time
+
+    from backend.store import Store
+
+    save = tmp_path / "slot"
+    assert realm("init", "--save", str(save)).returncode == 0
+    created = 1_767_225_600.0  # printed in the machine's local time, as the TUI does
+    report = {"summary": "2 of 53 lines are bad and were set aside", "verdict": "pass", "level": "standard",
+              "policy": "drop", "quest_schema": "chat_sft_v1", "counts": {"lines": 53, "ok": 51, "bad": 2, "blank": 0},
+              "bad_fraction": 2 / 53, "reason_counts": {"mixed_schema": 2},
+              "bad_lines": [{"line": 7, "code": "mixed_schema", "message": "a prompt/completion line in a chat file",
+                             "excerpt": '{"prompt": "x"}', "fix": "write it as messages, or remove it"}]}
+    async with await Store.open(save / "realm.db") as store:
+        await store.quests.create("greetings.jsonl", "quests/completed/00001-greetings.jsonl", state="completed",
+                                  examples=51, validation=report, created_at=created)
+    shown = realm("quest", "show", "1", "--save", str(save))
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert text.startswith("Quest #1 greetings.jsonl\n")
+    assert f"Created   {time.strftime('%Y-%m-%d %H:%M', time.localtime(created))}" in text
+    assert str(int(created)) not in text and "{'" not in text and '"counts"' not in text
+    assert "2 of 53 lines are bad and were set aside" in text and "reasons: mixed_schema 2" in text
+    assert "Bad lines (1 shown)" in text and "line 7 · mixed_schema: a prompt/completion line" in text
+    assert "fix: write it as messages, or remove it" in text
+    raw = json.loads(realm("quest", "show", "1", "--json", "--save", str(save)).stdout)
+    assert raw["created_at"] == created and raw["validation"]["bad_lines"][0]["line"] == 7
