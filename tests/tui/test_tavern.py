@@ -180,3 +180,21 @@ async def test_xp_and_atk_move_with_step_events(seeded) -> None:
         await wait_until(pilot, lambda: "650/1,000" in screen_text(app))
         text = screen_text(app)
         assert "650/1,000" in text and "ATK 125.0" in text  # 100 / 0.8
+
+
+async def test_a_rich_heros_numbers_fit_their_lines_at_80_columns(seeded) -> None:
+    """Gold 12,345 and the widest ACC ("100% BIN") share a line of the hero card, uncut, at 80x24."""
+    from dataclasses import replace
+
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        card = app.screen.query_one(HeroCard)
+        card.show(replace(card.hero, gold=12_345, acc=1.0, acc_skill="bin", atk=1234.5, defense=999.9,
+                          xp_into=999, xp_need=1_000, level=13))
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert any("ACC 100% BIN Gold 12,345" in line for line in lines), "\n".join(lines[:10])
+        assert any("ATK 1,234.5 DEF 999.9" in line or "ATK 1,234.5" in line and "DEF 999.9" in line for line in lines)
+        assert any("XP ████████ 999/1,000" in line for line in lines)
+        assert "…" not in "\n".join(lines[:8])  # nothing of the hero card is cut
