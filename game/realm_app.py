@@ -26,7 +26,7 @@ from textual.worker import Worker
 from backend.config import check_config
 from backend.config.model import RealmConfig
 from backend.errors import UserFacingError
-from backend.event_kinds import EventKind
+from backend.event_kinds import EventKind, icon_for
 from backend.progression import away_summary
 from backend.progression.restore_notice import restore_notice
 from backend.slot import SaveSlot, resolve_save_path
@@ -86,6 +86,13 @@ class CommandOutcome:
     status: str  # done | failed | pending (no answer in time)
     result: Any
 
+
+TOAST_LINES_MAX = 6
+
+
+def toast_line(event: Event) -> str:
+    icon = {EventKind.ACHIEVEMENT: event.payload.get("icon")}.get(event.kind) or icon_for(event.kind)
+    return f"{icon} {describe(event.kind, event.payload)}"
 
 STOP_BATTLE_TEXT = ("DIO saves a checkpoint and rests: nothing trains until you resume with space. "
                     "The quest then carries on from that checkpoint.")
@@ -359,13 +366,21 @@ class RealmApp(App[int]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def toast_events(self, events: list[Event]) -> None:
-        for event in events[-8:]:
+        """One toast per severity for what arrived together (a quest's end brings its completion,
+        level-ups, a champion, achievements): the first one's title, every outcome on its own line."""
+        groups: dict[str, list[Event]] = {}
+        for event in events:
             severity = TOAST_KINDS.get(event.kind)
-            if severity is None:
-                continue
-            icon = {EventKind.ACHIEVEMENT: event.payload.get("icon")}.get(event.kind) or ""
-            text = describe(event.kind, event.payload)
-            self.notify(f"{icon} {text}".strip(), title=TOAST_TITLES.get(event.kind, ""), severity=severity, timeout=8)
+            if severity is not None:
+                groups.setdefault(severity, []).append(event)
+        for severity, group in groups.items():
+            lines = [toast_line(e) for e in group[-TOAST_LINES_MAX:]]
+            if len(group) > TOAST_LINES_MAX:
+                lines.insert(0, f"… and {len(group) - TOAST_LINES_MAX} earlier (see the chronicle)")
+            title = TOAST_TITLES.get(group[0].kind, "")
+            if len(group) > 1:
+                title += f" (+{len(group) - 1} more)"
+            self.notify("\n".join(lines), title=title, severity=severity, timeout=8)
 
     # ----- commands ------------------------------------------------------------------------
 

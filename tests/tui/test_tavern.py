@@ -117,9 +117,11 @@ async def test_new_events_raise_toasts_and_reach_the_screen(seeded) -> None:
             await store.events.append(EventKind.WARNING, {"source": "test", "message": "no toast for me"})
         await app.refresh_now()
         await pilot.pause()
-        titles = [t.title for t in app.toasts]
-        assert titles == ["Quest complete", "Level up", "Skill level up", "New champion", "Achievement unlocked"]
-        assert "🌿 Achievement unlocked: Seasoned" in [t.message for t in app.toasts]
+        # what arrived together is one toast, each outcome on its own line (not five stacked toasts)
+        assert [(t.title, t.severity) for t in app.toasts] == [("Quest complete (+4 more)", "information")]
+        assert app.toasts[0].message.splitlines() == [
+            "🏆 Quest complete: bin-l2-0001.jsonl (BIN L2) in 800 steps", "⬆ Level up! DIO reaches level 3",
+            "✨ BIN mastered level 2!", "👑 New champion: checkpoint-1500 (90%)", "🌿 Achievement unlocked: Seasoned"]
         text = screen_text(app)
         assert "DIO  Level 3" in text and "Gold 200" in text  # XP and gold rose on screen
         assert "no toast for me" in text  # in the chronicle
