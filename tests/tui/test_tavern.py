@@ -200,3 +200,34 @@ async def test_a_rich_heros_numbers_fit_their_lines_at_80_columns(seeded) -> Non
         assert any("ATK 1,234.5 DEF 999.9" in line or "ATK 1,234.5" in line and "DEF 999.9" in line for line in lines)
         assert any("XP ████████ 999/1,000" in line for line in lines)
         assert "…" not in "\n".join(lines[:8])  # nothing of the hero card is cut
+
+
+async def test_the_chronicle_follows_the_newest_event_across_a_resize_unless_the_player_scrolled_up(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(app, pilot)
+        async with await Store.open(seeded.db_path) as store:
+            for i in range(40):
+                await store.events.append(EventKind.WARNING, {"source": "test", "message": f"event {i}"})
+        await app.refresh_now()
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert "test: event 39" in screen_text(app)  # shrunk: the newest line is still in view
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause()
+        await pilot.pause()
+        assert "test: event 39" in screen_text(app)  # back to the big size: still at the newest line
+        chronicle = app.screen.query_one(Chronicle)
+        chronicle.focus()
+        await press(app, pilot, "pageup", "pageup")
+        assert not chronicle.following
+        async with await Store.open(seeded.db_path) as store:
+            await store.events.append(EventKind.WARNING, {"source": "test", "message": "while you read"})
+        await app.refresh_now()
+        await pilot.pause()
+        assert "while you read" not in screen_text(app)  # reading older lines: not pulled down
+        await press(app, pilot, "end")
+        await pilot.pause()
+        assert chronicle.following and "while you read" in screen_text(app)
