@@ -29,7 +29,7 @@ def keys_of(bindings: list[Binding | tuple[str, ...]]) -> tuple[tuple[str, str],
     out = []
     for b in bindings:
         binding = b if isinstance(b, Binding) else Binding(*b)
-        out.append((key_text(binding), binding.description))
+        out.append((key_text(binding), binding.tooltip or binding.description))  # the footer's word, or its long form
     return tuple(out)
 
 

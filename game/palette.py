@@ -30,7 +30,7 @@ def realm_commands(app: "RealmApp", screen: Screen[Any]) -> Iterator[SystemComma
     yield SystemCommand("Generate a quest…", "from a skill, a level and a count", lambda: new_quest(app, "generate"))
     yield SystemCommand("Pause battle", "the engine holds at its current step", lambda: app.send(CommandKind.PAUSE, done="Battle paused"))
     yield SystemCommand("Resume battle", "carry on training", lambda: app.send(CommandKind.RESUME, done="Battle resumed"))
-    yield SystemCommand("Stop battle…", "save a checkpoint and put the quest back in the queue", app.confirm_stop)
+    yield SystemCommand("Stop battle…", "save a checkpoint and rest until you resume", app.confirm_stop)
     yield SystemCommand("Checkpoint now", "save a checkpoint of the battle", lambda: app.send(CommandKind.CHECKPOINT_NOW, done="Checkpoint saved"))
     yield SystemCommand("Promote a checkpoint…", "make it the champion", lambda: pick_checkpoint(app, "promote"))
     yield SystemCommand("Load a checkpoint on the node…", "so the Oracle can answer with it", lambda: pick_checkpoint(app, "load"))

@@ -69,7 +69,6 @@ MODE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("guild", "g", "Guild"),
     ("settings", "s", "Settings"),
 )
-MODES_GROUP = Binding.Group("Modes", compact=True)
 
 
 @dataclass(frozen=True)
@@ -110,9 +109,10 @@ class RealmApp(App[int]):
         "settings": _lazy("game.screens.settings", "SettingsScreen"),
     }
     BINDINGS = [
-        *[Binding(key, f"switch_mode('{mode}')", label, group=MODES_GROUP) for mode, key, label in MODE_KEYS],
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # the mode bar names the modes, so the footer keeps its room for the screen's own keys
+        *[Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in MODE_KEYS],
+        Binding("question_mark,f1", "help", "Help", show=False),  # the mode bar shows it
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),  # the mode bar shows it
     ]
 
     def __init__(

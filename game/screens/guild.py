@@ -87,11 +87,11 @@ class GuildScreen(RealmScreen):
     MODE = "guild"
     BINDINGS = [
         Binding("enter", "samples", "Samples", priority=True),
-        Binding("e", "toggle", "Enable/disable"),
+        Binding("e", "toggle", "On/off", tooltip="Enable/disable the skill"),
         Binding("w", "weight", "Weight"),
         Binding("p", "priority", "Priority"),
         Binding("c", "strategy", "Strategy"),
-        Binding("f", "focus_skill", "Focus on skill"),
+        Binding("f", "focus_skill", "Focus", tooltip="Focus on the skill"),
     ]
 
     def __init__(self) -> None:

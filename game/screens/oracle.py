@@ -49,10 +49,10 @@ def explain(exc: BaseException, model: str | None, url: str) -> str:
 class OracleScreen(RealmScreen):
     MODE = "oracle"
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel / leave prompt"),
-        Binding("ctrl+y", "copy", "Copy answer"),
-        Binding("ctrl+l", "load", "Load checkpoint"),
-        Binding("ctrl+r", "models", "Refresh list"),
+        Binding("escape", "cancel", "Leave", tooltip="Cancel the answer / leave the prompt"),
+        Binding("ctrl+y", "copy", "Copy", tooltip="Copy the answer"),
+        Binding("ctrl+l", "load", "Load", tooltip="Load a checkpoint"),
+        Binding("ctrl+r", "models", "Refresh", tooltip="Refresh the list of loaded checkpoints"),
         Binding("ctrl+n", "clear", "New chat"),
     ]
 

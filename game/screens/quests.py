@@ -52,12 +52,12 @@ class QuestsScreen(RealmScreen):
     BINDINGS = [
         Binding("enter", "details", "Details", priority=True),
         Binding("n", "new", "New quest"),
-        Binding("plus", "priority(1)", "Priority up", key_display="+"),
-        Binding("minus", "priority(-1)", "Priority down", key_display="-"),
+        Binding("plus", "priority(1)", "Raise", key_display="+", tooltip="Priority up"),
+        Binding("minus", "priority(-1)", "Lower", key_display="-", tooltip="Priority down"),
         Binding("d", "delete", "Delete"),
         Binding("r", "retry", "Retry"),
-        Binding("space", "pause", "Pause/resume"),
-        Binding("x", "stop", "Stop battle"),
+        Binding("space", "pause", "Pause", tooltip="Pause/resume the battle", show=False),
+        Binding("x", "stop", "Stop", tooltip="Stop the battle", show=False),
     ]
 
     def __init__(self) -> None:

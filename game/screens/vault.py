@@ -62,8 +62,8 @@ class VaultScreen(RealmScreen):
         Binding("p", "promote", "Promote"),
         Binding("d", "delete", "Delete"),
         Binding("e", "export", "Export"),
-        Binding("l", "load", "Load on node"),
-        Binding("k", "pin", "Pin/unpin"),
+        Binding("l", "load", "Load", tooltip="Load on the inference node"),
+        Binding("k", "pin", "Pin", tooltip="Pin/unpin (retention keeps pinned checkpoints)"),
     ]
 
     def __init__(self) -> None:

@@ -34,7 +34,9 @@ class ModeBar(Static):
             if label[0].lower() == key:
                 text.stylize("underline bold", start, start + 1)
             text.append(" ")
-        text.append(" ?", style="bold")
+        text.append(" ?/f1", style="bold")  # f1 also from the Oracle's prompt, where ? is typed
         text.append(" Help ")
+        text.append(" ^q", style="bold")
+        text.append(" Quit ")
         text.append(f"  ⌂ {save_name}", style="dim")
         return text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from game.data.state import TuiState, save_state
-from tui_helpers import check_snapshot, make_app, press, settle
+from tui_helpers import check_snapshot, make_app, press, screen_text, settle
 
 SIZES = [(100, 30), (80, 24)]
 DISK = r"Disk: .*"  # free space differs from machine to machine
@@ -45,6 +45,9 @@ async def test_every_screen(seeded, size) -> None:
                 check_snapshot(app, f"{name}-{size[0]}x{size[1]}", masks)
             except AssertionError as exc:
                 failures.append(str(exc))
+            footer = screen_text(app).splitlines()[-1]
+            if footer.endswith("▏^p palette") and "█" not in footer and not footer.split("▏")[0].endswith("  "):
+                failures.append(f"{name} at {size[0]}x{size[1]}: the footer's keys are cut: {footer!r}")
             for key in back:
                 await press(app, pilot, key)
     assert not failures, "\n\n".join(failures)
