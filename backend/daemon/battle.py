@@ -47,6 +47,7 @@ class BattleLoop(Component):
         self.node_pid = node_pid
         self.engine: EngineProcess | None = None
         self.standby: EngineStandby | None = None
+        self.spawning = False
         self.quest: Quest | None = None
         self.riders: tuple[Quest, ...] = ()
         self.player_stopped = False
@@ -56,6 +57,12 @@ class BattleLoop(Component):
 
     # --- the loop -------------------------------------------------------------
     async def run(self, ctx: DaemonContext) -> None:
+        try:
+            await self.battles(ctx)
+        finally:
+            await self.drop_standby()
+
+    async def battles(self, ctx: DaemonContext) -> None:
         await self.ensure_hero()
         await self.scan_checkpoints_once()
         while not ctx.state.stopping.is_set():
@@ -135,6 +142,7 @@ class BattleLoop(Component):
             if result is not None:
                 await self.finish(quest, result, engine)
                 return
+            await self.drop_standby()  # a spare started beside an engine that crashed or hung is not trusted either
             if ctx.state.stopping.is_set() or self.player_stopped:
                 return  # the quest stays 'processing' and resumes later
             reason = engine.crash_reason() if engine else "an engine of a previous daemon still holds run/engine.lock"
@@ -184,9 +192,11 @@ class BattleLoop(Component):
                                                                  for r in self.riders]})
             ctx.state.activity = "training"
             standby, self.standby = self.standby, None
-            await engine.start(lock.fd, standby)
-            if standby is not None and not engine.warm:
-                await standby.discard()
+            try:
+                await engine.start(lock.fd, standby)
+            finally:
+                if standby is not None and not engine.warm:
+                    await standby.discard()
             result = await engine.events(sink)
             await sink.flush()
             return result, engine
@@ -197,9 +207,30 @@ class BattleLoop(Component):
 
     async def on_step(self, event: object) -> None:
         await self.disk.on_step(event)
-        if self.standby is None and self.ctx.config.daemon.engine_standby and self.ctx.config.hosts.trainer.devices <= 1:
-            self.standby = EngineStandby(self.ctx.slot.logs_dir / "engine-standby.log")
-            await self.standby.spawn(STDOUT_LIMIT)
+        if self.standby is None and not self.spawning and self.wants_standby():
+            await self.spawn_standby()
+
+    def wants_standby(self) -> bool:
+        ctx = self.ctx
+        return (ctx.config.daemon.engine_standby and ctx.config.hosts.trainer.devices <= 1 and not self.player_stopped
+                and not ctx.state.paused and not ctx.state.stopping.is_set())
+
+    async def spawn_standby(self) -> None:
+        """Never at the battle's expense: a spare that cannot start is only a slower next start."""
+        self.spawning = True
+        try:
+            standby = EngineStandby(self.ctx.slot.logs_dir / "engine-standby.log")
+            try:
+                await standby.spawn(STDOUT_LIMIT)
+            except OSError as exc:
+                log.warning("no warm engine for the next battle: %s", exc)
+                return
+            if self.wants_standby():  # still wanted after the await (a stop or pause may have come)
+                self.standby = standby
+            else:
+                await standby.discard()
+        finally:
+            self.spawning = False
 
     async def drop_standby(self) -> None:
         standby, self.standby = self.standby, None
@@ -265,3 +296,4 @@ class BattleLoop(Component):
         await self.drop_standby()
         if self.engine is not None:
             await self.engine.terminate()
+        await self.drop_standby()  # one a last step event may have started meanwhile

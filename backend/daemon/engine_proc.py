@@ -172,5 +172,7 @@ class EngineProcess:
     def crash_reason(self) -> str:
         code = self.exit_code
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        logs = f"{self.log_file}" + (f" (and, for what it did before its job came, {self.log_file.with_name('engine-standby.log')})"
+                                     if self.warm else "")
         return f"the engine ended without a result ({how})" + (f": {self.last_error}" if self.last_error else "") + \
-            f"; see {self.log_file}"
+            f"; see {logs}"

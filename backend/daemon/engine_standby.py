@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ class EngineStandby:
         for signal_it in (proc.terminate, proc.kill):
             with contextlib.suppress(ProcessLookupError):
                 signal_it()
+                os.kill(proc.pid, signal.SIGCONT)  # a stopped process sees SIGTERM only once it runs
             try:
                 await asyncio.wait_for(proc.wait(), 10.0)
                 return

@@ -72,3 +72,16 @@ def test_a_warm_engine_that_is_not_needed_exits_quietly_when_its_socket_closes()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-3000:]
     assert out == ""
+
+
+def test_a_warm_engine_stops_at_once_on_sigterm_before_its_job() -> None:
+    import signal
+
+    proc, sock = start_standby()
+    try:
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=30)
+    finally:
+        sock.close()
+    assert proc.returncode == -signal.SIGTERM and out == ""  # nothing to save: it had no job
