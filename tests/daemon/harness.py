@@ -32,6 +32,9 @@ FAST_SETTINGS: dict[str, Any] = {
     "daemon.restart_backoff_s": 0.2,
     "evaluation.enabled": False,
     "sparring.enabled": False,
+    # a spare engine importing beside every test battle costs the 2-core CI minutes; the warm
+    # engine has its own tests (test_daemon_lifecycle, test_daemon_standby, tests/engine)
+    "daemon.engine_standby": False,
 }
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from backend.config.edit import set_value
 from backend.command_kinds import CommandKind
 from backend.commands_client import submit, wait_for
 from backend.daemon.battle_sink import FLUSH_S
@@ -76,6 +77,7 @@ async def _alive(store) -> bool:
 
 
 async def test_pause_resume_stop(save, daemon) -> None:
+    set_value(save.config_path, "daemon.engine_standby", "true")  # a stop must leave no spare engine either
     drop_in_inbox(save, "long.jsonl", chat_lines(4000))
     daemon.start()
     store = await store_of(save)
@@ -199,6 +201,7 @@ async def test_a_checkpoint_that_cannot_resume_exactly_restarts_the_quest_from_i
 
 
 async def test_the_next_battle_gets_a_warm_engine_and_none_is_left_waiting_when_the_queue_is_empty(save, daemon) -> None:
+    set_value(save.config_path, "daemon.engine_standby", "true")  # the default; the harness turns it off
     drop_in_inbox(save, "first.jsonl", chat_lines(400))
     drop_in_inbox(save, "second.jsonl", chat_lines(400, start=400))
     daemon.start()
