@@ -91,12 +91,12 @@ def _running(pid: int) -> bool:
         return False
 
 
-async def test_a_hung_engine_is_killed_and_the_battle_goes_on(tmp_path) -> None:
+async def test_a_hung_engine_is_killed_and_the_battle_goes_on(tmp_path, nano_base) -> None:
     """SIGSTOP freezes the engine mid-battle (a hang: no crash, no output). The watchdog kills it
     after daemon.engine_silence_s and the battle restarts from its newest checkpoint."""
-    from daemon.harness import DaemonProcess, create_nano, make_save
+    from daemon.harness import DaemonProcess, make_save
 
-    save = await make_save(tmp_path / "save", create_nano(tmp_path / "nano"), {"daemon.engine_silence_s": 6})
+    save = await make_save(tmp_path / "save", nano_base, {"daemon.engine_silence_s": 6})
     drop_in_inbox(save, "long.jsonl", chat_lines(1200))
     daemon = DaemonProcess(save).start()
     store = await store_of(save)

@@ -176,7 +176,7 @@ async def test_a_checkpoint_that_cannot_resume_exactly_restarts_the_quest_from_i
     from daemon.harness import DaemonProcess, make_save
 
     save = await make_save(tmp_path / "save", nano_base, {"training.save_every": 5, "training.tokens_per_micro_batch": 256})
-    drop_in_inbox(save, "sums.jsonl", chat_lines(3000))
+    drop_in_inbox(save, "sums.jsonl", chat_lines(900))
     daemon = DaemonProcess(save).start()
     store = await store_of(save)
     try:
