@@ -180,6 +180,10 @@ class GameRules(Section):
     gold_per_quest: int = Field(100, ge=0, description="gold for each completed quest")
     level_up_accuracy: float = Field(0.8, gt=0, le=1.0, description="mean accuracy a skill level needs to be mastered")
     level_up_window: int = Field(3, ge=1, le=100, description="evaluations of a level the mean is taken over")
+    rusty_below: float = Field(
+        0.6, ge=0, le=1.0, description="a mastered level whose last level_up_window re-checks average below this is "
+        "rusty (rehearsed until it passes level_up_accuracy again); a bar above level_up_accuracy counts as "
+        "level_up_accuracy")
     stat_scale: float = Field(100.0, gt=0, description="ATK = scale / train loss, DEF = scale / validation loss")
 
 

@@ -35,6 +35,7 @@ FAST_SETTINGS: dict[str, Any] = {
     # a spare engine importing beside every test battle costs the 2-core CI minutes; the warm
     # engine has its own tests (test_daemon_lifecycle, test_daemon_standby, tests/engine)
     "daemon.engine_standby": False,
+    "hosts.trainer.threads": 1,
 }
 
 

@@ -37,7 +37,7 @@ def test_nano_learns_binary_addition(tmp_path: Path, nano_dir: Path) -> None:
     data = write_addition_data(tmp_path / "add.jsonl", 3000, seed=1, pairs=train, width=WIDTH)
     job = write_job(tmp_path / "job.json", model_dir=str(nano_dir), data_files=[{"path": data.name}],
                     output_dir="ckpt", save_every_steps=0, log_every_steps=50, threads=1,
-                    hyperparameters={"max_steps": 420, "epochs": 100, "tokens_per_micro_batch": 1024,
+                    hyperparameters={"max_steps": 240, "epochs": 100, "tokens_per_micro_batch": 1024,
                                      "learning_rate": 3e-3, "warmup_steps": 20, "validation_fraction": 0.02})
     before = accuracy(nano_dir, held_out)
     code, events, err = run_engine(job, timeout=600)

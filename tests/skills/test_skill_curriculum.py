@@ -290,6 +290,35 @@ def test_a_fresh_save_rehearses_little_of_what_it_does_not_know_yet() -> None:
     assert rehearsal_share(cfg, fresh, []) == 0.0
 
 
+def test_rechecks_between_the_rusty_bar_and_mastery_keep_a_level_mastered() -> None:
+    """Hysteresis: 5-problem re-checks of a level held at a true 85 % often average 67-73 %
+    over three; only a mean below rules.rusty_below (60 %) makes it rusty."""
+    p, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0])
+    p, ups = feed(p, 1, [0.6, 0.8, 0.6, 0.8, 0.6])  # windows of 67 % and 73 %
+    assert ups == [] and not p.rusty
+    p, ups = feed(p, 1, [0.4])  # 0.8, 0.6, 0.4: 60 %, at the bar, not below it
+    assert ups == [] and not p.rusty
+    p, ups = feed(p, 1, [0.6])  # 0.6, 0.4, 0.6: 53 %
+    assert [(u.kind, round(u.mean_accuracy, 4)) for u in ups] == [("rusty", round(1.6 / 3, 4))]
+    p, ups = feed(p, 1, [0.8, 0.6])  # 0.6, 0.8, 0.6: 67 %, above the rusty bar but not restored
+    assert ups == [] and p.rusty == {1}
+    p, ups = feed(p, 1, [1.0, 1.0])  # 0.6, 1.0, 1.0: 87 %, restored by the mastery rule
+    assert [u.kind for u in ups] == ["restored"]
+    strict = GameRules(rusty_below=0.8)  # the old rule: rusty below the mastery bar
+    q, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0], strict)
+    q, ups = feed(q, 1, [0.6, 0.8, 0.8], strict)
+    assert [u.kind for u in ups] == ["rusty"]
+
+
+def test_a_rusty_bar_above_mastery_counts_as_the_mastery_bar() -> None:
+    rules = GameRules(level_up_accuracy=0.5)  # rusty_below stays 0.6
+    p, _ = feed(new_progress("bin", 30), 1, [0.6, 0.6, 0.6], rules)
+    p, ups = feed(p, 1, [0.6, 0.4, 0.6], rules)  # 53 %: passes the 50 % rule, so not rusty
+    assert ups == [] and p.mastered == 1 and not p.rusty
+    p, ups = feed(p, 1, [0.4, 0.4], rules)  # 47 %
+    assert [u.kind for u in ups] == ["rusty"]
+
+
 def test_good_rechecks_keep_a_level_mastered() -> None:
     p, _ = feed(new_progress("bin", 30), 1, [1.0, 1.0, 1.0])
     p, ups = feed(p, 1, [0.8, 0.6, 1.0, 0.8])  # every window of three re-checks >= 80 %
@@ -326,6 +355,18 @@ def test_partial_credit_shows_a_skill_moving_before_it_solves_a_puzzle() -> None
     assert goal_lines(p, RULES)[0] == "SY L1: 0 0 0%, partly 35%"
     p, _ = record_evaluation(p, 1, 0.2, RULES, score=0.2)  # BIN-like: the score is the accuracy
     assert "partial" not in next_goal(p, RULES)
+
+
+def test_one_lucky_partial_score_does_not_lift_a_stall() -> None:
+    """Moving means a mean partial credit of 20 % over the level's last 3 evaluations."""
+    p = new_progress("sy", 50)
+    for score in [0.0] * 9 + [0.05, 0.0, 0.2]:
+        p, _ = record_evaluation(p, 1, 0.0, RULES, score=score)
+    assert p.scores[1] == 0.2 and p.partial_mean(1, 3) == pytest.approx(0.25 / 3) and stalled(p)
+    p, _ = record_evaluation(p, 1, 0.0, RULES, score=0.3)
+    assert stalled(p)  # 0.0, 0.2, 0.3: 17 %
+    p, _ = record_evaluation(p, 1, 0.0, RULES, score=0.3)
+    assert not stalled(p)  # 0.2, 0.3, 0.3: 27 %
 
 
 def test_a_skill_that_mastered_levels_is_never_stalled_by_a_new_level() -> None:
