@@ -15,10 +15,11 @@ STATS: tuple[tuple[str, str], ...] = (
     ("Gold", "100 per completed quest"),
     ("Skill level", "the highest level mastered; a level is mastered at >= 80 % mean accuracy over its last 3 "
                     "evaluations. `1→2/30`: mastered 1, training 2, of 30"),
-    ("Rusty", "a mastered level whose last 3 re-checks average below 80 %: marked in the Tavern, the Guild and "
-              "`realm status`, with an event. It is brought back into training: it takes the largest share of every "
-              "quest's rehearsal (which grows from 40 % to 60 % of the quest) until it passes the same rule again, "
-              "then it is restored"),
+    ("Rusty", "a mastered level whose last 3 re-checks average below 60 % (`game.rusty_below`: lower than the 80 % "
+              "that masters a level, so the noise of 5-problem re-checks of a level held at 85 % does not flag it): "
+              "marked in the Tavern, the Guild and `realm status`, with an event. It is brought back into training: "
+              "it takes the largest share of every quest's rehearsal (which grows from 40 % to 60 % of the quest) "
+              "until it passes the mastery rule again (80 % over 3), then it is restored"),
     ("Next", "the next goal of the skill being trained, e.g. `BIN L3: 40 20 60%` and `needs 80% mean of 3`"),
     ("Champion", "the checkpoint with the best evaluations so far (👑); it is deployed to the inference node (🚀)"),
     ("Sparring", "DIO's wrong answers at its training level turned into examples that ride along with the next quest"),
