@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -60,11 +60,9 @@ def test_bad_input_is_rejected_with_its_reason(name: str, corpus: dict[str, BadC
     case = corpus[name]
     before = fingerprint(case.path)
     side_before = fingerprint(case.sidecar) if case.sidecar else None
-    t0 = time.perf_counter()
     report = validate_quest(
         case.path, level=case.level, policy="quarantine", max_bad_fraction=0.2, max_length=512, tokenizer_file=tiny_tokenizer,
     )
-    elapsed = time.perf_counter() - t0
     assert report.verdict == "reject" and not report.accepted, report.summary
     assert report.validator and report.validator_version
     if case.file_level:
@@ -87,7 +85,7 @@ def test_bad_input_is_rejected_with_its_reason(name: str, corpus: dict[str, BadC
     assert fingerprint(case.path) == before
     if case.sidecar:
         assert fingerprint(case.sidecar) == side_before
-    assert elapsed < 10, f"{name} took {elapsed:.1f}s"
+    # (how fast a hostile file is refused is benchmarks/validate.py's figure, not a timed assertion)
     # the report is JSON round-trippable (the daemon stores it)
     assert type(report).model_validate_json(report.model_dump_json()) == report
 
@@ -111,12 +109,16 @@ def test_cases_need_their_level(corpus: dict[str, BadCase], tiny_tokenizer: Path
         assert report.verdict == "pass", (case.name, report.summary)
 
 
-def test_huge_line_fails_fast_without_reading_it_whole(corpus: dict[str, BadCase]) -> None:
+def test_huge_line_fails_without_holding_it_in_memory(corpus: dict[str, BadCase]) -> None:
     case = corpus["huge_single_line"]
     assert case.path.stat().st_size > 50 * 1024 * 1024
-    t0 = time.perf_counter()
-    report = validate_quest(case.path, level="quick")
-    assert time.perf_counter() - t0 < 2.0
+    tracemalloc.start()
+    try:
+        report = validate_quest(case.path, level="quick")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, f"{peak:,} bytes held at once for a 50 MB line"  # streamed, never held whole
     bad = report.bad_lines[0]
     assert bad.code == "line_too_long" and "52,428,8" in bad.message
     assert len(bad.excerpt) < 200
@@ -125,7 +127,5 @@ def test_huge_line_fails_fast_without_reading_it_whole(corpus: dict[str, BadCase
 
 def test_fifo_is_never_opened(corpus: dict[str, BadCase]) -> None:
     """No writer ever opens the FIFO: a blocking open would hang this test."""
-    t0 = time.perf_counter()
     report = validate_quest(corpus["fifo"].path, level="deep")
     assert report.file_errors[0].code == "special_file" and "FIFO" in report.file_errors[0].message
-    assert time.perf_counter() - t0 < 2.0
