@@ -36,6 +36,8 @@ class CommandKind(StrEnum):
     SKILL_PLAN = "skill_plan"
     CONFIG_FORCED = "config_forced"
     SHUTDOWN = "shutdown"
+    TASK_RUN = "task_run"
+    SPAR = "spar"
 
 
 class Payload(BaseModel):
@@ -98,6 +100,17 @@ class ConfigForced(Payload):
     new: Any = None
 
 
+class TaskRun(Payload):
+    name: str = Field(min_length=1, description="a background task's name (realm tasks lists them)")
+
+
+class Spar(Payload):
+    step: int | None = Field(None, ge=0, description="the checkpoint; None = the deployed champion, else the newest")
+    skill: str | None = Field(None, description="None = the skill that checkpoint trained, else the first enabled")
+    level: int | None = Field(None, ge=1, description="None = the skill's training level")
+    count: int | None = Field(None, ge=1, le=5000, description="problems; None = sparring.problems")
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     CommandKind.PAUSE: Empty,
     CommandKind.RESUME: Empty,
@@ -118,6 +131,8 @@ PAYLOADS: dict[str, type[Payload]] = {
     CommandKind.SKILL_PLAN: SkillPlanSet,
     CommandKind.CONFIG_FORCED: ConfigForced,
     CommandKind.SHUTDOWN: Empty,
+    CommandKind.TASK_RUN: TaskRun,
+    CommandKind.SPAR: Spar,
 }
 
 

@@ -114,15 +114,18 @@ class OracleClient:
         details = await self.model_details()
         return [ModelCard(i, details.get(i, {}).get("step"), details.get(i, {}).get("weights_sha256"), True) for i in ids]
 
-    async def model_details(self) -> dict[str, dict[str, Any]]:
-        """/models/info of a realm node; empty for plain OpenAI-compatible servers."""
+    async def info(self) -> dict[str, Any]:
+        """/models/info of a realm node (models, utilisation ...); empty for plain OpenAI-compatible servers."""
         try:
-            info = await self.client.get_json("/models/info", retry=False)
+            return await self.client.get_json("/models/info", retry=False)
         except (ServiceHttpError, ServiceDecodeError) as exc:
             if isinstance(exc, ServiceAuthError):
                 raise
             return {}
-        return {m["id"]: m for m in info.get("models", [])}
+
+    async def model_details(self) -> dict[str, dict[str, Any]]:
+        """Each loaded model's entry of /models/info, by id."""
+        return {m["id"]: m for m in (await self.info()).get("models", [])}
 
     async def available(self) -> list[str]:
         """Ids the node could load now (checkpoints it has on disk)."""

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.utilisation import Utilisation
+
 HEADER_MODEL = "X-Realm-Model"
 HEADER_STEP = "X-Realm-Step"
 HEADER_SHA256 = "X-Realm-Weights-Sha256"
@@ -61,6 +63,7 @@ class ModelsInfo(BaseModel):
     pool_capacity: int
     loading: list[str] = Field(default_factory=list)
     available: list[str] = Field(default_factory=list, description="ids a /models/load would load now")
+    utilisation: Utilisation | None = Field(None, description="how busy the node's machine is (its GPU, else CPU)")
 
 
 class LoadRequest(BaseModel):

@@ -504,6 +504,13 @@ class RealmApp(App[int]):
 
 
 def done_text(done: str, result: Any) -> str:
+    """The toast of a finished command: `done` with the result's fields filled in ("Sparring: {line}"),
+    or with the quest, destination or folder it names."""
+    if isinstance(result, dict) and "{" in done:
+        try:
+            return done.format_map(result)
+        except (KeyError, ValueError, IndexError):
+            return done
     if isinstance(result, dict):
         extra = {k: v for k, v in result.items() if k not in ("ok",)}
         if "moved_to" in extra:

@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from contracts.node_api import LoadRequest
+from contracts.utilisation import UtilisationMeter
 from engine.chat import ChatFormatError
 from inference_node.auth import ApiKeyMiddleware
 from inference_node.body_limit import BodyLimitMiddleware
@@ -103,9 +104,13 @@ def create_app(settings: NodeSettings) -> FastAPI:
             for r in pool.loaded()
         ]}
 
+    meter = UtilisationMeter([device.index or 0] if device.type == "cuda" else [])
+
     @app.get("/models/info")
     async def models_info() -> dict[str, Any]:
-        return pool.info().model_dump(mode="json")
+        info = pool.info()
+        info.utilisation = meter.sample()
+        return info.model_dump(mode="json")
 
     @app.post("/models/load")
     async def load(body: LoadRequest) -> JSONResponse:

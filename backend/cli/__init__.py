@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.cmd_battle",
     "backend.cli.cmd_lineage",
     "backend.cli.cmd_tasks",
+    "backend.cli.cmd_spar",
     "backend.cli.cmd_doctor",
     "backend.cli.cmd_skill",
 )

@@ -221,6 +221,10 @@ class DaemonConfig(Section):
     engine_standby: bool = Field(True, description="start the next battle's engine while the current one trains, "
                                  "so its imports are done when the quest begins (a second engine process waits, "
                                  "importing only; off = a fresh engine per battle)")
+    tasks_busy_percent: float = Field(
+        40.0, gt=0, le=100, description="heavy background tasks (the daily sparring round, re-validation, the vault "
+        "scan) run when the trainer and the inference host are both below this utilisation (GPU through NVML, "
+        "else CPU); one that waited a whole cooldown past due runs anyway, so a box that trains all day still gets it")
 
 
 class EvaluationConfig(Section):
@@ -234,6 +238,9 @@ class SparringConfig(Section):
     max_age_steps: int = Field(2000, ge=1, description="drop sparring quests made this many steps ago")
     every_steps: int = Field(300, ge=1, description="spar at most once per this many training steps")
     min_accuracy: float = Field(0.2, ge=0, le=1, description="spar only once DIO scores this much at its training level (before that its answers are noise)")
+    round_every_h: float = Field(24.0, gt=0, description="a larger sparring round against the deployed champion "
+                                 "this often (hours), when the machines are not busy")
+    round_problems: int = Field(50, ge=1, le=5000, description="problems per skill in that round")
 
 
 class RealmConfig(Section):

@@ -15,6 +15,7 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.retention import rank_key
+from backend.daemon.taskmaster import Task
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.http_client import ServiceError
@@ -40,6 +41,7 @@ class Champion:
     def __init__(self, ctx: DaemonContext, node: NodeManager) -> None:
         self.ctx = ctx
         self.node = node
+        self.warmed_at_up = 0  # the node's count of comings-up when the champion was last loaded on it
 
     async def current(self) -> int | None:
         return await self.ctx.store.meta.get("champion_step")
@@ -104,6 +106,27 @@ class Champion:
                                       fix="the checkpoint's files changed; it cannot be deployed")
             await asyncio.sleep(0.5)
         raise UserFacingError(f"the node did not confirm {model_id} within {CONFIRM_TIMEOUT_S:.0f}s")
+
+    async def warmup_due(self, ctx: DaemonContext) -> bool:
+        return (self.node.status == "up" and self.node.ups != self.warmed_at_up
+                and await ctx.store.meta.get("deployed_step") is not None)
+
+    async def warmup(self, ctx: DaemonContext) -> str:
+        """After a daemon or node restart the node has nothing loaded: load the deployed champion
+        again, so the Oracle's first answer does not wait for a load."""
+        step = await ctx.store.meta.get("deployed_step")
+        if step is None:
+            return "no champion deployed yet"
+        loaded = await self.node.loaded_ids()
+        self.warmed_at_up = self.node.ups
+        if model_id_for(step) in loaded:
+            return f"checkpoint-{step} is already loaded on the node"
+        await self.deploy(step)
+        return f"checkpoint-{step} loaded on the node again"
+
+    def warmup_task(self) -> Task:
+        return Task("model_warmup", 55, 30.0, "inference", self.warmup, due=self.warmup_due,
+                    when="after the daemon or the node restarts: the deployed champion is loaded again")
 
     def register(self, dispatcher: Dispatcher) -> None:
         async def promote(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:

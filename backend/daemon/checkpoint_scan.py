@@ -42,7 +42,8 @@ def relative(ctx: DaemonContext, path: Path) -> str:
     return str(path.relative_to(ctx.slot.root)) if ctx.slot.root in path.parents else str(path)
 
 
-async def scan_checkpoints(ctx: DaemonContext) -> ScanResult:
+async def scan_checkpoints(ctx: DaemonContext, remove_temp: bool = True) -> ScanResult:
+    """`remove_temp`: only while no engine can be saving (at start, under run/engine.lock)."""
     out = ScanResult()
     on_disk = await asyncio.to_thread(list_complete, ctx.slot.checkpoints_dir)
     rows = {r["step"]: r for r in await ctx.store.fetchall("SELECT step, path, deleted_at FROM checkpoints")}
@@ -65,7 +66,7 @@ async def scan_checkpoints(ctx: DaemonContext) -> ScanResult:
         if row["deleted_at"] is None and step not in disk_steps:
             await ctx.store.checkpoints.update(step, deleted_at=now())
             out.gone.append(step)
-    for tmp in stale_temp_folders(ctx.slot.checkpoints_dir):
+    for tmp in stale_temp_folders(ctx.slot.checkpoints_dir) if remove_temp else []:
         size = await asyncio.to_thread(folder_bytes, tmp)
         await asyncio.to_thread(shutil.rmtree, tmp, True)
         out.removed_temp.append((tmp.name, size))

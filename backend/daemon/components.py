@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.daemon.battle import BattleLoop
 from backend.daemon.battle_ops import register_battle_ops
 from backend.daemon.champion import Champion
+from backend.daemon.chores import chore_tasks
 from backend.daemon.command_loop import CommandLoop
 from backend.daemon.component import Component
 from backend.daemon.context import DaemonContext
@@ -40,7 +41,9 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     register_vault_ops(dispatcher, node)
     generator.register(dispatcher)
     champion.register(dispatcher)
-    tasks = TaskMaster(ctx, [*upkeep_tasks(), generator.task(), evaluator.task(), sparring.task(),
-                                 tester.task()],
-                       inference_busy=node.busy)
+    tasks = TaskMaster(ctx, [*upkeep_tasks(), *chore_tasks(node, pipeline), generator.task(), evaluator.task(),
+                             sparring.task(), sparring.round_task(), tester.task(), champion.warmup_task()],
+                       inference_busy=node.busy, node_utilisation=lambda: node.utilisation)
+    tasks.register(dispatcher)
+    sparring.register(dispatcher)
     return [HeartbeatLoop(ctx), CommandLoop(ctx, dispatcher), node, InboxLoop(ctx, pipeline), battle, tasks]

@@ -1,7 +1,11 @@
-"""Carrying out commands from the command table, one at a time, in order."""
+"""Carrying out commands from the command table, one at a time, in order. A handler
+registered as background (a sparring round, a task run now: they talk to the node for
+minutes) runs beside the loop, so a pause or a stop is never stuck behind it; its command
+is finished when it ends."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,9 +23,17 @@ class Dispatcher:
     def __init__(self, ctx: DaemonContext) -> None:
         self.ctx = ctx
         self.handlers: dict[str, Handler] = {}
+        self.background: set[str] = set()
+        self.running: set[asyncio.Task[None]] = set()
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, background: bool = False) -> None:
         self.handlers[kind] = handler
+        if background:
+            self.background.add(kind)
+
+    async def finish(self, command_id: int, kind: str, payload: dict[str, Any]) -> None:
+        ok, result = await self.carry_out(kind, payload)
+        await self.ctx.store.commands.finish(command_id, ok, result)
 
     async def run_pending(self) -> int:
         """Carry out every pending command; return how many ran."""
@@ -30,8 +42,12 @@ class Dispatcher:
         for command in await store.commands.pending():
             if not await store.commands.claim(command.id):
                 continue
-            ok, result = await self.carry_out(command.kind, command.payload)
-            await store.commands.finish(command.id, ok, result)
+            if command.kind in self.background:
+                task = asyncio.create_task(self.finish(command.id, command.kind, command.payload))
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+            else:
+                await self.finish(command.id, command.kind, command.payload)
             done += 1
         return done
 

@@ -164,4 +164,5 @@ class Evaluator:
             dedupe_key=f"skill_stalled:{sid}:{p.training_level}")
 
     def task(self) -> Task:
-        return Task("evaluation", 50, 1.0, "inference", self.run, due=self.due)
+        return Task("evaluation", 50, 1.0, "inference", self.run, due=self.due,
+                    when="every new checkpoint, on the inference node")

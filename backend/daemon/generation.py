@@ -96,7 +96,7 @@ class Generator:
 
     def task(self) -> Task:
         return Task("generation", 30, lambda ctx: ctx.config.curriculum.auto_generate.cooldown_s, "light",
-                    self.auto, due=self.due)
+                    self.auto, due=self.due, when="when the queue runs low: the curriculum's next quest")
 
     def register(self, dispatcher: Dispatcher) -> None:
         async def handle(ctx: DaemonContext, p: QuestGenerate) -> dict[str, Any]:

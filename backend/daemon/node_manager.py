@@ -22,6 +22,8 @@ from backend.gpus import local_node_device, visible_gpu_count
 from backend.hero import base_model_ref
 from backend.http_client import ServiceError, ServiceHttpError
 from backend.oracle import OracleClient, node_settings, node_url
+from contracts.node_api import model_id_for
+from contracts.utilisation import Utilisation
 
 log = logging.getLogger("realm.daemon.node")
 SERVICE = "inference_node"
@@ -72,8 +74,10 @@ class NodeManager(Component):
         super().__init__(ctx)
         self.proc: asyncio.subprocess.Process | None = None
         self.status = "starting"
+        self.utilisation: Utilisation | None = None  # the node's machine, from /models/info (None: not reported)
         self.in_flight = 0
         self.restarts = 0
+        self.ups = 0  # times the node came up (a restarted node has nothing loaded)
         self.ready = asyncio.Event()
 
     @property
@@ -104,6 +108,22 @@ class NodeManager(Component):
         await self.ctx.event(EventKind.NODE_STATUS, {"status": "uploaded", "url": node_url(self.ctx.config, self.ctx.slot),
                                                      "detail": f"{model_id}: {result}"[:200], "model": model_id,
                                                      "seconds": round(time.monotonic() - started, 2), "bytes": size})
+
+    async def ensure_available_step(self, row: Any) -> None:
+        """ensure_available for a checkpoints-table row."""
+        folder = self.ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+        client = self.client(timeout_s=600.0)
+        try:
+            await self.ensure_available(client, model_id_for(row.step), folder)
+        finally:
+            await client.aclose()
+
+    async def loaded_ids(self) -> set[str]:
+        client = self.client(timeout_s=30.0)
+        try:
+            return set(await client.model_details())
+        finally:
+            await client.aclose()
 
     def busy(self) -> bool:
         """A player is chatting with the node: background work waits."""
@@ -155,7 +175,9 @@ class NodeManager(Component):
         client = self.client(timeout_s=10.0)
         try:
             health = await client.health()
-            details = await client.model_details()
+            info = await client.info()
+            details = {m["id"]: m for m in info.get("models", [])}
+            self.utilisation = Utilisation.model_validate(info["utilisation"]) if info.get("utilisation") else None
         except ServiceHttpError as exc:
             if exc.status == 503 and isinstance(exc.body, dict) and exc.body.get("status") == "loading":
                 self.in_flight = max(self.in_flight, 1)  # up, busy loading a checkpoint
@@ -176,6 +198,8 @@ class NodeManager(Component):
     async def set_status(self, status: str, detail: dict[str, Any]) -> None:
         changed = status != self.status
         self.status = status
+        if changed and status == "up":
+            self.ups += 1
         if status == "up":
             self.ready.set()
         else:

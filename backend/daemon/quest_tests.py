@@ -48,6 +48,22 @@ def split_held_out(path: Path, seed: str) -> int:
     return len(held)
 
 
+def keep_held_out(path: Path) -> int:
+    """After the training copy was written again (a re-validation), leave the held-out lines out
+    of it once more; returns how many lines it dropped."""
+    held_file = path.with_name(path.name + HELD_OUT_SUFFIX)
+    clean = path.with_name(path.name + TRAIN_COPY_SUFFIX)
+    if not held_file.is_file():
+        return 0
+    held = set(read_lines(held_file))
+    source = clean if clean.is_file() else path
+    lines = read_lines(source)
+    kept = [ln for ln in lines if ln not in held]
+    if len(kept) != len(lines) or source is path:
+        atomic_write_text(clean, "".join(ln + "\n" for ln in kept))
+    return len(lines) - len(kept)
+
+
 async def final_step(ctx: DaemonContext, quest_id: int) -> int | None:
     """The hero's step at the end of the battle that completed the quest (its last checkpoint)."""
     row = await ctx.store.fetchone("SELECT payload FROM events WHERE dedupe_key = ?", (f"quest_completed:{quest_id}",))
@@ -123,4 +139,5 @@ class QuestTester:
         return out
 
     def task(self) -> Task:
-        return Task("quest_tests", 45, 5.0, "inference", self.run, due=self.due)
+        return Task("quest_tests", 45, 5.0, "inference", self.run, due=self.due,
+                    when="after a player's quest completed: its checkpoint answers the quest's own lines")

@@ -1,51 +1,52 @@
-"""Is the trainer or the inference host idle? GPU utilisation through nvidia-ml-py
-where there is a GPU, CPU load through psutil otherwise."""
+"""Are the trainer and the inference host idle enough for heavy background work? The
+trainer is measured here (`contracts.utilisation`: its GPUs through NVML, else CPU load);
+the inference node reports its own machine in /models/info, which the node manager reads
+at every health check."""
 
 from __future__ import annotations
 
-import importlib.util
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import psutil
-
-log = logging.getLogger("realm.daemon.resources")
+from contracts.utilisation import Utilisation, UtilisationMeter
 
 
 @dataclass(frozen=True)
-class Load:
-    cpu_percent: float
-    gpu_percent: float | None
+class Verdict:
+    idle: bool
+    reason: str  # e.g. "trainer 92 % CPU, node 12 % GPU; heavy tasks wait below 40 %"
+
+    def __bool__(self) -> bool:
+        return self.idle
+
+
+def describe(u: Utilisation | None) -> str:
+    if u is None:
+        return "not reported"
+    return f"{u.gpu_percent:.0f} % GPU" if u.gpu_percent is not None else f"{u.cpu_percent:.0f} % CPU"
 
 
 class ResourceMonitor:
-    def __init__(self, busy_percent: float = 85.0) -> None:
+    def __init__(self, busy_percent: Callable[[], float], node: Callable[[], Utilisation | None] = lambda: None,
+                 meter: UtilisationMeter | None = None) -> None:
         self.busy_percent = busy_percent
-        self._nvml = None
-        if importlib.util.find_spec("pynvml") is not None:
-            try:
-                import pynvml
+        self.node = node
+        self.meter = meter or UtilisationMeter()
+        self.trainer: Utilisation | None = None
 
-                pynvml.nvmlInit()
-                self._nvml = pynvml
-            except Exception:  # noqa: BLE001 - no driver: fall back to CPU load
-                self._nvml = None
-        psutil.cpu_percent(interval=None)  # prime the counter
+    def sample(self) -> Utilisation:
+        """The trainer's utilisation since the previous sample (the task master samples every tick)."""
+        self.trainer = self.meter.sample()
+        return self.trainer
 
-    def load(self) -> Load:
-        return Load(psutil.cpu_percent(interval=None), self.gpu_percent())
-
-    def gpu_percent(self) -> float | None:
-        if self._nvml is None:
-            return None
-        try:
-            count = self._nvml.nvmlDeviceGetCount()
-            rates = [self._nvml.nvmlDeviceGetUtilizationRates(self._nvml.nvmlDeviceGetHandleByIndex(i)).gpu for i in range(count)]
-            return float(max(rates)) if rates else None
-        except Exception:  # noqa: BLE001
-            return None
-
-    def host_idle(self) -> bool:
-        load = self.load()
-        busy = load.gpu_percent if load.gpu_percent is not None else load.cpu_percent
-        return busy < self.busy_percent
+    def hosts_idle(self) -> Verdict:
+        """Both machines below the threshold (a node that reports nothing counts as idle: a plain
+        OpenAI-compatible server, or one not started yet)."""
+        limit = self.busy_percent()
+        trainer, node = self.trainer or self.sample(), self.node()
+        busy = [name for name, u in (("trainer", trainer), ("node", node))
+                if u is not None and u.busy_percent >= limit]
+        text = f"trainer {describe(trainer)}, node {describe(node)}"
+        if busy:
+            return Verdict(False, f"{text}; heavy tasks wait below {limit:g} %")
+        return Verdict(True, f"{text}; below {limit:g} %")

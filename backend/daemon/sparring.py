@@ -17,12 +17,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from backend.command_kinds import CommandKind
+from backend.command_kinds import Spar as SparRequest
 from backend.daemon.context import DaemonContext
+from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
+from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.questgen import atomic_write_text
 from backend.skill_progress import skill_progress
@@ -73,6 +78,26 @@ def validate_sparring(skill: Skill, problem: Problem, wrong: str, fresh: Problem
     return problems
 
 
+@dataclass(frozen=True)
+class Bout:
+    step: int
+    skill: str
+    level: int
+    problems: int
+    wrong: int
+    quest_id: int | None
+    examples: int
+
+    @property
+    def line(self) -> str:
+        head = f"checkpoint-{self.step}: {self.problems - self.wrong}/{self.problems} {self.skill} L{self.level} right"
+        if self.quest_id is not None:
+            return f"{head} -> quest #{self.quest_id} ({self.examples} examples, HIGH)"
+        if self.wrong:
+            return f"{head}; no wrong answer made a valid sparring example"
+        return head
+
+
 class Sparring:
     def __init__(self, ctx: DaemonContext, node: NodeManager, pipeline: QuestPipeline) -> None:
         self.ctx = ctx
@@ -120,18 +145,60 @@ class Sparring:
         choice = await self.pick_skill(row)
         if choice is None:
             return "no enabled skill"
-        skill_id, level = choice
-        skill, k, seed = self.skills[skill_id], ctx.config.sparring.problems, await self.next_seed()
+        return (await self.bout(row.step, *choice, ctx.config.sparring.problems)).line
+
+    async def bout(self, step: int, skill_id: str, level: int, k: int, kind: str = "auto") -> "Bout":
+        """K problems of the skill's level against checkpoint `step`; the wrong answers become a HIGH quest."""
+        skill, seed = self.skills[skill_id], await self.next_seed()
         problems = await asyncio.to_thread(skill.sample, level, 2 * k, seed)
-        examples, wrong = await self.spar(row.step, skill, problems[:k], problems[k:])
-        await ctx.event(EventKind.SPARRING, {"step": row.step, "skill": skill_id, "level": level,
-                                             "problems": k, "wrong": wrong})
-        if not examples:
-            if wrong:
-                return f"checkpoint-{row.step}: {wrong}/{k} wrong, but none made a valid sparring example"
-            return f"checkpoint-{row.step} answered all {k} {skill_id} L{level} problems correctly"
-        quest_id = await self.enqueue(examples, skill_id, level, seed, row.step)
-        return f"checkpoint-{row.step}: {wrong}/{k} wrong -> quest #{quest_id} ({len(examples)} examples, HIGH)"
+        examples, wrong = await self.spar(step, skill, problems[:k], problems[k:])
+        await self.ctx.event(EventKind.SPARRING, {"step": step, "skill": skill_id, "level": level,
+                                                  "problems": k, "wrong": wrong, "kind": kind})
+        quest_id = await self.enqueue(examples, skill_id, level, seed, step) if examples else None
+        return Bout(step, skill_id, level, k, wrong, quest_id, len(examples))
+
+    async def champion_round(self, ctx: DaemonContext) -> str:
+        """The daily round: sparring.round_problems of every enabled skill's training level against
+        the deployed champion."""
+        step = await ctx.store.meta.get("deployed_step")
+        if step is None:
+            return "no champion deployed yet"
+        progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
+        lines = []
+        for skill_id in self.enabled():
+            bout = await self.bout(int(step), skill_id, progress[skill_id].training_level,
+                                   ctx.config.sparring.round_problems, kind="round")
+            lines.append(bout.line)
+        return "; ".join(lines) or "no enabled skill"
+
+    async def round_due(self, ctx: DaemonContext) -> bool:
+        return ctx.config.sparring.enabled and self.node.status == "up"
+
+    def enabled(self) -> list[str]:
+        return [s for s in sorted(self.skills) if (p := self.ctx.config.curriculum.skills.get(s)) is None or p.enabled]
+
+    async def on_demand(self, p: SparRequest) -> dict[str, Any]:
+        """`realm spar` and the Vault: a chosen checkpoint (default: the deployed champion, else the
+        newest), skill (default: the one it trained, else the first enabled), level and count."""
+        ctx = self.ctx
+        step = p.step if p.step is not None else await ctx.store.meta.get("deployed_step")
+        row = await ctx.store.checkpoints.get(int(step)) if step is not None else await ctx.store.checkpoints.newest()
+        if row is None or row.deleted_at is not None:
+            what = f"checkpoint-{p.step}" if p.step is not None else "a checkpoint"
+            raise UserFacingError(f"there is no {what} in the vault to spar with",
+                                  fix="pick a step from `realm vault list` (or wait for the first checkpoint)")
+        if self.node.status != "up":
+            raise UserFacingError(f"the inference node is {self.node.status}", fix="see `realm status` and logs/node.log")
+        skill_id = p.skill or (await self.pick_skill(row) or (None, 0))[0]
+        if skill_id not in self.skills:
+            raise UserFacingError(f"unknown skill {skill_id!r}", fix=f"use one of: {', '.join(sorted(self.skills))}")
+        progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
+        level = p.level or progress[skill_id].training_level
+        if not 1 <= level <= self.skills[skill_id].max_level:
+            raise UserFacingError(f"{skill_id} has levels 1-{self.skills[skill_id].max_level}, not {level}")
+        await self.node.ensure_available_step(row)
+        bout = await self.bout(row.step, skill_id, level, p.count or ctx.config.sparring.problems, kind="on demand")
+        return {**bout.__dict__, "line": bout.line}
 
     async def spar(self, step: int, skill: Skill, problems: list[Problem], fresh: list[Problem]) -> tuple[list[dict], int]:
         client = self.node.client(timeout_s=300.0)
@@ -182,5 +249,17 @@ class Sparring:
         return dropped
 
     def task(self) -> Task:
-        return Task("sparring", 40, 60.0, "inference", self.run, due=self.due)
+        return Task("sparring", 40, 60.0, "inference", self.run, due=self.due,
+                    when="every sparring.every_steps steps, on the newest evaluated checkpoint")
+
+    def round_task(self) -> Task:
+        return Task("sparring_round", 8, lambda ctx: ctx.config.sparring.round_every_h * 3600, "host",
+                    self.champion_round, due=self.round_due,
+                    when="daily (sparring.round_every_h): sparring.round_problems per skill against the champion")
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        async def handle(ctx: DaemonContext, p: SparRequest) -> dict[str, Any]:
+            return await self.on_demand(p)
+
+        dispatcher.register(CommandKind.SPAR, handle, background=True)
 

@@ -50,6 +50,8 @@ async def scores(ctx: DaemonContext) -> dict[int, float]:
 
 def upkeep_tasks() -> list[Task]:
     return [
-        Task("database_backup", 10, lambda ctx: ctx.config.daemon.backup_every_min * 60, "light", backup_database),
-        Task("retention", 20, 30.0, "light", apply_retention),
+        Task("database_backup", 10, lambda ctx: ctx.config.daemon.backup_every_min * 60, "light", backup_database,
+             when="every daemon.backup_every_min minutes: an online copy of the database"),
+        Task("retention", 20, 30.0, "light", apply_retention,
+             when="every 30 s: checkpoints beyond retention.keep_last / keep_best are removed"),
     ]

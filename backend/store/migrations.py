@@ -214,11 +214,19 @@ UPDATE evaluations SET score = (SELECT AVG(CAST(json_extract(value, '$.score') A
  WHERE json_valid(samples);
 """
 
+V5_TASKS = """
+-- background tasks: the resource each waits for, what makes it due (for the player), its next run
+ALTER TABLE tasks ADD COLUMN resource TEXT;
+ALTER TABLE tasks ADD COLUMN description TEXT;
+ALTER TABLE tasks ADD COLUMN next_run_at REAL;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core game state: events, quests, metrics, checkpoints, evaluations, commands", V1_CORE),
     Migration(2, "process liveness, services, background tasks", V2_PROCESSES),
     Migration(3, "the campaign's smoothed loss in step metrics", V3_CAMPAIGN),
     Migration(4, "partial-credit scores of evaluations", V4_SCORES),
+    Migration(5, "background tasks: resource, description, next run", V5_TASKS),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

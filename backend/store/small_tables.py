@@ -56,19 +56,22 @@ class Assets(Repository):
 
 
 class Tasks(Repository):
-    async def register(self, name: str, priority: int, cooldown_s: float) -> None:
+    async def register(self, name: str, priority: int, cooldown_s: float, resource: str = "light",
+                       description: str = "") -> None:
         async with self.store.transaction() as conn:
             await conn.execute(
-                "INSERT INTO tasks(name, priority, cooldown_s) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                "priority = excluded.priority, cooldown_s = excluded.cooldown_s",
-                (name, priority, cooldown_s),
+                "INSERT INTO tasks(name, priority, cooldown_s, resource, description) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET priority = excluded.priority, cooldown_s = excluded.cooldown_s, "
+                "resource = excluded.resource, description = excluded.description",
+                (name, priority, cooldown_s, resource, description),
             )
 
-    async def ran(self, name: str, status: str, detail: str = "") -> None:
+    async def ran(self, name: str, status: str, detail: str = "", next_run_at: float | None = None) -> None:
         async with self.store.transaction() as conn:
             await conn.execute(
-                "UPDATE tasks SET last_run_at = ?, last_status = ?, last_detail = ?, runs = runs + 1 WHERE name = ?",
-                (now(), status, detail, name),
+                "UPDATE tasks SET last_run_at = ?, last_status = ?, last_detail = ?, runs = runs + 1, "
+                "next_run_at = ? WHERE name = ?",
+                (now(), status, detail, next_run_at, name),
             )
 
     async def all(self) -> list[dict[str, Any]]:

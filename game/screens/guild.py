@@ -89,9 +89,10 @@ class GuildScreen(RealmScreen):
         Binding("enter", "samples", "Samples", priority=True),
         Binding("e", "toggle", "On/off", tooltip="Enable/disable the skill"),
         Binding("w", "weight", "Weight"),
-        Binding("p", "priority", "Priority"),
-        Binding("c", "strategy", "Strategy"),
+        Binding("p", "priority", "Prio", tooltip="Priority"),
+        Binding("c", "strategy", "Strat", tooltip="Strategy"),
         Binding("f", "focus_skill", "Focus", tooltip="Focus on the skill"),
+        Binding("b", "tasks", "Tasks", tooltip="Background tasks: last run, next run, result; run one now"),
     ]
 
     def __init__(self) -> None:
@@ -169,6 +170,11 @@ class GuildScreen(RealmScreen):
         if r is None:
             self.notify("No skill selected.", severity="warning")
         return r
+
+    def action_tasks(self) -> None:
+        from game.screens.tasks import TasksScreen
+
+        self.app.push_screen(TasksScreen())
 
     def action_samples(self) -> None:
         r = self.need_selected()

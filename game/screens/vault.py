@@ -64,6 +64,7 @@ class VaultScreen(RealmScreen):
         Binding("e", "export", "Export"),
         Binding("l", "load", "Load", tooltip="Load on the inference node"),
         Binding("k", "pin", "Pin", tooltip="Pin/unpin (retention keeps pinned checkpoints)"),
+        Binding("a", "spar", "Spar", tooltip="Spar this checkpoint: it answers problems, wrong answers become a quest"),
     ]
 
     def __init__(self) -> None:
@@ -133,6 +134,16 @@ class VaultScreen(RealmScreen):
         from game.screens.checkpoint_details import CheckpointDetailsScreen
 
         self.app.push_screen(CheckpointDetailsScreen(r.step))
+
+    def action_spar(self) -> None:
+        r = self.need_selected()
+        if r is None:
+            return
+        if not r.on_trainer:
+            self.notify(f"{r.name} is no longer on disk: it cannot spar.", severity="warning")
+            return
+        self.notify(f"{r.name} spars at its skill's training level (see the chronicle).", title="Sparring")
+        self.realm.send(CommandKind.SPAR, {"step": r.step}, done="Sparring: {line}")
 
     def action_promote(self) -> None:
         r = self.need_selected()

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,7 @@ async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_
         "hosts.inference.url": url, "hosts.inference.api_key_env": KEY_ENV,
         "evaluation.enabled": True, "evaluation.max_new_tokens": 16,
         "sparring.enabled": True, "sparring.min_accuracy": 0.0, "sparring.every_steps": 1, "sparring.problems": 4,
+        "sparring.round_problems": 2,
         "training.save_every": 8,
     })
     drop_in_inbox(save, "sums.jsonl", chat_lines(600))
@@ -101,6 +105,47 @@ async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_
         trained = path.with_name(path.name + ".train.jsonl").read_text().splitlines()
         assert len(held) == 5 and len(trained) == 595 and not set(held) & set(trained)
         assert sums.validation["held_out"] == 5
+        # On demand: `realm spar` against a chosen checkpoint prints its score and queues what it got wrong.
+        await on_demand_sparring_and_tasks(save, store, step, client_info=(url, key))
     finally:
         await store.close()
         daemon.stop()
+
+
+def realm(save, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args, "--save", str(save.root)],
+                          capture_output=True, text=True, timeout=600)
+
+
+async def on_demand_sparring_and_tasks(save, store, step: int, client_info: tuple[str, str]) -> None:
+    out = realm(save, "spar", "--checkpoint", str(step), "--skill", "bin", "--level", "1", "--count", "3")
+    assert out.returncode == 0, out.stderr
+    score = re.match(rf"checkpoint-{step}: (\d)/3 bin L1 right", out.stdout)
+    assert score, out.stdout
+    bouts = [e.payload for e in await store.events.since(0, kinds=(EventKind.SPARRING,)) if e.payload.get("kind") == "on demand"]
+    assert bouts == [{"step": step, "skill": "bin", "level": 1, "problems": 3, "wrong": 3 - int(score.group(1)),
+                      "kind": "on demand"}]
+    missing = realm(save, "spar", "--checkpoint", "999999")
+    assert missing.returncode != 0 and "no checkpoint-999999 in the vault" in missing.stderr
+    # A task run now: the daily round against the deployed champion, one bout per enabled skill.
+    out = realm(save, "tasks", "run", "sparring_round")
+    assert out.returncode == 0, out.stderr
+    deployed = await store.meta.get("deployed_step")
+    assert out.stdout.startswith("sparring_round: ok: ") and f"checkpoint-{deployed}: " in out.stdout
+    assert " bin L" in out.stdout and " sy L" in out.stdout
+    out = realm(save, "tasks", "run", "model_warmup")
+    assert out.returncode == 0 and "model_warmup: ok: " in out.stdout, out.stderr
+    out = realm(save, "tasks", "run", "no_such_task")
+    assert out.returncode != 0 and "no background task named 'no_such_task'" in out.stderr
+    tasks = {t["name"]: t for t in json.loads(realm(save, "tasks", "--json").stdout)}
+    assert {"health_check", "validate_queue", "vault_scan", "model_warmup", "lineage_report",
+            "sparring_round"} <= set(tasks)
+    assert tasks["sparring_round"]["runs"] >= 1 and tasks["sparring_round"]["resource"] == "host"
+    assert tasks["sparring_round"]["next_run_at"] > tasks["sparring_round"]["last_run_at"]
+    # The node reports how busy its machine is, for the task master's threshold.
+    client = OracleClient(*client_info)
+    try:
+        info = await client.info()
+    finally:
+        await client.aclose()
+    assert 0.0 <= info["utilisation"]["cpu_percent"] <= 100.0

@@ -1,4 +1,6 @@
-"""The Guild: skills, levels, accuracy history, the curriculum plan, samples."""
+"""The Guild: skills, levels, accuracy history, the curriculum plan, samples, background tasks."""
+
+import re
 
 from backend.command_kinds import CommandKind
 from game.screens.eval_samples import EvalSamplesScreen
@@ -102,3 +104,46 @@ async def test_plan_and_strategy_keys(seeded) -> None:
             (CommandKind.CURRICULUM_SET, {"strategy": "weighted", "focus": None}),
             (CommandKind.CURRICULUM_SET, {"strategy": "focus", "focus": "sy"}),
         ]
+
+
+async def test_the_tasks_view_shows_each_task_and_runs_one_now(seeded) -> None:
+    """The daemon's own task registry (registered and run by its task master, no daemon process)."""
+    import time
+
+    from backend.config import load_config
+    from backend.daemon.components import build_components
+    from backend.daemon.context import DaemonContext
+    from backend.daemon.taskmaster import TaskMaster
+    from backend.store import Store
+    from game.screens.tasks import TasksScreen
+
+    async with await Store.open(seeded.db_path) as store:
+        ctx = DaemonContext(seeded, store, load_config(seeded.config_path))
+        master = next(c for c in build_components(ctx) if isinstance(c, TaskMaster))
+        await master.start()
+        await master.execute(master.find("lineage_report"), time.time())
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_guild(app, pilot)
+        await press(app, pilot, "b")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TasksScreen)
+        text = screen_text(app)
+        assert "Background tasks" in text and "health_check" in text and "sparring_round" in text
+        assert "idle machines" in text and "never" in text
+        table = app.screen.query_one("#tasks-table")
+        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        lineage = table.get_row_at(names.index("lineage_report"))
+        assert lineage[2] == "1" and lineage[3].endswith(" ago")  # ran once
+        assert re.fullmatch(r"in \d+m \d\ds", lineage[4]), lineage  # next: within the hour
+        table.move_cursor(row=names.index("lineage_report"))
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "hourly: fail rates per generator and validator" in text and "✓ 0 generator(s)" in text
+        await press(app, pilot, "enter")
+        await settle(app, pilot)
+        sent = await commands_sent(seeded)
+        assert (CommandKind.TASK_RUN, {"name": "lineage_report"}) in sent
+        await press(app, pilot, "escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, TasksScreen)
