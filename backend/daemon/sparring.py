@@ -31,7 +31,7 @@ from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.questgen import atomic_write_text
 from backend.skill_progress import skill_progress
-from backend.skill_registry import load_skills
+from backend.skill_registry import check_level, load_skills
 from backend.validation import load_sidecar
 from contracts.node_api import model_id_for
 from contracts.quest_meta import QuestMeta, meta_path_for
@@ -194,8 +194,7 @@ class Sparring:
             raise UserFacingError(f"unknown skill {skill_id!r}", fix=f"use one of: {', '.join(sorted(self.skills))}")
         progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
         level = p.level or progress[skill_id].training_level
-        if not 1 <= level <= self.skills[skill_id].max_level:
-            raise UserFacingError(f"{skill_id} has levels 1-{self.skills[skill_id].max_level}, not {level}")
+        check_level(self.skills[skill_id], skill_id, level)
         await self.node.ensure_available_step(row)
         bout = await self.bout(row.step, skill_id, level, p.count or ctx.config.sparring.problems, kind="on demand")
         return {**bout.__dict__, "line": bout.line}
