@@ -19,8 +19,8 @@ training may also draw them.
 
 A subclass provides `LevelParams` (a pydantic model of one level's
 parameters), `PROMPT_FIELDS`, `make(level, params, rng)`, `grade`,
-`space_size(level)`, `summary(params)` and optionally `key_of(problem)` and
-`may_make(level, key)`.
+`space_size(level)`, `summary(params)` and optionally `key_of(problem)`,
+`may_make(level, key)` and `may_share(level, other)`.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class GeneratedSkill(ABC):
         self._system = ChatMessage(role="system", content=spec.prompt.system) if spec.prompt.system else None
         self._eval_cache: dict[int, list[Problem]] = {}
         self._eval_keys: dict[int, frozenset[str]] = {}
+        self._held_out_for: dict[int, frozenset[str]] = {}
 
     # ----- what a subclass provides -------------------------------------------------
     @abstractmethod
@@ -104,10 +105,14 @@ class GeneratedSkill(ABC):
         """A lower bound on the distinct problems training draws at a level."""
         return max(0, self.space_size(level) - self.excluded_at(level))
 
+    def space_at_least(self, level: int, n: int) -> bool:
+        """space_size(level) >= n; a subclass may stop counting once it knows."""
+        return self.space_size(level) >= n
+
     def holds_out(self, level: int) -> bool:
         """Whether the level's evaluation problems are kept out of all training."""
         assert self.spec.evaluation is not None
-        return self.space_size(level) >= self.spec.evaluation.hold_out_min
+        return self.space_at_least(level, self.spec.evaluation.hold_out_min)
 
     @abstractmethod
     def summary(self, params: Any) -> str: ...
@@ -145,7 +150,7 @@ class GeneratedSkill(ABC):
         self.require_level(level)
         if not 0 <= count <= MAX_COUNT or start < 0:
             raise SkillError(f"count must be 0-{MAX_COUNT} and start >= 0 (got count={count}, start={start})")
-        excluded = self.held_out_keys()
+        excluded = self.held_out_keys_for(level)
         for index in range(start, start + count):
             yield self.problem(TRAIN_SPACE, level, seed, index, excluded)
 
@@ -170,6 +175,19 @@ class GeneratedSkill(ABC):
     def held_out_keys(self) -> frozenset[str]:
         """The keys of the held-out levels' evaluation problems: no training stream produces one."""
         return self._held_out_keys
+
+    def may_share(self, level: int, other: int) -> bool:
+        """Whether a problem of `level` could have the key of one of `other` (True when unsure)."""
+        return True
+
+    def held_out_keys_for(self, level: int) -> frozenset[str]:
+        """held_out_keys() restricted to the levels `level` may share problems with: the same
+        exclusion for every problem the level can make, without building every level's
+        evaluation set (`realm skill sample sy --level 3` needs 8 of SY's 50)."""
+        if level not in self._held_out_for:
+            self._held_out_for[level] = frozenset().union(*(
+                self.eval_keys(other) for other in self.levels if self.may_share(level, other) and self.holds_out(other)))
+        return self._held_out_for[level]
 
     def held_out_eval_set(self, level: int) -> list[Problem]:
         """The level's evaluation problems when they are held out of training, else []."""

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contracts import yaml_io
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -162,8 +164,8 @@ def load_spec(path: Path) -> SkillSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SkillFileError(path, "(file)", f"cannot read it: {exc}") from exc
     try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
+        raw = yaml_io.safe_load(text)
+        root = yaml_io.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SkillFileError(path, "(syntax)", f"not valid YAML: {getattr(exc, 'problem', exc)}",

@@ -1,6 +1,6 @@
 """The `realm` command line: one sub-command module per group.
 
-Each module in COMMAND_MODULES exposes ``register(subparsers)`` which adds its
+Each module in COMMANDS (command -> module; only the invoked one is imported) exposes ``register(subparsers)`` which adds its
 sub-command(s) and sets ``func`` (``args -> int``) as the parser default.
 """
 
@@ -11,31 +11,52 @@ import importlib
 import sqlite3
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "backend.cli.cmd_init",
-    "backend.cli.cmd_status",
-    "backend.cli.cmd_config",
-    "backend.cli.cmd_daemon",
-    "backend.cli.cmd_logs",
-    "backend.cli.cmd_service",
-    "backend.cli.cmd_quest",
-    "backend.cli.cmd_battle",
-    "backend.cli.cmd_lineage",
-    "backend.cli.cmd_tasks",
-    "backend.cli.cmd_spar",
-    "backend.cli.cmd_doctor",
-    "backend.cli.cmd_skill",
-)
+COMMANDS: dict[str, str] = {  # command -> the module that registers it (imported only when it runs)
+    "init": "backend.cli.cmd_init",
+    "status": "backend.cli.cmd_status",
+    "config": "backend.cli.cmd_config",
+    "daemon": "backend.cli.cmd_daemon",
+    "logs": "backend.cli.cmd_logs",
+    "service": "backend.cli.cmd_service",
+    "quest": "backend.cli.cmd_quest",
+    "battle": "backend.cli.cmd_battle",
+    "vault": "backend.cli.cmd_battle",
+    "lineage": "backend.cli.cmd_lineage",
+    "tasks": "backend.cli.cmd_tasks",
+    "spar": "backend.cli.cmd_spar",
+    "doctor": "backend.cli.cmd_doctor",
+    "skill": "backend.cli.cmd_skill",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The command word of argv (skipping the global --save PATH), None when there is none."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--save":
+            i += 2
+            continue
+        if arg.startswith("--save="):
+            i += 1
+            continue
+        return arg if not arg.startswith("-") else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with argv naming a command, only that command's module is imported (a fast
+    `realm status`), else every module (`realm --help`, a typo)."""
     parser = argparse.ArgumentParser(
         prog="realm",
         description="Realm of Training: manage a save slot, its daemon, quests, skills and checkpoints.",
     )
     add_save_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    word = command_of(argv) if argv is not None else None
+    modules = (COMMANDS[word],) if word in COMMANDS else COMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -51,7 +72,8 @@ def add_save_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contracts import yaml_io
 from pydantic import ValidationError
 
 from backend.config.model import RealmConfig
@@ -26,8 +28,8 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, str], list[ConfigPr
     except UnicodeDecodeError as exc:
         return {}, {}, [ConfigProblem("(file)", f"not UTF-8 text: {exc}", "save the file as UTF-8", str(path))]
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml_io.compose(text)
+        data = yaml_io.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -73,7 +75,7 @@ def apply_override(data: dict[str, Any], dotted_key: str, raw: str) -> None:
             node[part] = child
         node = child
     try:
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        node[parts[-1]] = yaml_io.safe_load(raw) if raw != "" else ""
     except yaml.YAMLError:
         node[parts[-1]] = raw
 

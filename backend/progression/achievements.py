@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contracts import yaml_io
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from backend.errors import UserFacingError
@@ -40,7 +42,7 @@ def stat_value(stats: Any, path: str) -> float | None:
 @lru_cache(maxsize=4)
 def load_achievements(path: Path = ACHIEVEMENTS_FILE) -> tuple[Achievement, ...]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = yaml_io.safe_load(path.read_text(encoding="utf-8")) or []
         items = TypeAdapter(list[Achievement]).validate_python(raw)
     except (yaml.YAMLError, ValidationError) as exc:
         raise UserFacingError(f"invalid achievements file: {exc}", where=str(path), fix="fix the entry named above") from exc

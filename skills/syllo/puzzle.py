@@ -24,7 +24,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from skills.syllo.words import Vocabulary, Word, by_first_syllables, vocabulary
+from skills.syllo.words import Vocabulary, Word, by_first_syllables, hidden_words, target_counts, vocabulary
 
 HIDDEN_TOP = 12000  # hidden words come from the 12,000 most frequent words
 ELLIPSIS = "…"
@@ -32,6 +32,16 @@ ELLIPSIS = "…"
 
 def level_vocabulary(params: Any) -> Vocabulary:
     return vocabulary(params.vocab, params.min_syllables, params.max_syllables, params.words, HIDDEN_TOP)
+
+
+def level_target_counts(params: Any) -> dict[str, int]:
+    """First letter -> len(level_vocabulary(params).targets_by_letter[letter]), without building them."""
+    return target_counts(params.vocab, params.min_syllables, params.max_syllables)
+
+
+def level_hidden_words(params: Any) -> tuple[str, ...]:
+    """level_vocabulary(params).hidden_words, without building the rest."""
+    return hidden_words(params.vocab, params.min_syllables, params.max_syllables, params.words, HIDDEN_TOP)
 
 
 def fits(word: str, clue: str) -> bool:

@@ -12,7 +12,7 @@ from skills.base import Grade, Problem
 from skills.generated import GeneratedSkill, Made
 from skills.spec import SkillSpec
 from skills.syllo.grade import grade_words
-from skills.syllo.puzzle import level_vocabulary, make_record
+from skills.syllo.puzzle import level_hidden_words, level_target_counts, make_record
 from skills.syllo.render import golden_answer, prompt_fields
 
 
@@ -44,9 +44,9 @@ class SySkill(GeneratedSkill):
     FORMATS = ("chat_sft_v1", "syllo_v1")
 
     def check_level(self, params: SyLevel) -> str | None:
-        vocab = level_vocabulary(params)
-        if len(vocab.hidden_words) < 20:
-            return (f"only {len(vocab.hidden_words)} hidden words of {params.words} letters fit this vocabulary; "
+        hidden = level_hidden_words(params)
+        if len(hidden) < 20:
+            return (f"only {len(hidden)} hidden words of {params.words} letters fit this vocabulary; "
                     "raise vocab, widen the syllable range or use fewer words")
         return None
 
@@ -67,20 +67,35 @@ class SySkill(GeneratedSkill):
     def grade(self, problem: Problem, answer: str) -> Grade:
         return grade_words(problem.answer.split("\n"), answer)
 
+    def may_share(self, level: int, other: int) -> bool:
+        """A puzzle's key is its target words: puzzles of different word counts never share one."""
+        return self.levels[level].words == self.levels[other].words
+
     def space_size(self, level: int) -> int:
         """Ordered tuples of distinct target words over all hidden words (see puzzle.py):
         sum over hidden words of the product, per letter, of the falling factorial
         (candidates - 1) * (candidates - 2) ... (one per use of the letter; the -1 leaves out
         the hidden word itself)."""
+        return self._count_space(level, None)
+
+    def space_at_least(self, level: int, n: int) -> bool:
+        return self._count_space(level, n) >= n
+
+    def _count_space(self, level: int, stop_at: int | None) -> int:
+        """space_size, stopping once the running total reaches stop_at (`realm skill sample` asks
+        only whether each of 50 levels holds 500 puzzles: it is past that after one hidden word)."""
         self.require_level(level)
-        vocab = level_vocabulary(self.levels[level])
+        params = self.levels[level]
+        counts = level_target_counts(params)
         total = 0
-        for hidden in vocab.hidden_words:
+        for hidden in level_hidden_words(params):
             factors = []
             for ch in set(hidden):
-                c = len(vocab.targets_by_letter[ch]) - 1
+                c = counts[ch] - 1
                 factors.extend(c - k for k in range(hidden.count(ch)))
             total += prod(factors)
+            if stop_at is not None and total >= stop_at:
+                break
         return total
 
     def summary(self, params: SyLevel) -> str:
