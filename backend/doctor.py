@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from backend.config import check_config
 from backend.daemon.control import log_path, running_pid
@@ -163,9 +164,33 @@ def check_memory(slot: SaveSlot) -> Check:
     return Check("memory", False, admission.detail, "; ".join(admission.fixes))
 
 
+CHECK_TIMEOUT_S = 30.0  # any one check; the engine probe (it imports torch) gets ENGINE_TIMEOUT_S
+ENGINE_TIMEOUT_S = 120.0
+
+
+async def timed_check(name: str, work: Any, timeout_s: float = CHECK_TIMEOUT_S) -> Any:
+    """One check in a thread (or a coroutine), failed rather than waited on past timeout_s."""
+    try:
+        if asyncio.iscoroutine(work):
+            return await asyncio.wait_for(work, timeout_s)
+        return await asyncio.wait_for(asyncio.to_thread(work), timeout_s)
+    except TimeoutError:
+        return Check(name, False, f"no answer within {timeout_s:.0f} s", "check the machine's load, disk and network")
+
+
 async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
-    engine, facts = await asyncio.to_thread(check_engine, slot)
-    return [check_config_file(slot), check_disk(slot, min_free_gb), check_database(slot), check_daemon(slot),
-            await asyncio.to_thread(check_checkpoint_folders, slot), engine, check_gpu(facts), check_attention(facts),
-            await asyncio.to_thread(check_memory, slot),
-            await check_node(slot)]
+    """Every check at once (the engine probe, which imports torch, sets the pace), each with a timeout."""
+    engine_probe = asyncio.create_task(timed_check("engine", lambda: check_engine(slot), ENGINE_TIMEOUT_S))
+    quick = await asyncio.gather(
+        timed_check("config", lambda: check_config_file(slot)),
+        timed_check("disk", lambda: check_disk(slot, min_free_gb)),
+        timed_check("database", lambda: check_database(slot)),
+        timed_check("daemon", lambda: check_daemon(slot)),
+        timed_check("checkpoints", lambda: check_checkpoint_folders(slot)),
+        timed_check("memory", lambda: check_memory(slot)),
+        timed_check("inference node", check_node(slot)),
+    )
+    probed = await engine_probe
+    engine, facts = probed if isinstance(probed, tuple) else (probed, {})
+    config, disk, database, daemon, folders, memory, node = quick
+    return [config, disk, database, daemon, folders, engine, check_gpu(facts), check_attention(facts), memory, node]

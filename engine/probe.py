@@ -5,6 +5,7 @@ precision and attention a job with these settings resolves to, or why it cannot 
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from typing import Any
 
 import torch
@@ -14,15 +15,14 @@ from engine.loading import DeviceCaps, flash_attn_import_error, resolve_attentio
 
 
 def probe(device: str = "auto", precision: str = "auto", attention: str = "auto") -> dict[str, Any]:
-    import transformers
-
     gpus = []
     for i in range(torch.cuda.device_count()):
         caps = DeviceCaps.of(torch.device("cuda", i))
         gpus.append({"index": i, "name": caps.name, "capability": list(caps.capability or ()),
                      "memory_bytes": torch.cuda.get_device_properties(i).total_memory})
     facts: dict[str, Any] = {
-        "torch": torch.__version__, "transformers": transformers.__version__, "cuda": torch.cuda.is_available(),
+        # transformers' version from its metadata: importing it costs `realm doctor` a second
+        "torch": torch.__version__, "transformers": version("transformers"), "cuda": torch.cuda.is_available(),
         "gpus": gpus, "flash_attn_error": flash_attn_import_error(), "error": None,
     }
     try:
