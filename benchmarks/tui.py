@@ -2,9 +2,10 @@
 idle with the daemon training, each beside a bare Textual app that shows one static
 label, measured in the same run.
 
-    python benchmarks/tui.py [--idle-seconds 60] [--starts 3] [--no-daemon]
+    python benchmarks/tui.py [--idle-seconds 60] [--starts 3] [--no-daemon] [--size 160x45]
 
-Both apps run in a pseudo-terminal (100x30) as a player would run them. "First
+Both apps run in a pseudo-terminal (--size, 160x45 by default: the Tavern's campaign chart is
+on screen) as a player would run them. "First
 paint" is the time from spawning the process to the terminal showing the hero's
 stats (realm-tui: "ATK", drawn once the database has been read) or the label (the
 bare app). Memory is the resident set size 2 s after the first paint. Idle CPU is
@@ -38,6 +39,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+SIZE = (160, 45)  # columns, rows (--size)
 sys.path.insert(0, str(ROOT))
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
@@ -60,7 +62,7 @@ class Terminal:
         pid, fd = pty.fork()
         if pid == 0:
             try:
-                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
                 os.chdir(ROOT)
                 os.execve(argv[0], argv, env)
             finally:
@@ -125,7 +127,7 @@ class Figures:
 
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REALM_")}
-    env.update(TERM="xterm-256color", COLUMNS="100", LINES="30")
+    env.update(TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
     return env
 
 
@@ -207,7 +209,11 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--starts", type=int, default=3, help="starts per app; the first paint is their median")
     ap.add_argument("--no-daemon", action="store_true", help="idle against a quiet save (no training)")
+    ap.add_argument("--size", default="160x45", help="terminal COLSxROWS (from 40 rows the charts show)")
     args = ap.parse_args()
+    global SIZE
+    cols, rows = (int(v) for v in args.size.lower().split("x"))
+    SIZE = (cols, rows)
 
     tmp = Path(tempfile.mkdtemp(prefix="realm-bench-tui-"))
     save = tmp / "save"
@@ -224,7 +230,8 @@ def main() -> int:
         asyncio.run(init_save(SaveSlot(save)))
     try:
         versions = f"Python {sys.version.split()[0]}, textual {__import__('textual').__version__}"
-        print(f"realm-tui benchmark: {versions}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {note}")
+        print(f"realm-tui benchmark: {versions}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+              f"{note}; terminal {SIZE[0]}x{SIZE[1]}")
         bare = measure([sys.executable, "-c", BARE_APP], "hello realm", args.starts, args.idle_seconds)
         realm = measure([sys.executable, "-m", "game.app", "--save", str(save), "--no-daemon"], "ATK", args.starts,
                         args.idle_seconds)

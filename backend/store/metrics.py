@@ -55,3 +55,13 @@ class Metrics(Repository):
 
     async def last_id(self) -> int:
         return int(await self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM step_metrics"))
+
+    async def loss_curve(self, points: int = 300) -> list[tuple[int, float]]:
+        """The campaign's smoothed loss (loss_ema, else the raw loss) over every step so far, as at most
+        about `points` (step, mean) pairs: the steps are cut into equal buckets, each averaged."""
+        top = int(await self.store.scalar("SELECT COALESCE(MAX(step), 0) FROM step_metrics"))
+        bucket = max(1, -(-top // max(1, points)))
+        rows = await self.store.fetchall(
+            "SELECT MAX(step) AS step, AVG(COALESCE(loss_ema, loss)) AS loss FROM step_metrics "
+            "WHERE COALESCE(loss_ema, loss) IS NOT NULL GROUP BY step / ? ORDER BY step", (bucket,))
+        return [(int(r["step"]), float(r["loss"])) for r in rows]

@@ -15,10 +15,13 @@ from textual.widgets import DataTable
 from backend.command_kinds import CommandKind
 from backend.curriculum import new_progress, preview
 from backend.fmt import fmt_count, fmt_float, fmt_percent
+from game.data.charts import ChartData, guild_chart
 from game.data.guild import GuildData, SkillRow, read_guild
 from game.palette import STRATEGIES, change_strategy
 from game.render import sparkline
 from game.screens.base import RealmScreen
+from game.screens.chart_screen import CHART_BINDING, ChartScreen
+from game.widgets.chart_box import ChartBox
 from game.widgets.line import Line
 from game.widgets.table import RealmTable
 
@@ -83,7 +86,7 @@ def check_priority(value: str) -> str | None:
     return None if -100 <= p <= 100 else "a whole number from -100 to 100"
 
 
-class GuildScreen(RealmScreen):
+class GuildScreen(ChartScreen, RealmScreen):
     MODE = "guild"
     BINDINGS = [
         Binding("enter", "samples", "Samples", priority=True),
@@ -93,6 +96,7 @@ class GuildScreen(RealmScreen):
         Binding("c", "strategy", "Strat", tooltip="Strategy"),
         Binding("f", "focus_skill", "Focus", tooltip="Focus on the skill"),
         Binding("b", "tasks", "Tasks", tooltip="Background tasks: last run, next run, result; run one now"),
+        CHART_BINDING,
     ]
 
     def __init__(self) -> None:
@@ -103,6 +107,7 @@ class GuildScreen(RealmScreen):
         yield Line("", id="guild-curriculum", classes="strip")
         yield RealmTable(COLUMNS, id="guild-table")
         yield Line("", id="guild-detail", classes="box")
+        yield ChartBox("Accuracy per level over steps (mean of its last 3 evaluations), with the mastery bar", id="guild-chart")
 
     def on_mount(self) -> None:
         self.query_one(RealmTable).focus()
@@ -116,6 +121,7 @@ class GuildScreen(RealmScreen):
         mastered = dict(app.feed.stats.skill_levels) if app.feed else {}
         rusty = {s: app.feed.stats.rusty(s) for s in app.feed.stats.progress} if app.feed else {}
         data = await read_guild(app.store, app.evals, catalogue, app.config.curriculum, mastered, rusty)
+        await self.refresh_chart()
         recent = [r["skill"] for r in await app.store.fetchall(
             "SELECT skill FROM quests WHERE source = 'generator' AND skill IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 50")]
         recent.reverse()
@@ -155,8 +161,14 @@ class GuildScreen(RealmScreen):
                 return r
         return None
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+        await self.refresh_chart(force=True)  # the chart follows the selected skill
+
+    async def chart_data(self) -> ChartData:
+        assert self.realm.store is not None and self.realm.config is not None
+        r = self.selected()
+        return await guild_chart(self.realm.store, r.id if r else "bin", self.realm.config.game.level_up_accuracy)
 
     def show_detail(self) -> None:
         r = self.selected()

@@ -9,21 +9,25 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
+from game.data.charts import ChartData, campaign_chart
 from game.data.tavern import TavernData, read_tavern
 from game.screens.base import RealmScreen
+from game.screens.chart_screen import CHART_BINDING, ChartScreen
 from game.widgets.battle_panel import BattlePanel
+from game.widgets.chart_box import ChartBox
 from game.widgets.chronicle import Chronicle
 from game.widgets.hero_card import HeroCard
 from game.widgets.portrait import Portrait
 from game.widgets.status_line import StatusLine
 
 
-class TavernScreen(RealmScreen):
+class TavernScreen(ChartScreen, RealmScreen):
     MODE = "tavern"
     BINDINGS = [
         Binding("space", "pause", "Pause/resume"),
         Binding("x", "stop", "Stop battle"),
         Binding("c", "checkpoint", "Checkpoint now"),
+        CHART_BINDING,
     ]
 
     def __init__(self) -> None:
@@ -39,6 +43,7 @@ class TavernScreen(RealmScreen):
             with Vertical(id="battle-box", classes="box") as box:
                 box.border_title = "Battle"
                 yield BattlePanel()
+        yield ChartBox("Campaign: smoothed train loss, checkpoints (•), level-ups (│)", id="tavern-chart")
         with Vertical(id="chronicle-box", classes="box") as box:
             box.border_title = "Chronicle"
             yield Chronicle()
@@ -49,6 +54,7 @@ class TavernScreen(RealmScreen):
         if app.store is None or app.feed is None or app.config is None:
             return
         data = await read_tavern(app.store, app.feed, app.config.hero.name, app.daemon_note)
+        await self.refresh_chart()
         if data == self.data:
             return
         self.data = data
@@ -57,6 +63,10 @@ class TavernScreen(RealmScreen):
         self.query_one(BattlePanel).show(data.battle, data.queued)
         self.query_one(Chronicle).show(data.chronicle)
         self.query_one(StatusLine).show(data.processes)
+
+    async def chart_data(self) -> ChartData:
+        assert self.realm.store is not None
+        return await campaign_chart(self.realm.store)
 
     def battle_paused(self) -> bool:
         if self.data is None:

@@ -12,9 +12,12 @@ from textual.widgets import DataTable
 
 from backend.command_kinds import CommandKind
 from backend.fmt import fmt_bytes, fmt_count, fmt_float, fmt_percent
+from game.data.charts import ChartData, vault_chart
 from game.data.vault import VaultData, VaultRow, disk_info, read_vault
 from game.render import stamp
 from game.screens.base import RealmScreen
+from game.screens.chart_screen import CHART_BINDING, ChartScreen
+from game.widgets.chart_box import ChartBox
 from game.widgets.line import Line
 from game.widgets.table import RealmTable
 
@@ -55,7 +58,7 @@ def cells(r: VaultRow, skills: tuple[str, ...]) -> tuple[str, ...]:
             *accs, where(r), fmt_bytes(r.size_bytes), stamp(r.created_at), r.name)
 
 
-class VaultScreen(RealmScreen):
+class VaultScreen(ChartScreen, RealmScreen):
     MODE = "vault"
     BINDINGS = [
         Binding("enter", "details", "Ledger", priority=True),
@@ -65,6 +68,7 @@ class VaultScreen(RealmScreen):
         Binding("l", "load", "Load", tooltip="Load on the inference node"),
         Binding("k", "pin", "Pin", tooltip="Pin/unpin (retention keeps pinned checkpoints)"),
         Binding("a", "spar", "Spar", tooltip="Spar this checkpoint: it answers problems, wrong answers become a quest"),
+        CHART_BINDING,
     ]
 
     def __init__(self) -> None:
@@ -76,6 +80,7 @@ class VaultScreen(RealmScreen):
         yield Line("", id="vault-summary", classes="strip")
         yield RealmTable(BASE_COLUMNS + TAIL_COLUMNS, id="vault-table")
         yield Line("", id="vault-disk", classes="strip")
+        yield ChartBox("Checkpoints: validation loss, and each skill's accuracy at its training level", id="vault-chart")
 
     def on_mount(self) -> None:
         self.query_one(RealmTable).focus()
@@ -85,6 +90,7 @@ class VaultScreen(RealmScreen):
         if app.store is None:
             return
         data = await read_vault(app.store, app.slot.root)
+        await self.refresh_chart()
         if data.skills != self.skills:
             await self.rebuild_table(data.skills)
         self.data = data
@@ -108,6 +114,10 @@ class VaultScreen(RealmScreen):
         self.skills = skills
         if had_focus or self.focused is None:
             table.focus()
+
+    async def chart_data(self) -> ChartData:
+        assert self.realm.store is not None
+        return await vault_chart(self.realm.store)
 
     def selected(self) -> VaultRow | None:
         if self.data is None:

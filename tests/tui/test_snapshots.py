@@ -1,4 +1,4 @@
-"""Every screen at 100x30 and 80x24, as text, against tests/tui/snapshots/.
+"""Every screen at 100x30, 80x24 and 160x45 (where the charts show), as text, against tests/tui/snapshots/.
 REALM_UPDATE_SNAPSHOTS=1 rewrites them (review the diff before committing).
 One app per size walks through all the screens (starting an app per screen would
 take most of the suite's time)."""
@@ -10,7 +10,7 @@ import pytest
 from game.data.state import TuiState, save_state
 from tui_helpers import check_snapshot, make_app, press, screen_text, settle
 
-SIZES = [(100, 30), (80, 24)]
+SIZES = [(100, 30), (80, 24), (160, 45)]
 DISK = r"Disk: .*"  # free space differs from machine to machine
 SCROLLBAR = r"(?m)[▁▂▃▄▅▆▇█]+$"  # the thumb's size follows the number of realm.yaml keys, which grows
 
