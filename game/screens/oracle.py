@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from textual import work
 from textual.binding import Binding
@@ -22,12 +23,30 @@ from game.widgets.field import Field
 from game.widgets.line import Line
 
 MAX_TOKENS = 256
+QUIZ_SEED_BASE = 7_000_000  # quiz problems come from their own seed space (never a held-out evaluation one)
 HISTORY = 8  # messages sent with each question (nano DIO's context is short)
 
 
 def identity_text(identity: Identity) -> str:
     step = f"step {fmt_count(identity.step)}" if identity.step is not None else "base model"
     return f"{identity.model} · {step} · sha256 {identity.short_sha or '—'}"
+
+
+def check_level(value: str) -> str | None:
+    return None if value.strip().isdigit() and int(value) >= 1 else "a level number: 1 or more"
+
+
+def fresh_problem(skill_id: str, level: int) -> tuple[Any, Any]:
+    """Blocking (a thread): the skill and one new training problem of the level (never an evaluation
+    problem held out of training). A LevelOutOfRange names the skill's levels."""
+    import random
+
+    from backend.skill_registry import check_level as check_skill_level
+    from backend.skill_registry import get_skill, load_skills
+
+    skill = get_skill(load_skills(), skill_id)
+    check_skill_level(skill, skill_id, level)
+    return skill, skill.sample(level, 1, QUIZ_SEED_BASE + random.randrange(1_000_000))[0]
 
 
 def explain(exc: BaseException, model: str | None, url: str) -> str:
@@ -54,6 +73,8 @@ class OracleScreen(RealmScreen):
         Binding("ctrl+l", "load", "Load", tooltip="Load a checkpoint"),
         Binding("ctrl+r", "models", "Refresh", tooltip="Refresh the list of loaded checkpoints"),
         Binding("ctrl+n", "clear", "New chat"),
+        Binding("ctrl+t", "quiz", "Quiz", tooltip="Quiz me: the checkpoint answers a fresh problem of a skill and level, "
+                "graded by the skill"),
     ]
 
     def __init__(self) -> None:
@@ -69,6 +90,7 @@ class OracleScreen(RealmScreen):
         self.deployed: str | None = None  # the daemon's deployed champion, as the database says
         self.deployed_known = False  # read at least once (a first deployment then lists the node again)
         self.note = ""
+        self.last_grade: Any = None  # the latest quiz's Grade
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(id="oracle-head"):
@@ -193,6 +215,56 @@ class OracleScreen(RealmScreen):
 
         self.app.push_screen(PickCheckpointScreen("Load which checkpoint on the node?"), chosen)
 
+    # ----- quiz ------------------------------------------------------------------------------
+
+    def action_quiz(self) -> None:
+        """A fresh problem of a chosen skill and level, asked as the skill writes it (SY puzzles keep
+        their lines) and graded by the skill's own grader."""
+        from game.screens.ask_value import AskValueScreen
+        from game.screens.pick_skill import PickSkillScreen
+
+        model = self.selected_model()
+        if model is None:
+            self.say("Choose a checkpoint first (none is loaded? ctrl+l loads one).")
+            return
+
+        def level_chosen(skill_id: str, value: str | None) -> None:
+            if value is not None:
+                self.quiz(model, skill_id, int(value))
+            self.query_one("#prompt", Field).focus()
+
+        def skill_chosen(skill_id: str | None) -> None:
+            if skill_id is None:
+                self.query_one("#prompt", Field).focus()
+                return
+            stats = self.realm.feed.stats if self.realm.feed else None
+            progress = stats.progress.get(skill_id) if stats else None
+            level = progress.training_level if progress else 1
+            self.app.push_screen(AskValueScreen(f"Quiz on {skill_id.upper()}", "Which level (its training level now):",
+                                                str(level), check_level), lambda v: level_chosen(skill_id, v))
+
+        self.app.push_screen(PickSkillScreen("Quiz DIO on which skill?"), skill_chosen)
+
+    @work(exclusive=True, group="oracle-quiz", exit_on_error=False)
+    async def quiz(self, model: str, skill_id: str, level: int) -> None:
+        if self.streaming:
+            self.notify("DIO is still answering: esc cancels.", severity="warning")
+            return
+        try:
+            skill, problem = await asyncio.to_thread(fresh_problem, skill_id, level)
+        except Exception as exc:  # noqa: BLE001 - a bad level or a broken skill file, said plainly
+            self.say(f"No quiz: {exc}")
+            return
+        conversation = self.query_one("#conversation", VerticalScroll)
+        header = Label(f"DIO · asking {model}…", classes="turn-dio")
+        answer = Markdown("")
+        question = problem.messages[-1].content
+        conversation.mount(Label(f"Quiz · {skill_id.upper()} L{level}", classes="turn-user"),
+                           Static(question, markup=False), header, answer)
+        conversation.scroll_end(animate=False)
+        self.streaming = True
+        self.chat(model, [m.model_dump() for m in problem.messages], header, answer, quiz=(skill, problem))
+
     # ----- chat ------------------------------------------------------------------------------
 
     def on_input_submitted(self, event: Field.Submitted) -> None:
@@ -222,7 +294,9 @@ class OracleScreen(RealmScreen):
         self.chat(model, self.messages[-HISTORY:], header, answer)
 
     @work(exclusive=True, group="oracle-chat", exit_on_error=False)
-    async def chat(self, model: str, messages: list[dict[str, str]], header: Label, answer: Markdown) -> None:
+    async def chat(self, model: str, messages: list[dict[str, str]], header: Label, answer: Markdown,
+                   quiz: tuple[Any, Any] | None = None) -> None:
+        """Stream one answer. A quiz (skill, problem) is graded and never joins the conversation's history."""
         stream = Markdown.get_stream(answer)
         text: list[str] = []
         identity: Identity | None = None
@@ -258,7 +332,10 @@ class OracleScreen(RealmScreen):
             answered = outcome == "done" and identity is not None
             if answered and not full:
                 await answer.update("*(DIO answered with nothing)*")
-            if answered or full:
+            if quiz is not None:
+                if answered:
+                    await self.show_grade(*quiz, full)
+            elif answered or full:
                 self.messages.append({"role": "assistant", "content": full})
                 self.last_answer = full
                 self.last_identity = identity
@@ -266,6 +343,15 @@ class OracleScreen(RealmScreen):
                 question = self.messages.pop()["content"]  # nothing came back: ask again without a dangling turn
                 self.give_back(question)
             self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+
+    async def show_grade(self, skill: Any, problem: Any, answer: str) -> None:
+        grade = await asyncio.to_thread(skill.grade, problem, answer)
+        mark = "✓ right" if grade.correct else (f"✗ {grade.score:.0%} right" if grade.score else "✗ wrong")
+        gloss = f" · {problem.note}" if problem.note else ""
+        line = Static(f"{mark} · {grade.detail}{gloss}", markup=False,
+                      classes="turn-grade " + ("ok" if grade.correct else "error"))
+        self.last_grade = grade
+        await self.query_one("#conversation", VerticalScroll).mount(line)
 
     def give_back(self, question: str) -> None:
         """Put an unanswered question back in an empty prompt, so enter asks it again."""

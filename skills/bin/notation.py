@@ -39,3 +39,8 @@ def in_register(text: str, width: int) -> str:
         return ZERO * (width - len(bits)) + bits
 
     return CIRCLED_NUMBER.sub(pad, text)
+
+
+def decoded(text: str) -> str:
+    """Every circled number in `text` written in decimal ("①⓪⓪⓪①① + ①" -> "35 + 1")."""
+    return CIRCLED_NUMBER.sub(lambda m: str(from_circled(m.group(0))), text)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from skills.base import Grade, Problem
 from skills.bin.forms import DRAW, FORMS, NEEDS_SMALL, Form, count_form, largest_number
-from skills.bin.notation import from_circled, in_register
+from skills.bin.notation import CIRCLED_NUMBER, decoded, from_circled, in_register
 from skills.generated import GeneratedSkill, Made
 from skills.spec import SkillSpec
 
@@ -83,11 +83,18 @@ class BinSkill(GeneratedSkill):
         return Made({"question": in_register(question, width)}, in_register(answer, width), None, gloss)
 
     def grade(self, problem: Problem, answer: str) -> Grade:
-        """Exact: the golden answer with any surrounding whitespace, nothing else."""
+        """Exact: the golden answer with any surrounding whitespace, nothing else. The detail reads
+        both in decimal ("= 35 ✓", "= 34 ✗, expected 35"), as the Oracle's quiz shows them."""
+        expected = decoded(problem.answer)
         if answer.strip() == problem.answer:
-            return Grade(correct=True, score=1.0, detail="exact")
-        shown = answer if len(answer) <= 40 else answer[:37] + "..."
-        return Grade(correct=False, score=0.0, detail=f"expected {problem.answer}, got {shown!r}")
+            return Grade(correct=True, score=1.0, detail=f"= {expected} ✓")
+        got = answer.strip()
+        if not CIRCLED_NUMBER.search(got):  # not a number at all: show what came back
+            shown = got if len(got) <= 40 else got[:37] + "..."
+            return Grade(correct=False, score=0.0, detail=f"got {shown!r} ✗, expected {expected} ({problem.answer})")
+        shown = decoded(got)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return Grade(correct=False, score=0.0, detail=f"= {shown} ✗, expected {expected}")
 
     def space_size(self, level: int) -> int:
         self.require_level(level)

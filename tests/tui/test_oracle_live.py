@@ -138,3 +138,27 @@ async def test_escape_cancels_the_answer(node, monkeypatch) -> None:
                 await wait_until(pilot, lambda: not screen.streaming, timeout=30)
                 break
         assert "Answer cancelled." in [t.message for t in app.toasts]
+
+
+async def test_quiz_asks_a_fresh_problem_and_grades_it_with_the_skill(node) -> None:
+    """ctrl+t: a skill, a level, a fresh problem as the skill writes it; the skill's grader reads the
+    answer (BIN in decimal) and the quiz stays out of the conversation's history."""
+    app = make_app(node)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        await wait_until(pilot, lambda: screen.selected_model() == "base", timeout=60)
+        await press(app, pilot, "ctrl+t")
+        await settle(app, pilot)
+        assert "Quiz DIO on which skill?" in screen_text(app)
+        await press(app, pilot, "enter")  # the first skill: BIN
+        await settle(app, pilot)
+        assert "Which level (its training level now):" in screen_text(app)
+        await press(app, pilot, "enter")  # its training level
+        await wait_until(pilot, lambda: screen.last_grade is not None, timeout=120)
+        grade = screen.last_grade
+        text = screen_text(app)
+        assert "Quiz · BIN L2" in text  # the seeded save trains BIN level 2
+        assert (("✓ right · = " in text) if grade.correct else (" ✗, expected " in text or "got '" in text))
+        assert " = " in text.split("Quiz · BIN L2")[1]  # the decimal gloss of the problem ("3 + 4 = 7")
+        assert screen.messages == []  # a quiz is not part of the chat
+        assert screen.query_one("#prompt").has_focus  # back to typing
