@@ -91,6 +91,7 @@ class OracleScreen(RealmScreen):
         self.deployed_known = False  # read at least once (a first deployment then lists the node again)
         self.note = ""
         self.last_grade: Any = None  # the latest quiz's Grade
+        self.turns: list[Any] = []  # game.data.conversation.Turn: the conversation kept with the save
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(id="oracle-head"):
@@ -101,6 +102,33 @@ class OracleScreen(RealmScreen):
 
     def on_mount(self) -> None:
         self.query_one("#prompt", Field).focus()
+        self.restore_conversation()
+
+    def restore_conversation(self) -> None:
+        """The conversation of this save's last session, as it was (answers with who gave them)."""
+        from game.data.conversation import chat_path, load_turns
+
+        self.turns = load_turns(chat_path(self.realm.slot.tui_state_path))
+        if not self.turns:
+            return
+        conversation = self.query_one("#conversation", VerticalScroll)
+        widgets: list[Widget] = [Static("(the conversation so far, kept with this save; ctrl+n starts a new one)",
+                                        classes="turn-note", markup=False)]
+        for turn in self.turns:
+            if turn.role == "user":
+                widgets += [Label("You", classes="turn-user"), Static(turn.content, markup=False)]
+            else:
+                widgets += [Label(f"DIO · {turn.answered_by or 'an earlier checkpoint'}", classes="turn-dio"),
+                            Markdown(turn.content)]
+        conversation.mount(*widgets)
+        conversation.scroll_end(animate=False)
+        self.messages = [{"role": t.role, "content": t.content} for t in self.turns]
+
+    def keep_turns(self, question: str, answer: str, identity: Identity | None) -> None:
+        from game.data.conversation import Turn, chat_path, save_turns
+
+        self.turns += [Turn("user", question), Turn("assistant", answer, identity_text(identity) if identity else "")]
+        save_turns(chat_path(self.realm.slot.tui_state_path), self.turns)
 
     def on_screen_resume(self) -> None:
         # (Textual also calls RealmScreen.on_screen_resume: the database look)
@@ -336,6 +364,8 @@ class OracleScreen(RealmScreen):
                 if answered:
                     await self.show_grade(*quiz, full)
             elif answered or full:
+                if self.messages and self.messages[-1]["role"] == "user":
+                    self.keep_turns(self.messages[-1]["content"], full, identity)
                 self.messages.append({"role": "assistant", "content": full})
                 self.last_answer = full
                 self.last_identity = identity
@@ -384,6 +414,11 @@ class OracleScreen(RealmScreen):
         if self.streaming:
             self.action_cancel()
         self.messages.clear()
+        if self.turns:
+            from game.data.conversation import chat_path, save_turns
+
+            self.turns = []
+            save_turns(chat_path(self.realm.slot.tui_state_path), [])
         self.query_one("#conversation", VerticalScroll).remove_children()
         self.query_one("#oracle-identity", Line).set("Nobody has answered yet.")
 

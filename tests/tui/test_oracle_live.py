@@ -162,3 +162,28 @@ async def test_quiz_asks_a_fresh_problem_and_grades_it_with_the_skill(node) -> N
         assert " = " in text.split("Quiz · BIN L2")[1]  # the decimal gloss of the problem ("3 + 4 = 7")
         assert screen.messages == []  # a quiz is not part of the chat
         assert screen.query_one("#prompt").has_focus  # back to typing
+
+
+async def test_the_conversation_comes_back_after_a_restart(node) -> None:
+    app = make_app(node)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        await wait_until(pilot, lambda: screen.selected_model() == "base", timeout=60)
+        screen.query_one("#prompt").value = "Greet Elzuel."
+        await press(app, pilot, "enter")
+        await wait_until(pilot, lambda: not screen.streaming and screen.last_identity is not None, timeout=120)
+        answer = screen.last_answer
+    again = make_app(node)  # the TUI closed and opened again
+    async with again.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(again, pilot)
+        text = screen_text(again)
+        assert "the conversation so far, kept with this save" in text and "Greet Elzuel." in text
+        assert "DIO · base · base model · sha256 " in text
+        assert screen.messages == [{"role": "user", "content": "Greet Elzuel."}, {"role": "assistant", "content": answer}]
+        await press(again, pilot, "ctrl+n")
+        await settle(again, pilot)
+        assert screen.messages == [] and "Greet Elzuel." not in screen_text(again)
+    third = make_app(node)
+    async with third.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(third, pilot)
+        assert screen.messages == [] and "Greet Elzuel." not in screen_text(third)
