@@ -34,40 +34,19 @@ def keys_of(bindings: list[Binding | tuple[str, ...]]) -> tuple[tuple[str, str],
 
 
 def sections() -> list[Section]:
-    from game.realm_app import MODE_KEYS, RealmApp
-    from game.screens.guild import GuildScreen
-    from game.screens.oracle import OracleScreen
-    from game.screens.quests import QuestsScreen
-    from game.screens.settings import SettingsScreen
-    from game.screens.tavern import TavernScreen
-    from game.screens.vault import VaultScreen
+    from game.modes import MODES
+    from game.realm_app import RealmApp
     from game.screens.vram import VramScreen
 
-    everywhere = [(key, f"{label}") for _, key, label in MODE_KEYS]
+    everywhere = [(m.key, m.label) for m in MODES]
     everywhere += [("? / F1", "Help: this list"), ("ctrl+p", "Command palette: every action, themes, switch save"),
                    ("ctrl+q", "Quit (the daemon keeps training)"), ("tab / shift+tab", "Move between fields")]
     assert any(b.action == "help" for b in RealmApp.BINDINGS)
+    modes = [Section(f"{m.label} ({m.key})", m.help, keys_of(m.screen_class().BINDINGS)) for m in MODES]
     return [
         Section("Everywhere", "Mode keys work wherever no text field has the focus (esc leaves the Oracle's prompt).",
                 tuple(everywhere)),
-        Section("Tavern (t)", "DIO's portrait (it changes with the level tier), level and XP bar, ATK, DEF, ACC and gold; "
-                "the battle: quest, skill and level, progress with steps and ETA, loss sparkline, tokens/s (MFU on a GPU); "
-                "the chronicle of events; daemon and inference node status. Toasts announce quests completed, level-ups, "
-                "skill level-ups, new champions and achievements.", keys_of(TavernScreen.BINDINGS)),
-        Section("Quests (q)", "Every quest: state, priority, name, skill and level, examples, progress, validation. "
-                "The details show the validation report with the bad lines.", keys_of(QuestsScreen.BINDINGS)),
-        Section("Vault (v)", "Checkpoints: step, name, date, train and validation loss, accuracy per skill, size, where "
-                "its copies are (disk: this save's folder; node: uploaded to the inference node; deleted: removed by "
-                "retention, its record kept), 👑 champion, 🚀 deployed (the one the node serves), 📌 pinned; disk used and free. The champion, the deployed "
-                "checkpoint and the newest cannot be deleted.", keys_of(VaultScreen.BINDINGS)),
-        Section("Oracle (o)", "Chat with a checkpoint loaded on the inference node; the answer streams in and its header "
-                "names the checkpoint that answered (step, short sha256) as the node confirmed it. Type and press enter "
-                "to ask.", keys_of(OracleScreen.BINDINGS)),
-        Section("Guild (g)", "Each skill: mastered and training level of its maximum, accuracy history per level, "
-                "evaluation count; the curriculum strategy and each skill's plan (sent to the daemon).",
-                keys_of(GuildScreen.BINDINGS)),
-        Section("Settings (s)", "Every value of realm.yaml, validated as you type; locked values are marked 🔒 and ask "
-                "before changing.", keys_of(SettingsScreen.BINDINGS)),
+        *modes,
         Section("VRAM calculator (m in Settings)", "Weights, gradients, optimizer state and activations of one "
                 "micro-batch for a model, precision, tokens per micro-batch, sequence length, gradient checkpointing and "
                 "optimizer, against an RTX 4090 24 GB, an RTX 3090 24 GB and an H100 80 GB.", keys_of(VramScreen.BINDINGS)),

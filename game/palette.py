@@ -9,6 +9,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from backend.command_kinds import CommandKind
+from game.modes import MODES
 
 if TYPE_CHECKING:
     from game.realm_app import RealmApp
@@ -17,15 +18,8 @@ STRATEGIES = ("equal", "focus", "weighted", "catch-up")
 
 
 def realm_commands(app: "RealmApp", screen: Screen[Any]) -> Iterator[SystemCommand]:
-    for mode, label, what in (
-        ("tavern", "Tavern", "DIO, the battle and the chronicle"),
-        ("quests", "Quest board", "post, reorder, delete and retry quests"),
-        ("vault", "Vault", "checkpoints: promote, export, pin, load on the node"),
-        ("oracle", "Oracle", "chat with a checkpoint on the inference node"),
-        ("guild", "Guild", "skills, accuracy history and the curriculum"),
-        ("settings", "Settings", "realm.yaml and the VRAM calculator"),
-    ):
-        yield SystemCommand(f"Open {label}", what, lambda m=mode: app.switch_mode(m))
+    for mode in MODES:
+        yield SystemCommand(f"Open {mode.palette_label}", mode.palette_text, lambda m=mode.id: app.switch_mode(m))
     yield SystemCommand("New quest…", "post a quest file or generate one", lambda: new_quest(app))
     yield SystemCommand("Generate a quest…", "from a skill, a level and a count", lambda: new_quest(app, "generate"))
     yield SystemCommand("Pause battle", "the engine holds at its current step", lambda: app.send(CommandKind.PAUSE, done="Battle paused"))

@@ -38,7 +38,7 @@ from game.data.skills import Catalogue, load_catalogue
 from game.data.state import TuiState, load_state, save_state, seen_now
 from game.hangup import HangupGuard
 from game.screens.base import DataView
-from game.screens.tavern import TavernScreen
+from game.modes import MODES as GAME_MODES
 from game.theme import REALM_THEMES
 
 if TYPE_CHECKING:
@@ -48,27 +48,6 @@ POLL_S = 1.0  # how often data_version is checked
 LIVENESS_S = 5.0  # re-judge daemon liveness this often even when nothing changed (a dead daemon writes nothing)
 STATE_SAVE_S = 60.0  # how often the last seen event is written while the app is open
 COMMAND_WAIT_S = 30.0
-
-
-def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
-    """Import a mode's screen when it is first opened (keeps start-up fast)."""
-
-    def make() -> Screen[Any]:
-        import importlib
-
-        return getattr(importlib.import_module(module), name)()
-
-    return make
-
-
-MODE_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("tavern", "t", "Tavern"),
-    ("quests", "q", "Quests"),
-    ("vault", "v", "Vault"),
-    ("oracle", "o", "Oracle"),
-    ("guild", "g", "Guild"),
-    ("settings", "s", "Settings"),
-)
 
 
 @dataclass(frozen=True)
@@ -100,17 +79,10 @@ STOP_BATTLE_TEXT = ("DIO saves a checkpoint and rests: nothing trains until you 
 class RealmApp(App[int]):
     TITLE = "Realm of Training"
     CSS_PATH = "realm.tcss"
-    MODES = {
-        "tavern": TavernScreen,
-        "quests": _lazy("game.screens.quests", "QuestsScreen"),
-        "vault": _lazy("game.screens.vault", "VaultScreen"),
-        "oracle": _lazy("game.screens.oracle", "OracleScreen"),
-        "guild": _lazy("game.screens.guild", "GuildScreen"),
-        "settings": _lazy("game.screens.settings", "SettingsScreen"),
-    }
+    MODES = {m.id: m.factory() for m in GAME_MODES}
     BINDINGS = [
         # the mode bar names the modes, so the footer keeps its room for the screen's own keys
-        *[Binding(key, f"switch_mode('{mode}')", label, show=False) for mode, key, label in MODE_KEYS],
+        *[Binding(m.key, f"switch_mode('{m.id}')", m.label, show=False) for m in GAME_MODES],
         Binding("question_mark,f1", "help", "Help", show=False),  # the mode bar shows it
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),  # the mode bar shows it
     ]
@@ -355,7 +327,7 @@ class RealmApp(App[int]):
             self.poll_now()
 
     def screen_is_tavern(self) -> bool:
-        return isinstance(self.screen, TavernScreen)
+        return getattr(self.screen, "MODE", None) == "tavern"
 
     # ----- toasts --------------------------------------------------------------------------
 

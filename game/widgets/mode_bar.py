@@ -5,14 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-MODES: tuple[tuple[str, str, str], ...] = (
-    ("tavern", "t", "Tavern"),
-    ("quests", "q", "Quests"),
-    ("vault", "v", "Vault"),
-    ("oracle", "o", "Oracle"),
-    ("guild", "g", "Guild"),
-    ("settings", "s", "Settings"),
-)
+from game.modes import MODES
+
 
 
 class ModeBar(Static):
@@ -26,7 +20,8 @@ class ModeBar(Static):
     @staticmethod
     def build(current: str, save_name: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for mode, key, label in MODES:
+        for m in MODES:
+            mode, key, label = m.id, m.key, m.label
             style = "bold reverse" if mode == current else ""
             text.append(" ")
             start = len(text)

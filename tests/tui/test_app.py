@@ -260,3 +260,19 @@ def test_every_screen_binding_is_documented() -> None:
     for cls in (TavernScreen, QuestsScreen, VaultScreen, OracleScreen, GuildScreen, SettingsScreen):
         for binding in cls.BINDINGS:
             assert (binding.tooltip or binding.description) in documented, (cls.__name__, binding.key)
+
+
+def test_one_registry_of_modes_feeds_the_bindings_mode_bar_palette_and_help() -> None:
+    from game.keys import sections
+    from game.modes import MODES
+    from game.realm_app import RealmApp
+    from game.widgets.mode_bar import ModeBar
+
+    ids = [m.id for m in MODES]
+    assert list(RealmApp.MODES) == ids
+    assert [b.key for b in RealmApp.BINDINGS if b.action.startswith("switch_mode(")] == [m.key for m in MODES]
+    bar = ModeBar.build("tavern", "save").plain
+    assert [label for label in (m.label for m in MODES) if label in bar] == [m.label for m in MODES]
+    titles = [s.title for s in sections()]
+    assert all(f"{m.label} ({m.key})" in titles for m in MODES)
+    assert all(m.screen_class().MODE == m.id for m in MODES)
