@@ -22,7 +22,7 @@ WALK = [
     ("quest-details", ["down", "down", "down", "enter"], ["escape"], ()),
     ("new-quest", ["n"], ["escape"], ()),
     ("vault", ["v"], [], (DISK,)),
-    ("ledger", ["down", "enter"], ["escape"], ()),
+    ("ledger", ["down", "enter"], ["escape"], (DISK,)),  # the Vault's disk line shows beside the dialog
     ("oracle", ["o"], ["escape"], ()),
     ("guild", ["g"], [], ()),
     ("samples", ["enter"], ["escape"], ()),
