@@ -46,6 +46,7 @@ class SettingsScreen(RealmScreen):
     def compose_body(self) -> Iterable[Widget]:
         yield Line("", id="settings-summary", classes="strip")
         yield RealmTable(COLUMNS, id="settings-table")
+        yield Line("", id="settings-about", classes="about")  # the highlighted key's whole description
 
     def on_mount(self) -> None:
         self.query_one(RealmTable).focus()
@@ -73,6 +74,7 @@ class SettingsScreen(RealmScreen):
         if lock:
             summary += f" · 🔒 hero settings locked since step {lock.get('step', 0)}"
         self.query_one("#settings-summary", Line).set(summary)
+        self.show_about()
 
     def selected(self) -> SettingRow | None:
         key = self.query_one(RealmTable).current_key
@@ -80,6 +82,14 @@ class SettingsScreen(RealmScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_edit()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_about()
+
+    def show_about(self) -> None:
+        """The About column is clipped at 80 columns: the highlighted key's description in full."""
+        r = self.selected()
+        self.query_one("#settings-about", Line).set(f"{r.key}: {r.description}" if r else "")
 
     def action_edit(self) -> None:
         r = self.selected()

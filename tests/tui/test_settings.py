@@ -36,6 +36,17 @@ async def test_settings_list_every_value(seeded) -> None:
         assert "hero.name" in text and "the hero's name" in text
 
 
+async def test_the_highlighted_keys_whole_description_shows_at_80_columns(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await open_settings(app, pilot)
+        await select(pilot, table, "training.weight_decay")
+        await settle(app, pilot)
+        about = app.screen.query_one("#settings-about").shown
+        assert about.startswith("training.weight_decay: AdamW weight decay (matrices only).")
+        assert about.endswith("~0.01-0.1 for Qwen3-0.6B")  # whole, though the About column is clipped
+
+
 async def test_edit_is_validated_then_written(seeded) -> None:
     app = make_app(seeded)
     async with app.run_test(size=(100, 30)) as pilot:
