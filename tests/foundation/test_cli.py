@@ -164,3 +164,20 @@ async def test_quest_show_is_a_readable_report_in_local_time_with_the_raw_record
     assert "fix: write it as messages, or remove it" in text
     raw = json.loads(realm("quest", "show", "1", "--json", "--save", str(save)).stdout)
     assert raw["created_at"] == created and raw["validation"]["bad_lines"][0]["line"] == 7
+
+
+def test_the_command_registry_names_what_each_module_registers() -> None:
+    """`realm status` imports only cmd_status: the registry must list every command of every module."""
+    import argparse
+    import importlib
+
+    from backend.cli import COMMANDS, COMMAND_MODULES, command_of
+
+    for module in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers(dest="command")
+        importlib.import_module(module).register(sub)
+        assert set(sub.choices) == {c for c, m in COMMANDS.items() if m == module}, module
+    assert command_of(["--save", "/x", "status", "--json"]) == "status"
+    assert command_of(["--save=/x", "quest", "list"]) == "quest"
+    assert command_of(["--help"]) is None and command_of([]) is None
