@@ -47,7 +47,7 @@ MODES: tuple[Mode, ...] = (
     Mode("oracle", "o", "Oracle", "Oracle", "chat with a checkpoint on the inference node",
          "Chat with a checkpoint loaded on the inference node (the base model too); the answer streams in and its "
          "header names the checkpoint that answered (step, short sha256) as the node confirmed it. Type and press "
-         "enter to ask; ctrl+t quizzes it on a fresh problem of a skill, graded by the skill. The conversation is kept "
+         "enter to ask (ctrl+j starts a new line: an SY puzzle can be asked as the skill writes it); ctrl+t quizzes it on a fresh problem of a skill, graded by the skill. The conversation is kept "
          "with the save.", "game.screens.oracle:OracleScreen"),
     Mode("guild", "g", "Guild", "Guild", "skills, accuracy history and the curriculum",
          "Each skill: mastered and training level of its maximum, accuracy history per level, evaluation count; the "

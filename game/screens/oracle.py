@@ -19,7 +19,7 @@ from backend.fmt import fmt_count
 from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceError, ServiceUnavailable
 from backend.oracle import Identity, IdentityMismatch, ModelCard, OracleClient, node_settings, node_url
 from game.screens.base import RealmScreen
-from game.widgets.field import Field
+from game.widgets.prompt_area import PromptArea
 from game.widgets.line import Line
 
 MAX_TOKENS = 256
@@ -69,7 +69,7 @@ class OracleScreen(RealmScreen):
     MODE = "oracle"
     BINDINGS = [
         Binding("escape", "cancel", "Leave", tooltip="Cancel the answer / leave the prompt"),
-        Binding("ctrl+y", "copy", "Copy", tooltip="Copy the answer"),
+        Binding("ctrl+y", "copy", "Copy", tooltip="Copy the answer", priority=True),  # not the prompt's redo
         Binding("ctrl+l", "load", "Load", tooltip="Load a checkpoint"),
         Binding("ctrl+r", "models", "Refresh", tooltip="Refresh the list of loaded checkpoints"),
         Binding("ctrl+n", "clear", "New chat"),
@@ -98,10 +98,10 @@ class OracleScreen(RealmScreen):
             yield Select([], id="oracle-model", prompt="no checkpoint loaded", allow_blank=True)
         yield Line("Nobody has answered yet.", id="oracle-identity")
         yield VerticalScroll(id="conversation", can_focus=True)
-        yield Field(placeholder="Ask DIO… (enter sends, esc cancels)", id="prompt", select_on_focus=False)  # a draft survives
+        yield PromptArea(placeholder="Ask DIO… (enter sends, ctrl+j a new line, esc leaves)", id="prompt")  # a draft survives
 
     def on_mount(self) -> None:
-        self.query_one("#prompt", Field).focus()
+        self.query_one("#prompt", PromptArea).focus()
         self.restore_conversation()
 
     def restore_conversation(self) -> None:
@@ -135,7 +135,7 @@ class OracleScreen(RealmScreen):
         self.action_models()  # what the node serves may have changed while the Oracle was hidden
         # back from another mode or a dialog (the checkpoint picker): typing goes to the prompt,
         # never to the global keys (a "t" in "Greet" must not jump to the Tavern)
-        self.query_one("#prompt", Field).focus()
+        self.query_one("#prompt", PromptArea).focus()
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -259,11 +259,11 @@ class OracleScreen(RealmScreen):
         def level_chosen(skill_id: str, value: str | None) -> None:
             if value is not None:
                 self.quiz(model, skill_id, int(value))
-            self.query_one("#prompt", Field).focus()
+            self.query_one("#prompt", PromptArea).focus()
 
         def skill_chosen(skill_id: str | None) -> None:
             if skill_id is None:
-                self.query_one("#prompt", Field).focus()
+                self.query_one("#prompt", PromptArea).focus()
                 return
             stats = self.realm.feed.stats if self.realm.feed else None
             progress = stats.progress.get(skill_id) if stats else None
@@ -295,9 +295,7 @@ class OracleScreen(RealmScreen):
 
     # ----- chat ------------------------------------------------------------------------------
 
-    def on_input_submitted(self, event: Field.Submitted) -> None:
-        if event.input.id != "prompt":
-            return
+    def on_prompt_area_submitted(self, event: PromptArea.Submitted) -> None:
         question = event.value.strip()
         if not question:
             return
@@ -308,7 +306,7 @@ class OracleScreen(RealmScreen):
         if model is None:
             self.say("Choose a checkpoint first (none is loaded? ctrl+l loads one).")
             return
-        event.input.value = ""
+        event.area.value = ""
         self.ask(model, question)
 
     def ask(self, model: str, question: str) -> None:
@@ -385,7 +383,7 @@ class OracleScreen(RealmScreen):
 
     def give_back(self, question: str) -> None:
         """Put an unanswered question back in an empty prompt, so enter asks it again."""
-        prompt = self.query_one("#prompt", Field)
+        prompt = self.query_one("#prompt", PromptArea)
         if not prompt.value:
             prompt.value = question
 
@@ -396,7 +394,7 @@ class OracleScreen(RealmScreen):
                     worker.cancel()
             self.notify("Answer cancelled.")
             return
-        prompt = self.query_one("#prompt", Field)
+        prompt = self.query_one("#prompt", PromptArea)
         if prompt.has_focus:
             self.query_one("#conversation").focus()
         else:

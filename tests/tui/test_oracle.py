@@ -100,6 +100,23 @@ async def test_typing_goes_to_the_prompt_after_a_dialog_or_a_mode_switch(seeded)
         await press(app, pilot, "o")
         await settle(app, pilot)
         assert app.screen is screen and prompt.has_focus
-        await press(app, pilot, *"Elzuel.")
-        assert prompt.value == "Greet Elzuel." and app.screen is screen
+        await press(app, pilot, *"Elzuel. ")
+        await pilot.resize_terminal(80, 24)  # a resize keeps the prompt's focus
+        await settle(app, pilot)
+        await press(app, pilot, *"Quiet vows: go, guests!")  # every mode key (t q v o g s) and spaces
+        assert prompt.value == "Greet Elzuel. Quiet vows: go, guests!" and app.screen is screen
         assert not [c for c in await commands_sent(seeded) if c[0] != CommandKind.NODE_LOAD]  # no pause was sent
+
+
+async def test_the_prompt_takes_several_lines_and_enter_sends(seeded) -> None:
+    """An SY puzzle is asked as the skill writes it: ctrl+j starts a new line, enter sends."""
+    app = make_app(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        prompt = screen.query_one("#prompt")
+        await press(app, pilot, *"Syllables: el elec", "ctrl+j", *"1. jer_ey")
+        assert prompt.value == "Syllables: el elec\n1. jer_ey"
+        await press(app, pilot, "enter")  # no checkpoint is loaded here: the question stays, the Oracle says why
+        await settle(app, pilot)
+        assert prompt.value == "Syllables: el elec\n1. jer_ey" and app.screen is screen
+        assert any("Choose a checkpoint first" in n for n in screen.notes())
