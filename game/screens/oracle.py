@@ -374,7 +374,9 @@ class OracleScreen(RealmScreen):
 
     async def show_grade(self, skill: Any, problem: Any, answer: str) -> None:
         grade = await asyncio.to_thread(skill.grade, problem, answer)
-        mark = "✓ right" if grade.correct else (f"✗ {grade.score:.0%} right" if grade.score else "✗ wrong")
+        mark = "right" if grade.correct else (f"{grade.score:.0%} right" if grade.score else "wrong")
+        if "✓" not in grade.detail and "✗" not in grade.detail:  # BIN's detail carries its own mark
+            mark = ("✓ " if grade.correct else "✗ ") + mark
         gloss = f" · {problem.note}" if problem.note else ""
         line = Static(f"{mark} · {grade.detail}{gloss}", markup=False,
                       classes="turn-grade " + ("ok" if grade.correct else "error"))
