@@ -107,7 +107,7 @@ async def phase(name: str, work: Path, hero: Path, args: argparse.Namespace) -> 
     t0 = time.time()
     try:
         async def deployed():
-            return await store.meta.get("deployed_step")
+            return await store.meta.deployed_step()
 
         step = await wait_until(deployed, args.timeout, f"{name}: the checkpoint deployed as the champion", 1.0)
         events = await store.events.since(0)

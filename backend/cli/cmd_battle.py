@@ -67,7 +67,7 @@ async def rows(args: argparse.Namespace) -> tuple[list[Any], dict[int, str], Any
         accs = {r[0]: r[1] for r in await store.fetchall(
             "SELECT checkpoint_step, GROUP_CONCAT(UPPER(skill) || level || ' ' || correct || '/' || total, ', ') "
             "FROM evaluations GROUP BY checkpoint_step")}
-        return live, accs, await store.meta.get("champion_step"), await store.meta.get("deployed_step")
+        return live, accs, await store.meta.champion_step(), await store.meta.deployed_step()
 
 
 def cmd_list(args: argparse.Namespace) -> int:

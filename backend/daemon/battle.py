@@ -170,7 +170,7 @@ class BattleLoop(Component):
         if not await lock.acquire(ENGINE_LOCK_WAIT_S, on_wait=self.say_waiting):
             return None, None
         try:
-            champion = await ctx.store.meta.get("champion_step")
+            champion = await ctx.store.meta.champion_step()
             start = start_point(ctx.slot, ctx.config, quest, exact_resume,
                                 int(champion) if champion is not None else None)
             if start.avoided:

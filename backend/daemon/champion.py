@@ -44,7 +44,7 @@ class Champion:
         self.warmed_at_up = 0  # the node's count of comings-up when the champion was last loaded on it
 
     async def current(self) -> int | None:
-        return await self.ctx.store.meta.get("champion_step")
+        return await self.ctx.store.meta.champion_step()
 
     async def consider(self, step: int) -> bool:
         """After an evaluation: crown `step` when it ranks above the current champion."""
@@ -60,7 +60,7 @@ class Champion:
     async def crown(self, step: int, promoted_by: str) -> None:
         ctx = self.ctx
         row = await ctx.store.checkpoints.get(step)
-        await ctx.store.meta.set("champion_step", step)
+        await ctx.store.meta.set_champion_step(step)
         await ctx.event(EventKind.CHAMPION, {"step": step, "name": row.name if row else None,
                                              "score": await evaluation_score(ctx, step),
                                              "val_loss": row.val_loss if row else None, "promoted_by": promoted_by})
@@ -80,7 +80,7 @@ class Champion:
             await self.node.ensure_available(client, model_id, folder)
             await client.load(model_id)
             served = await self.confirm(client, model_id, row.weights_sha256)
-            previous = await ctx.store.meta.get("deployed_step")
+            previous = await ctx.store.meta.deployed_step()
             if previous not in (None, step):
                 try:
                     await client.unload(model_id_for(previous))
@@ -88,7 +88,7 @@ class Champion:
                     pass
         finally:
             await client.aclose()
-        await ctx.store.meta.set("deployed_step", step)
+        await ctx.store.meta.set_deployed_step(step)
         await ctx.store.checkpoints.update(step, on_node=1)
         latency = time.time() - row.created_at
         await ctx.event(EventKind.DEPLOYED, {"step": step, "sha256": served, "latency_s": round(latency, 2)})
@@ -109,12 +109,12 @@ class Champion:
 
     async def warmup_due(self, ctx: DaemonContext) -> bool:
         return (self.node.status == "up" and self.node.ups != self.warmed_at_up
-                and await ctx.store.meta.get("deployed_step") is not None)
+                and await ctx.store.meta.deployed_step() is not None)
 
     async def warmup(self, ctx: DaemonContext) -> str:
         """After a daemon or node restart the node has nothing loaded: load the deployed champion
         again, so the Oracle's first answer does not wait for a load."""
-        step = await ctx.store.meta.get("deployed_step")
+        step = await ctx.store.meta.deployed_step()
         if step is None:
             return "no champion deployed yet"
         loaded = await self.node.loaded_ids()

@@ -125,7 +125,7 @@ class Evaluator:
         return LevelResult(skill_id, level, correct, len(problems), samples)
 
     async def unload_unless_needed(self, client: Any, step: int) -> None:
-        keep = {await self.ctx.store.meta.get("deployed_step"), await self.ctx.store.meta.get("champion_step")}
+        keep = {await self.ctx.store.meta.deployed_step(), await self.ctx.store.meta.champion_step()}
         if step in keep:
             return
         try:

@@ -160,7 +160,7 @@ class Sparring:
     async def champion_round(self, ctx: DaemonContext) -> str:
         """The daily round: sparring.round_problems of every enabled skill's training level against
         the deployed champion."""
-        step = await ctx.store.meta.get("deployed_step")
+        step = await ctx.store.meta.deployed_step()
         if step is None:
             return "no champion deployed yet"
         progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
@@ -181,7 +181,7 @@ class Sparring:
         """`realm spar` and the Vault: a chosen checkpoint (default: the deployed champion, else the
         newest), skill (default: the one it trained, else the first enabled), level and count."""
         ctx = self.ctx
-        step = p.step if p.step is not None else await ctx.store.meta.get("deployed_step")
+        step = p.step if p.step is not None else await ctx.store.meta.deployed_step()
         row = await ctx.store.checkpoints.get(int(step)) if step is not None else await ctx.store.checkpoints.newest()
         if row is None or row.deleted_at is not None:
             what = f"checkpoint-{p.step}" if p.step is not None else "a checkpoint"

@@ -37,7 +37,7 @@ async def protected_steps(ctx: DaemonContext) -> set[int]:
     """Champion, deployed and pinned checkpoints are never removed by retention, nor one that
     trained a player's quest until that quest has been tested."""
     meta = ctx.store.meta
-    steps = {s for s in (await meta.get("champion_step"), await meta.get("deployed_step")) if s is not None}
+    steps = {s for s in (await meta.champion_step(), await meta.deployed_step()) if s is not None}
     rows = await ctx.store.fetchall("SELECT step FROM checkpoints WHERE pinned = 1 AND deleted_at IS NULL")
     return steps | {r[0] for r in rows} | await steps_awaiting_tests(ctx)
 

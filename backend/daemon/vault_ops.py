@@ -44,9 +44,9 @@ def folder_of(ctx: DaemonContext, row: CheckpointRow) -> Path:
 
 
 async def delete_refusal(ctx: DaemonContext, row: CheckpointRow) -> str | None:
-    if row.step == await ctx.store.meta.get("champion_step"):
+    if row.step == await ctx.store.meta.champion_step():
         return "it is the champion (promote another one first)"
-    if row.step == await ctx.store.meta.get("deployed_step"):
+    if row.step == await ctx.store.meta.deployed_step():
         return "it is deployed on the inference node"
     newest = await ctx.store.checkpoints.newest()
     if newest and newest.step == row.step:

@@ -97,8 +97,8 @@ def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, 
 async def read_vault(store: Store, root: Path) -> VaultData:
     live = await store.checkpoints.live()
     evals = await evaluations_by_step(store)
-    champion = await store.meta.get("champion_step")
-    deployed = await store.meta.get("deployed_step")
+    champion = await store.meta.champion_step()
+    deployed = await store.meta.deployed_step()
     newest = live[0].step if live else None
     rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest, root) for cp in live)
     skills = tuple(sorted({s for r in rows for s, _, _ in r.accuracy}))

@@ -87,8 +87,8 @@ class CheckpointDetailsScreen(ModalScreen[None], DataView):
             return
         cp = await app.store.checkpoints.get(self.step)
         evals = await app.store.evaluations.for_checkpoint(self.step)
-        champion = await app.store.meta.get("champion_step")
-        deployed = await app.store.meta.get("deployed_step")
+        champion = await app.store.meta.champion_step()
+        deployed = await app.store.meta.deployed_step()
         key = (cp, tuple((e.skill, e.level, e.correct, e.total) for e in evals), champion, deployed)
         if key == self.shown:
             return

@@ -180,7 +180,7 @@ class OracleScreen(RealmScreen):
 
     async def deployed_model(self) -> str | None:
         store = self.realm.store
-        step = await store.meta.get("deployed_step") if store is not None else None
+        step = await store.meta.deployed_step() if store is not None else None
         return f"checkpoint-{step}" if step is not None else None
 
     def action_models(self) -> None:

@@ -50,7 +50,7 @@ async def test_remote_node_evaluates_once_crowns_and_spars(tmp_path: Path, nano_
             return [q for q in await store.quests.list() if q.source == "sparring"]
 
         async def deployed():
-            return await store.meta.get("deployed_step")
+            return await store.meta.deployed_step()
 
         await wait_until(deployed, 300, "a champion deployed on the remote node")
         quests = await wait_until(sparring_quest, 300, "a sparring quest")
@@ -130,7 +130,7 @@ async def on_demand_sparring_and_tasks(save, store, step: int, client_info: tupl
     # A task run now: the daily round against the deployed champion, one bout per enabled skill.
     out = realm(save, "tasks", "run", "sparring_round")
     assert out.returncode == 0, out.stderr
-    deployed = await store.meta.get("deployed_step")
+    deployed = await store.meta.deployed_step()
     assert out.stdout.startswith("sparring_round: ok: ") and f"checkpoint-{deployed}: " in out.stdout
     assert " bin L" in out.stdout and " sy L" in out.stdout
     out = realm(save, "tasks", "run", "model_warmup")

@@ -30,7 +30,7 @@ async def test_a_lora_hero_trains_is_crowned_answers_and_exports_merged(tmp_path
     store = await store_of(save)
     try:
         async def deployed():
-            return await store.meta.get("deployed_step")
+            return await store.meta.deployed_step()
 
         step = await wait_until(deployed, 300, "a LoRA champion deployed on the local node")
         row = await store.checkpoints.get(step)

@@ -121,9 +121,9 @@ async def seed_save(root: Path, *, seen: bool = True, battle: bool = True) -> Sa
                                                    "steps": 1200, "final_step": 1200}, key=f"quest_completed:{q1}")
         await add_eval(store, c, 1200, "sy", 1, 0.2)
         await c.append(EventKind.CHAMPION, {"step": 1200, "accuracy": 1.0, "val_loss": 1.4, "promoted_by": "auto"})
-        await store.meta.set("champion_step", 1200)
+        await store.meta.set_champion_step(1200)
         await c.append(EventKind.DEPLOYED, {"step": 1200, "sha256": "c0ffee" * 10 + "beef", "latency_s": 1.5})
-        await store.meta.set("deployed_step", 1200)
+        await store.meta.set_deployed_step(1200)
         await store.checkpoints.update(1200, on_node=1)
         await store.checkpoints.update(800, pinned=1)
 

@@ -57,14 +57,14 @@ async def test_new_player_sees_dio_train_and_answer(tmp_path: Path) -> None:
             await wait_until(pilot, rewarded, timeout=HANG_S)
             async with await Store.open(slot.db_path) as store:
                 async def deployed() -> bool:
-                    return await store.meta.get("deployed_step") is not None
+                    return await store.meta.deployed_step() is not None
 
                 for _second in range(int(HANG_S)):
                     if await deployed():
                         break
                     await pilot.pause(1.0)
                 assert await deployed(), "no checkpoint was evaluated and deployed"
-                step = await store.meta.get("deployed_step")
+                step = await store.meta.deployed_step()
                 assert await store.evaluations.for_checkpoint(step)
 
             await press(app, pilot, "o")
