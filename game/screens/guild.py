@@ -20,6 +20,7 @@ from game.data.guild import GuildData, SkillRow, read_guild
 from game.palette import STRATEGIES, change_strategy
 from game.render import sparkline
 from game.screens.base import RealmScreen
+from game.screens.table_screen import TableScreen
 from game.screens.chart_screen import CHART_BINDING, ChartScreen
 from game.widgets.chart_box import ChartBox
 from game.widgets.line import Line
@@ -86,7 +87,7 @@ def check_priority(value: str) -> str | None:
     return None if -100 <= p <= 100 else "a whole number from -100 to 100"
 
 
-class GuildScreen(ChartScreen, RealmScreen):
+class GuildScreen(TableScreen, ChartScreen, RealmScreen):
     MODE = "guild"
     BINDINGS = [
         Binding("enter", "samples", "Samples", priority=True),
@@ -152,14 +153,13 @@ class GuildScreen(ChartScreen, RealmScreen):
             text += f" · next quest: {nxt[0].skill.upper()} L{nxt[0].level}"
         return text
 
-    def selected(self) -> SkillRow | None:
-        if self.data is None:
-            return None
-        key = self.query_one(RealmTable).current_key
-        for r in self.data.rows:
-            if r.id == key:
-                return r
-        return None
+    EMPTY_HINT = "No skill selected."
+
+    def table_rows(self) -> tuple[SkillRow, ...]:
+        return self.data.rows if self.data else ()
+
+    def row_key(self, row: SkillRow) -> str:
+        return row.id
 
     async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -177,11 +177,6 @@ class GuildScreen(ChartScreen, RealmScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_samples()
 
-    def need_selected(self) -> SkillRow | None:
-        r = self.selected()
-        if r is None:
-            self.notify("No skill selected.", severity="warning")
-        return r
 
     def action_tasks(self) -> None:
         from game.screens.tasks import TasksScreen

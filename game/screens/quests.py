@@ -15,6 +15,7 @@ from backend.store.quests import PRIORITIES
 from game.data.quests import QuestRow, read_quests
 from game.render import clip
 from game.screens.base import RealmScreen
+from game.screens.table_screen import TableScreen
 from game.widgets.line import Line
 from game.widgets.table import RealmTable
 
@@ -47,7 +48,7 @@ def cells(q: QuestRow) -> tuple[str, ...]:
     )
 
 
-class QuestsScreen(RealmScreen):
+class QuestsScreen(TableScreen, RealmScreen):
     MODE = "quests"
     BINDINGS = [
         Binding("enter", "details", "Details", priority=True),
@@ -89,18 +90,13 @@ class QuestsScreen(RealmScreen):
                    f"{counts.get('failed', 0)} failed · {counts.get('completed', 0)} done")
         self.query_one("#quests-summary", Line).set(summary)
 
-    def selected(self) -> QuestRow | None:
-        key = self.query_one(RealmTable).current_key
-        for q in self.rows:
-            if str(q.id) == str(key):
-                return q
-        return None
+    EMPTY_HINT = "No quest selected: post one with n."
 
-    def need_selected(self) -> QuestRow | None:
-        q = self.selected()
-        if q is None:
-            self.notify("No quest selected: post one with n.", severity="warning")
-        return q
+    def table_rows(self) -> tuple[QuestRow, ...]:
+        return tuple(self.rows)
+
+    def row_key(self, row: QuestRow) -> int:
+        return row.id
 
     def battle_paused(self) -> bool:
         return self.paused

@@ -14,6 +14,7 @@ from backend.config.locks import LOCK_META_KEY
 from game.data.settings import SettingRow, read_config, setting_rows
 from game.render import clip
 from game.screens.base import RealmScreen
+from game.screens.table_screen import TableScreen
 from game.widgets.line import Line
 from game.widgets.table import RealmTable
 
@@ -29,7 +30,7 @@ def mark(r: SettingRow) -> str:
     return ""
 
 
-class SettingsScreen(RealmScreen):
+class SettingsScreen(TableScreen, RealmScreen):
     MODE = "settings"
     BINDINGS = [
         Binding("enter", "edit", "Edit", priority=True),
@@ -76,9 +77,11 @@ class SettingsScreen(RealmScreen):
         self.query_one("#settings-summary", Line).set(summary)
         self.show_about()
 
-    def selected(self) -> SettingRow | None:
-        key = self.query_one(RealmTable).current_key
-        return next((r for r in self.rows if r.key == key), None)
+    def table_rows(self) -> tuple[SettingRow, ...]:
+        return self.rows
+
+    def row_key(self, row: SettingRow) -> str:
+        return row.key
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_edit()

@@ -16,6 +16,7 @@ from game.data.charts import ChartData, vault_chart
 from game.data.vault import VaultData, VaultRow, disk_info, read_vault
 from game.render import stamp
 from game.screens.base import RealmScreen
+from game.screens.table_screen import TableScreen
 from game.screens.chart_screen import CHART_BINDING, ChartScreen
 from game.widgets.chart_box import ChartBox
 from game.widgets.line import Line
@@ -58,7 +59,7 @@ def cells(r: VaultRow, skills: tuple[str, ...]) -> tuple[str, ...]:
             *accs, where(r), fmt_bytes(r.size_bytes), stamp(r.created_at), r.name)
 
 
-class VaultScreen(ChartScreen, RealmScreen):
+class VaultScreen(TableScreen, ChartScreen, RealmScreen):
     MODE = "vault"
     BINDINGS = [
         Binding("enter", "details", "Ledger", priority=True),
@@ -119,20 +120,13 @@ class VaultScreen(ChartScreen, RealmScreen):
         assert self.realm.store is not None
         return await vault_chart(self.realm.store)
 
-    def selected(self) -> VaultRow | None:
-        if self.data is None:
-            return None
-        key = self.query_one(RealmTable).current_key
-        for r in self.data.rows:
-            if str(r.step) == str(key):
-                return r
-        return None
+    EMPTY_HINT = "No checkpoint selected: the vault is empty until DIO saves one."
 
-    def need_selected(self) -> VaultRow | None:
-        r = self.selected()
-        if r is None:
-            self.notify("No checkpoint selected: the vault is empty until DIO saves one.", severity="warning")
-        return r
+    def table_rows(self) -> tuple[VaultRow, ...]:
+        return self.data.rows if self.data else ()
+
+    def row_key(self, row: VaultRow) -> int:
+        return row.step
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_details()
