@@ -69,6 +69,7 @@ class QuestsScreen(TableScreen, RealmScreen):
     def compose_body(self) -> Iterable[Widget]:
         yield Line("", id="quests-summary", classes="strip")
         yield RealmTable(COLUMNS, id="quests-table")
+        yield Line("", id="quests-about", classes="about")  # the highlighted quest's validation, whole
 
     def on_mount(self) -> None:
         self.query_one(RealmTable).focus()
@@ -89,6 +90,19 @@ class QuestsScreen(TableScreen, RealmScreen):
                    f"{counts.get('queued', 0)} queued · {counts.get('validating', 0)} checking · "
                    f"{counts.get('failed', 0)} failed · {counts.get('completed', 0)} done")
         self.query_one("#quests-summary", Line).set(summary)
+        self.show_about()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_about()
+
+    def show_about(self) -> None:
+        """The Validation column is clipped at 80 columns: the highlighted quest's in full, and why it failed."""
+        q = self.selected()
+        if q is None:
+            self.query_one("#quests-about", Line).set("")
+            return
+        why = f" · {q.fail_reason}" if q.fail_reason and q.fail_reason not in q.validation else ""
+        self.query_one("#quests-about", Line).set(f"#{q.id} {q.name}: validation {q.validation or '—'}{why}")
 
     EMPTY_HINT = "No quest selected: post one with n."
 

@@ -32,6 +32,16 @@ async def test_table_lists_quests_in_serving_order(seeded) -> None:
         assert "1 in battle · 2 queued · 0 checking · 1 failed · 1 done" in text
 
 
+async def test_the_highlighted_quests_validation_shows_whole_at_80_columns(seeded) -> None:
+    app = make_app(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await open_quests(app, pilot)
+        await select(app, pilot, table, 4)  # my-notes.jsonl, rejected
+        await settle(app, pilot)
+        about = app.screen.query_one("#quests-about").shown
+        assert about.startswith("#4 my-notes.jsonl: validation reject: 3 b") and len(about) > 40, about
+
+
 async def test_board_keys(seeded) -> None:
     """+ and - change priority (refused for quests not waiting, and past high or low), d deletes
     after asking (refused for the battle), r retries failed quests only, space pauses, x stops."""
