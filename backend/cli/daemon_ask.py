@@ -4,13 +4,12 @@ now) and waiting for its answer, with a progress line on stderr."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from typing import Any
 
 from backend.cli.common import existing_slot
-from backend.commands_client import submit
+from backend.commands_client import submit, wait_for
 from backend.daemon.control import running_pid
 from backend.errors import UserFacingError
 from backend.store import Store
@@ -28,19 +27,12 @@ async def ask_daemon(args: argparse.Namespace, kind: str, payload: dict[str, Any
     async with await Store.open(slot.db_path) as store:
         command_id = await submit(store, kind, payload, source="cli")
         started = time.monotonic()
-        shown = started
-        while True:
-            command = await store.commands.get(command_id)
-            if command and command.status in ("done", "failed"):
-                break
-            now = time.monotonic()
-            if now - started > timeout_s:
+        while (command := await wait_for(store, command_id, PROGRESS_EVERY_S, poll_s=0.2)) is None:
+            waited = time.monotonic() - started
+            if waited > timeout_s:
                 raise UserFacingError(f"the daemon has not finished within {timeout_s:.0f} s (command #{command_id})",
                                       fix="it goes on; its result shows in the chronicle and in `realm tasks`")
-            if now - shown >= PROGRESS_EVERY_S:
-                print(f"  {waiting}: {now - started:.0f} s", file=sys.stderr, flush=True)
-                shown = now
-            await asyncio.sleep(0.2)
+            print(f"  {waiting}: {waited:.0f} s", file=sys.stderr, flush=True)
     if command.status == "failed":
         raise UserFacingError((command.result or {}).get("error", "the daemon refused the request"))
     return command.result or {}

@@ -127,7 +127,7 @@ class Sparring:
 
     async def pick_skill(self, row: Any) -> tuple[str, int] | None:
         progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
-        enabled = [s for s in sorted(self.skills) if (p := self.ctx.config.curriculum.skills.get(s)) is None or p.enabled]
+        enabled = self.enabled()
         skill_id = row.skill if row.skill in enabled else (enabled[0] if enabled else None)
         return (skill_id, progress[skill_id].training_level) if skill_id else None
 
