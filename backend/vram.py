@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from contracts.engine_job import LORA_TARGETS
+from contracts.lora_targets import LORA_TARGETS
 from contracts.loss_chunks import loss_chunk_rows
 
 Precision = Literal["fp32", "bf16", "bf16-mixed"]

@@ -8,6 +8,12 @@ figure is the median wall time over --runs (min and max beside it), and the rati
 baseline's median. Targets (issue 14): status, quest list and vault list <= 0.3 s on a quiet
 machine, doctor <= 2 s, skill sample <= 1 s. Run it on a quiet machine: the ratio is the
 figure that travels, the seconds are this machine's.
+
+Bytecode: an installed program reads its modules from `__pycache__` (pip compiles what it
+installs; Python writes the cache of an editable install on the first run). A machine that sets
+PYTHONDONTWRITEBYTECODE (these VMs do) would make every run compile the game's own modules
+again, which no player's `realm` does after its first run, so the commands run with it unset
+and one untimed warm-up run each; `--cold` keeps the environment as it is, to see that cost.
 """
 
 from __future__ import annotations
@@ -59,20 +65,26 @@ async def seed(save: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--cold", action="store_true", help="keep PYTHONDONTWRITEBYTECODE and skip the warm-up runs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         save = Path(tmp) / "save"
         env = {**os.environ, "REALM_SAVE": str(save)}
+        if not args.cold:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run([sys.executable, "-m", "backend.cli", "init", "--save", str(save)], check=True,
                        capture_output=True, env=env)
         asyncio.run(seed(save))
         base = timed([sys.executable, "-c", "pass"], args.runs, env)
         b = statistics.median(base)
-        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each\n")
+        warm = "with bytecode caching and a warm-up run each" if not args.cold else "cold: no bytecode cache"
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each, {warm}\n")
         print("| command | median | min | max | x `python -c pass` | target | vs target |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         print(f"| `python -c pass` (baseline) | {b:.3f} s | {min(base):.3f} s | {max(base):.3f} s | 1.0x | | |")
         for name, argv in COMMANDS.items():
+            if not args.cold:
+                timed([sys.executable, "-m", "backend.cli", *argv], 1, env)
             t = timed([sys.executable, "-m", "backend.cli", *argv], args.runs, env)
             m = statistics.median(t)
             target = TARGETS_S.get(name)

@@ -16,13 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contracts.lora_targets import LORA_TARGETS
+
 DataSchema = Literal["chat_sft_v1", "completion_v1", "syllo_v1"]
 BatchingMode = Literal["auto", "padded", "packed", "padding_free"]
 Precision = Literal["auto", "bf16", "fp32"]
 Attention = Literal["auto", "sdpa", "flash_attention_2", "eager"]
 ProfileName = Literal["none", "emoji_think", "regime3"]
 Method = Literal["full", "lora", "qlora"]
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 JOB_VERSION = 1
 

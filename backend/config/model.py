@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.engine_job import LORA_TARGETS
+from contracts.lora_targets import LORA_TARGETS
 from contracts.nano import NanoSpec
 
 
