@@ -77,7 +77,7 @@ def main() -> int:
         asyncio.run(seed(save))
         base = timed([sys.executable, "-c", "pass"], args.runs, env)
         b = statistics.median(base)
-        warm = "with bytecode caching and a warm-up run each" if not args.cold else "cold: no bytecode cache"
+        warm = "with bytecode caching and a warm-up run each" if not args.cold else "cold: the environment as it is, no warm-up"
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each, {warm}\n")
         print("| command | median | min | max | x `python -c pass` | target | vs target |")
         print("|---|---:|---:|---:|---:|---:|---:|")
