@@ -5,11 +5,14 @@ take most of the suite's time)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from game.data.state import TuiState, save_state
 from tui_helpers import check_snapshot, make_app, press, screen_text, settle
 
+AWAY_S = 2 * 3600 + 10 * 60 + 20
 SIZES = [(100, 30), (80, 24), (160, 45)]
 DISK = r"Disk: .*"  # free space differs from machine to machine
 SCROLLBAR = r"(?m)[▁▂▃▄▅▆▇█]+$"  # the thumb's size follows the number of realm.yaml keys, which grows
@@ -55,8 +58,9 @@ async def test_every_screen(seeded, size) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_away_snapshot(seeded, size) -> None:
-    save_state(seeded.tui_state_path, TuiState(last_seen_event_id=5, last_seen_at=1_767_225_000.0))
+    # last seen 2h 10m ago (give or take the seconds the test takes): the line reads the same on any day
+    save_state(seeded.tui_state_path, TuiState(last_seen_event_id=5, last_seen_at=time.time() - AWAY_S))
     app = make_app(seeded)
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
-        check_snapshot(app, f"away-{size[0]}x{size[1]}", (r"You were away for [^.]*\.",))
+        check_snapshot(app, f"away-{size[0]}x{size[1]}", ())
