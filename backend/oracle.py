@@ -23,7 +23,9 @@ from backend.http_client import (
 )
 from backend.slot import SaveSlot
 from contracts.checkpoint import LedgerError, read_ledger, serving_files
-from contracts.node_api import HEADER_MANIFEST, HEADER_MODEL, HEADER_SHA256, HEADER_STEP, checkpoint_tar_chunks, upload_manifest
+from contracts.node_api import (
+    HEADER_MANIFEST, HEADER_MODEL, HEADER_SHA256, HEADER_STEP, MAX_BATCH_PROMPTS, checkpoint_tar_chunks, upload_manifest,
+)
 
 SERVICE = "inference_node"
 
@@ -183,6 +185,27 @@ class OracleClient:
             raise ServiceDecodeError(SERVICE, f"unexpected chat completion: {response.text[:200]!r}") from exc
         check_identity(model_id, data.get("model", identity.model))
         return text, identity
+
+    async def chat_batch(self, model_id: str, prompts: list[list[dict[str, str]]],
+                         max_tokens: int = 256) -> tuple[list[str], Identity]:
+        """Greedy answers to many prompts in batched generations of MAX_BATCH_PROMPTS (evaluation), in order."""
+        texts: list[str] = []
+        identity = Identity(model_id, None, None)
+        for start in range(0, len(prompts), MAX_BATCH_PROMPTS):
+            chunk = prompts[start:start + MAX_BATCH_PROMPTS]
+            body = {"model": model_id, "prompts": [{"messages": m} for m in chunk], "max_tokens": max_tokens}
+            response = await self.client.request("POST", "/v1/batch/completions", json=body, retry=True)
+            identity = identity_from(response.headers, model_id)
+            try:
+                data = response.json()
+                answers = [c["message"]["content"] or "" for c in sorted(data["choices"], key=lambda c: c["index"])]
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise ServiceDecodeError(SERVICE, f"unexpected batch completion: {response.text[:200]!r}") from exc
+            if len(answers) != len(chunk):
+                raise ServiceDecodeError(SERVICE, f"asked {len(chunk)} prompts, {len(answers)} answers came back")
+            check_identity(model_id, data.get("model", identity.model))
+            texts += answers
+        return texts, identity
 
 
 DEFAULTS: dict[str, Any] = {"max_tokens": 256, "temperature": 0.7, "top_p": 1.0, "stop": None, "seed": None}

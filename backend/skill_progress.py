@@ -15,8 +15,9 @@ def max_levels(skills: Mapping[str, Skill]) -> dict[str, int]:
 
 
 async def skill_progress(store: Store, skills: Mapping[str, Skill], rules: GameRules) -> tuple[dict[str, SkillProgress], list[LevelUp]]:
-    """Replay every stored evaluation (in the order they were recorded)."""
-    rows = await store.fetchall("SELECT skill, level, accuracy, score FROM evaluations ORDER BY id")
+    """Replay every stored evaluation in checkpoint order (the evaluator answers the newest checkpoint
+    first and backfills older ones when idle: an old checkpoint's result must not count as the latest)."""
+    rows = await store.fetchall("SELECT skill, level, accuracy, score FROM evaluations ORDER BY checkpoint_step, id")
     return replay((Evaluation(r["skill"], r["level"], r["accuracy"], r["score"]) for r in rows),
                   max_levels(skills), rules)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
@@ -31,12 +32,13 @@ from contracts.node_api import LoadRequest
 from contracts.utilisation import UtilisationMeter
 from engine.chat import ChatFormatError
 from inference_node.auth import ApiKeyMiddleware
+from inference_node.batch import generate_batch
 from inference_node.body_limit import BodyLimitMiddleware
 from inference_node.errors import NodeError, hide_path, install_error_handlers
 from inference_node.generation import SamplingParams
 from inference_node.identity import Catalog
 from inference_node.pool import ModelPool
-from inference_node.schemas import ChatCompletionRequest
+from inference_node.schemas import BatchCompletionRequest, ChatCompletionRequest
 from inference_node.settings import NodeSettings
 from inference_node.streaming import Generation, SSEResponse, identity_headers, new_completion_id, sse_events
 from inference_node.upload import Uploader
@@ -171,5 +173,42 @@ def create_app(settings: NodeSettings) -> FastAPI:
             "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
                       "total_tokens": result.prompt_tokens + result.completion_tokens},
         }, headers=headers)
+
+    @app.post("/v1/batch/completions")
+    async def batch(body: BatchCompletionRequest) -> JSONResponse:
+        """Greedy answers to every prompt at once (evaluation); one choice per prompt, in order."""
+        runtime = pool.acquire(body.model)
+        cancel = threading.Event()
+        try:
+            prompts, limits = [], []
+            for i, item in enumerate(body.prompts):
+                try:
+                    messages = [m.as_dict() for m in item.messages]
+                    runtime.check_prompt_size(messages)
+                    prompt = await asyncio.to_thread(runtime.prompt_ids, messages)
+                except (ChatFormatError, ValueError) as exc:
+                    raise NodeError(f"prompts[{i}].messages: {exc}", param=f"prompts[{i}].messages",
+                                    code="invalid_messages") from None
+                room = runtime.context_length - len(prompt)
+                if room < 1:
+                    raise NodeError(f"prompts[{i}] is {len(prompt)} tokens; {runtime.model_id} takes at most "
+                                    f"{runtime.context_length}", param=f"prompts[{i}]", code="context_length_exceeded")
+                prompts.append(prompt)
+                limits.append(min(body.max_tokens, room))
+            try:
+                results = await asyncio.to_thread(generate_batch, runtime, prompts, limits, cancel)
+            except Exception as exc:  # noqa: BLE001 - answered in OpenAI's shape
+                raise generation_error(exc) from None
+        finally:
+            cancel.set()  # a request cancelled mid-way stops its batch within one token
+            pool.release(runtime)
+        return JSONResponse({
+            "object": "batch.completion", "created": int(time.time()), "model": runtime.model_id,
+            "system_fingerprint": runtime.weights_sha256,
+            "choices": [{"index": i, "message": {"role": "assistant", "content": r.text}, "finish_reason": r.finish_reason}
+                        for i, r in enumerate(results)],
+            "usage": {"prompt_tokens": sum(r.prompt_tokens for r in results),
+                      "completion_tokens": sum(r.completion_tokens for r in results)},
+        }, headers=identity_headers(runtime))
 
     return app

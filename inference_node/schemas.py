@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.node_api import MAX_BATCH_PROMPTS
+
 MAX_STOPS = 8
 MAX_MESSAGES = 4096
 MAX_STOP_CHARS = 256
@@ -76,3 +78,19 @@ class ChatCompletionRequest(BaseModel):
 
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
+
+
+class BatchPrompt(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+
+
+class BatchCompletionRequest(BaseModel):
+    """Our extension for evaluation: greedy answers to many prompts in one batched generation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = ""
+    prompts: list[BatchPrompt] = Field(min_length=1, max_length=MAX_BATCH_PROMPTS)
+    max_tokens: int = Field(256, ge=1, le=MAX_INT)

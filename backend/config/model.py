@@ -221,6 +221,8 @@ class DaemonConfig(Section):
     engine_standby: bool = Field(True, description="start the next battle's engine while the current one trains, "
                                  "so its imports are done when the quest begins (a second engine process waits, "
                                  "importing only; off = a fresh engine per battle)")
+    engine_standby_idle_s: float = Field(120.0, ge=0, description="how long the waiting engine is kept when no "
+                                         "quest is queued (the generator usually posts the next within seconds)")
     tasks_busy_percent: float = Field(
         40.0, gt=0, le=100, description="heavy background tasks (the daily sparring round, re-validation, the vault "
         "scan) run when the trainer and the inference host are both below this utilisation (GPU through NVML, "

@@ -63,15 +63,21 @@ class BattleLoop(Component):
             await self.drop_standby()
 
     async def battles(self, ctx: DaemonContext) -> None:
+        if self.wants_standby():  # the first battle's engine imports torch while the hero is made and quest 1 posted
+            await self.spawn_standby()
         await self.ensure_hero()
         await self.scan_checkpoints_once()
+        idle_since: float | None = None
         while not ctx.state.stopping.is_set():
             lineup = await next_lineup(ctx.store, ctx.config)
             if lineup is None or ctx.state.paused:
-                await self.drop_standby()
+                idle_since = idle_since or time.monotonic()
+                if ctx.state.paused or time.monotonic() - idle_since > ctx.config.daemon.engine_standby_idle_s:
+                    await self.drop_standby()
                 ctx.state.activity = (await waiting_text(ctx.store, ctx.config) if lineup is None else None) or "idle"
                 await self.nap(IDLE_S)
                 continue
+            idle_since = None
             if await self.config_blocked() or await self.memory_blocked():
                 await self.nap(10.0)
                 continue

@@ -1,8 +1,9 @@
 """The next battle's engine, started while the current one trains (engine/standby.py).
 
 Its imports (2-4 s of a battle's start on the CPU) are then done by the time the quest
-begins. It is spawned once the running engine has made its first step, handed over at
-the next battle's start, and discarded when the battles go idle, stop or need torchrun
+begins. It is spawned when the daemon starts (for the first battle) and once the running
+engine has made its first step, handed over at the next battle's start, and discarded when
+the player pauses, when no quest came for `daemon.engine_standby_idle_s`, when the battles stop or need torchrun
 (several devices: a fresh engine per battle there). If it died meanwhile, the battle
 spawns a fresh engine as before.
 """

@@ -1,7 +1,7 @@
 """Evaluations: every new complete checkpoint, exactly once, on the evaluation sets
 of each active skill's training level, its frontier, its rusty levels and a few of
 its mastered levels (re-checks, the longest unchecked first), at temperature 0,
-graded and stored per level, then fed to the curriculum (level-ups, rusty, restored)."""
+all of a checkpoint's problems in one batched generation, graded and stored per level, then fed to the curriculum (level-ups, rusty, restored)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,18 @@ class LevelResult:
 
 
 RECHECKS_PER_CHECKPOINT = 2
+
+
+def grade_level(skill_id: str, skill: Skill, level: int, problems: list[Problem], answers: list[str],
+                sha256: str | None) -> LevelResult:
+    samples, correct = [], 0
+    for problem, answer in zip(problems, answers, strict=True):
+        grade = skill.grade(problem, answer)
+        correct += int(grade.correct)
+        samples.append({"problem_id": problem.id, "prompt": problem.prompt_text, "answer": answer,
+                        "golden": problem.answer, "correct": grade.correct, "score": grade.score,
+                        "detail": grade.detail, "sha256": sha256})
+    return LevelResult(skill_id, level, correct, len(problems), samples)
 
 
 def levels_to_evaluate(progress: Any, rechecks: int = RECHECKS_PER_CHECKPOINT) -> list[int]:
@@ -93,36 +105,34 @@ class Evaluator:
         return f"checkpoint-{row.step}: {summary or 'no active skill'}"
 
     async def evaluate(self, row: CheckpointRow) -> list[LevelResult]:
+        """Every planned level's problems in one batched request (chunks of MAX_BATCH_PROMPTS), then graded."""
         progress, _ = await skill_progress(self.ctx.store, self.skills, self.ctx.config.game)
+        plan = []
+        for skill_id, skill in sorted(self.skills.items()):
+            settings = self.ctx.config.curriculum.skills.get(skill_id)
+            if settings is not None and not settings.enabled:
+                continue
+            for level in levels_to_evaluate(progress[skill_id]):
+                plan.append((skill_id, skill, level, await asyncio.to_thread(skill.eval_set, level)))
+        if not plan:
+            return []
         model_id = model_id_for(row.step)
         client = self.node.client(timeout_s=300.0)
         try:
             await self.node.ensure_available(client, model_id, self.checkpoint_path(row))
             await client.load(model_id)
-            results = []
-            for skill_id, skill in sorted(self.skills.items()):
-                plan = self.ctx.config.curriculum.skills.get(skill_id)
-                if plan is not None and not plan.enabled:
-                    continue
-                for level in levels_to_evaluate(progress[skill_id]):
-                    results.append(await self.evaluate_level(client, model_id, skill_id, skill, level))
-            return results
+            prompts = [[m.model_dump() for m in p.messages] for *_, problems in plan for p in problems]
+            answers, identity = await client.chat_batch(model_id, prompts,
+                                                        max_tokens=self.ctx.config.evaluation.max_new_tokens)
         finally:
             await self.unload_unless_needed(client, row.step)
             await client.aclose()
-
-    async def evaluate_level(self, client: Any, model_id: str, skill_id: str, skill: Skill, level: int) -> LevelResult:
-        problems: list[Problem] = await asyncio.to_thread(skill.eval_set, level)
-        samples, correct = [], 0
-        for problem in problems:
-            answer, identity = await client.chat(model_id, [m.model_dump() for m in problem.messages],
-                                                 temperature=0.0, max_tokens=self.ctx.config.evaluation.max_new_tokens)
-            grade = await asyncio.to_thread(skill.grade, problem, answer)
-            correct += int(grade.correct)
-            samples.append({"problem_id": problem.id, "prompt": problem.prompt_text, "answer": answer,
-                            "golden": problem.answer, "correct": grade.correct, "score": grade.score,
-                            "detail": grade.detail, "sha256": identity.sha256})
-        return LevelResult(skill_id, level, correct, len(problems), samples)
+        results, at = [], 0
+        for skill_id, skill, level, problems in plan:
+            results.append(await asyncio.to_thread(grade_level, skill_id, skill, level, problems,
+                                                   answers[at:at + len(problems)], identity.sha256))
+            at += len(problems)
+        return results
 
     async def unload_unless_needed(self, client: Any, step: int) -> None:
         keep = {await self.ctx.store.meta.deployed_step(), await self.ctx.store.meta.champion_step()}

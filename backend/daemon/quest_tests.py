@@ -130,10 +130,9 @@ class QuestTester:
         try:
             await self.node.ensure_available(client, model_id, folder)
             await client.load(model_id)
-            for probe in probes:
-                answer, _ = await client.chat(model_id, probe.messages, temperature=0.0,
-                                              max_tokens=self.ctx.config.evaluation.max_new_tokens)
-                out.append((probe, answer))
+            answers, _ = await client.chat_batch(model_id, [probe.messages for probe in probes],
+                                                 max_tokens=self.ctx.config.evaluation.max_new_tokens)
+            out = list(zip(probes, answers, strict=True))
         finally:
             await client.aclose()
         return out

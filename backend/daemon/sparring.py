@@ -205,9 +205,9 @@ class Sparring:
         examples, wrong = [], 0
         try:
             await client.load(model_id)
-            for problem, other in zip(problems, fresh):
-                answer, _ = await client.chat(model_id, [m.model_dump() for m in problem.messages], temperature=0.0,
-                                              max_tokens=self.ctx.config.evaluation.max_new_tokens)
+            answers, _ = await client.chat_batch(model_id, [[m.model_dump() for m in p.messages] for p in problems],
+                                                 max_tokens=self.ctx.config.evaluation.max_new_tokens)
+            for problem, other, answer in zip(problems, fresh, answers):
                 if (await asyncio.to_thread(skill.grade, problem, answer)).correct:
                     continue
                 wrong += 1

@@ -128,3 +128,21 @@ def test_fair_lock_serves_in_arrival_order() -> None:
     for t in threads:
         t.join(5)
     assert order == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_answers_each_prompt_as_it_is_answered_alone(runtime) -> None:
+    """Left padding, and rows that end at different tokens and leave the batch's cache: each row
+    still equals a plain greedy generate."""
+    from inference_node.batch import generate_batch
+
+    texts = ["①+①=", "①①⓪①⓪①①+①⓪⓪①①①⓪①=", "Hello there, how are you?", "⓪"]
+    prompts = [runtime.prompt_ids([{"role": "user", "content": t}]) for t in texts]
+    assert len({len(p) for p in prompts}) > 1  # padded
+    limits = [3, 17, 9, 12]
+    alone = [generate(runtime, p, SamplingParams(max_tokens=n, temperature=0), threading.Event())
+             for p, n in zip(prompts, limits)]
+    assert len({r.completion_tokens for r in alone}) > 2  # rows leave the batch at different tokens
+    assert generate_batch(runtime, prompts, limits, threading.Event()) == alone
+    cancel = threading.Event()
+    cancel.set()
+    assert {r.finish_reason for r in generate_batch(runtime, prompts, limits, cancel)} == {"cancelled"}
