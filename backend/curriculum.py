@@ -307,6 +307,8 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
     return out
 
 
+VERGE_ACCURACY = 0.6  # 'equal': a training level this close to mastery keeps its skill's turn ...
+VERGE_TURNS = 3  # ... for at most this many quests in a row
 STALLED_AFTER = 10  # evaluations of a training level, all at 0 %, that make a skill "stalled"
 STALLED_QUEST_SCALE = 0.25  # a stalled skill's generated quests are this much of the usual size
 MOVING_SCORE = 0.2  # mean partial credit of the training level's last window that shows a skill moving
@@ -358,7 +360,9 @@ def decide(config: CurriculumConfig, progress: Mapping[str, SkillProgress], rece
 
     - equal: round robin. The candidate whose latest quest in `recent` is
       oldest (a skill with none comes first); ties go to the higher priority,
-      then the smaller id.
+      then the smaller id. But the skill of the latest quest keeps its turn
+      while its training level is on the verge (latest evaluation at least
+      VERGE_ACCURACY), up to VERGE_TURNS quests in a row.
     - focus: `config.focus` when it is a candidate; otherwise as `equal` (the
       reason says why the focus was skipped).
     - weighted: among candidates with weight > 0, the one with the smallest
@@ -411,8 +415,27 @@ def decide(config: CurriculumConfig, progress: Mapping[str, SkillProgress], rece
         return pick(skill, f"catch-up: {skill} has mastered the fewest levels ({progress[skill].mastered}"
                            + (f"; {others})" if others else ")"))
 
+    verge = _on_the_verge(pool, progress, recent)
+    if verge is not None:
+        p = progress[verge]
+        return pick(verge, f"equal: {verge} level {p.training_level} is on the verge "
+                           f"({p.latest(p.training_level):.0%} at its latest evaluation): it keeps its turn")
     skill = _round_robin(pool, recent, priority)
     return pick(skill, f"equal: {skill} {_turn_text(recent, skill)}")
+
+
+def _on_the_verge(pool: list[str], progress: Mapping[str, SkillProgress], recent: Sequence[str]) -> str | None:
+    """The skill of the latest quest when its training level scored at least VERGE_ACCURACY at its
+    latest evaluation (a quest or two from mastery) and it has not yet had VERGE_TURNS quests in a
+    row: one more quest now is worth more than one after the other skills' turns."""
+    if not recent or recent[-1] not in pool:
+        return None
+    skill = recent[-1]
+    in_a_row = next((i for i, s in enumerate(reversed(recent)) if s != skill), len(recent))
+    latest = progress[skill].latest(progress[skill].training_level)
+    if latest is None or latest < VERGE_ACCURACY or in_a_row >= VERGE_TURNS or len(pool) < 2:
+        return None
+    return skill
 
 
 def _round_robin(pool: list[str], recent: Sequence[str], priority: Callable[[str], int]) -> str:

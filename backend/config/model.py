@@ -157,6 +157,9 @@ class AutoGenerateConfig(Section):
     )
     count: int = Field(2000, ge=1, le=1_000_000, description="examples per generated quest when tokens is 0")
     cooldown_s: float = Field(5.0, ge=0, description="seconds between two generations")
+    lead_s: float = Field(20.0, ge=0, description="while a battle runs, generate its successor only when it has "
+                          "this many seconds left, so the choice sees the newest evaluations (0 = as soon as the "
+                          "queue runs low)")
 
 
 class CurriculumConfig(Section):

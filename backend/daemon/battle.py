@@ -30,7 +30,7 @@ from backend.event_kinds import EventKind
 from backend.hero import create_nano, hero_exists
 from backend.memory_admission import battle_admission
 from backend.store.quests import Quest
-from contracts.engine_events import TrainingResult
+from contracts.engine_events import StepEvent, TrainingResult
 
 log = logging.getLogger("realm.daemon.battle")
 IDLE_S = 2.0
@@ -192,6 +192,7 @@ class BattleLoop(Component):
                                    devices=ctx.config.hosts.trainer.devices)
             sink = BattleSink(ctx, quest, on_checkpoint=self.after_checkpoint, on_step=self.on_step)
             self.engine, self.quest, self.player_stopped = engine, quest, False
+            ctx.state.battle_running, ctx.state.battle_eta_s = True, None
             await ctx.event(EventKind.QUEST_STARTED, {"quest_id": quest.id, "name": quest.name, "skill": quest.skill,
                                                       "level": quest.level, "attempt": attempt, "start": start.describe(),
                                                       "riders": [{"quest_id": r.id, "name": r.name, "source": r.source}
@@ -210,8 +211,10 @@ class BattleLoop(Component):
             lock.release()
             self.engine = None
             ctx.state.activity = "idle"
+            ctx.state.battle_running, ctx.state.battle_eta_s = False, None
 
-    async def on_step(self, event: object) -> None:
+    async def on_step(self, event: StepEvent) -> None:
+        self.ctx.state.battle_eta_s = event.eta_s
         await self.disk.on_step(event)
         if self.standby is None and not self.spawning and self.wants_standby():
             await self.spawn_standby()

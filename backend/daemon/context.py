@@ -29,6 +29,8 @@ class RunState:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # something changed: look again
     activity: str = "idle"  # idle | training | creating hero | stopping | stopped | what a held battle waits for
+    battle_eta_s: float | None = None  # the running battle's latest estimate of its seconds left (None: none runs)
+    battle_running: bool = False
 
     @property
     def shown(self) -> str:

@@ -76,7 +76,17 @@ class Generator:
     async def due(self, ctx: DaemonContext) -> bool:
         if not hero_exists(ctx.slot, ctx.config):
             return False  # quests are sized with the hero's tokenizer: wait until nano DIO exists
-        return bool(should_generate(await self.queue_length(), ctx.config.curriculum, self.last_generated_at, time.time()))
+        if not should_generate(await self.queue_length(), ctx.config.curriculum, self.last_generated_at, time.time()):
+            return False
+        return not self.too_early(ctx)
+
+    @staticmethod
+    def too_early(ctx: DaemonContext) -> bool:
+        """A battle is running with more than auto_generate.lead_s left (or no estimate yet): deciding
+        now would miss the evaluations of its coming checkpoints (a level it masters, or nearly)."""
+        lead = ctx.config.curriculum.auto_generate.lead_s
+        state = ctx.state
+        return bool(lead) and state.battle_running and (state.battle_eta_s is None or state.battle_eta_s > lead)
 
     async def auto(self, ctx: DaemonContext) -> str:
         progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)

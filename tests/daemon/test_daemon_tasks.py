@@ -217,3 +217,25 @@ async def test_the_busy_threshold_is_a_setting(save) -> None:
     assert config is not None and config.daemon.tasks_busy_percent == 75, problems
     config, problems = set_value(save.config_path, "daemon.tasks_busy_percent", json.dumps(0))
     assert config is None and problems
+
+
+async def test_the_next_quest_is_chosen_near_the_end_of_the_running_battle(save) -> None:
+    """auto_generate.lead_s: while a battle runs, its successor waits until the battle has
+    lead_s left, so the choice sees the evaluations of the battle's checkpoints."""
+    from backend.daemon.generation import Generator
+
+    ctx = await context(save)
+    try:
+        generator = Generator(ctx, QuestPipeline(ctx))
+        assert not generator.too_early(ctx)  # nothing runs: generate at once
+        ctx.state.battle_running = True
+        assert generator.too_early(ctx)  # started, no estimate yet
+        ctx.state.battle_eta_s = 95.0
+        assert generator.too_early(ctx)
+        ctx.state.battle_eta_s = 12.0
+        assert not generator.too_early(ctx)
+        ctx.config.curriculum.auto_generate.lead_s = 0
+        ctx.state.battle_eta_s = 95.0
+        assert not generator.too_early(ctx)  # 0: as soon as the queue runs low
+    finally:
+        await ctx.store.close()

@@ -131,6 +131,19 @@ def test_equal_takes_turns() -> None:
     assert d.skill == "bin" and d.level == 1 and d.strategy == "equal" and "2 quests ago" in d.reason
 
 
+def test_equal_lets_a_level_on_the_verge_keep_its_turn() -> None:
+    prog = progress(bin=2, sy=0)
+    prog["bin"], _ = feed(prog["bin"], 3, [0.2, 0.6])  # BIN L3: 60 % at its latest evaluation
+    d = decide(config(), prog, ["sy", "bin"])
+    assert d.skill == "bin" and d.level == 3 and "on the verge (60%" in d.reason
+    assert picks(config(), prog, 4, ["sy", "bin"]) == ["bin", "bin", "sy", "bin"]  # at most 3 in a row
+    assert decide(config(), prog, ["bin", "sy"]).skill == "bin"  # SY's latest quest: BIN had the oldest turn anyway
+    prog["bin"], _ = feed(prog["bin"], 3, [0.4])  # fell back below the verge
+    assert decide(config(), prog, ["sy", "bin"]).skill == "sy"
+    alone = {"bin": prog["bin"]}
+    assert decide(config(bin=SkillPlan()), alone, ["bin", "bin", "bin"]).skill == "bin"  # the only skill
+
+
 def test_focus_trains_the_focus_only_and_falls_back_to_equal() -> None:
     prog = progress(bin=3, sy=0)
     d = decide(config("focus", focus="sy"), prog, ["sy", "sy"])
