@@ -167,8 +167,15 @@ def evaluate_checkpoints(paths: list[Path], problems: list, skill) -> list[float
     return [exact for exact, _ in grade_checkpoints(paths, problems, skill)]
 
 
-def baseline(work: Path, nano: Path, examples: int) -> float | None:
-    """Training seconds until the engine alone passes the level-up rule on BIN level 1."""
+@dataclass(frozen=True)
+class Baseline:
+    train_s: float  # from the engine's first step to the checkpoint that passes the rule
+    wall_s: float  # from starting the engine process (its imports included), as the game's clock counts
+
+
+def baseline(work: Path, nano: Path, examples: int) -> Baseline | None:
+    """When the engine alone passes the level-up rule on BIN level 1 (checkpoints graded afterwards,
+    so no evaluation shares its CPU)."""
     config = load_config(work / "none.yaml")
     skill = load_skills()["bin"]
     quest = work / "baseline" / "bin-L01.jsonl"
@@ -179,6 +186,7 @@ def baseline(work: Path, nano: Path, examples: int) -> float | None:
     job_file = work / "baseline" / "job.json"
     job_file.write_text(job.model_dump_json(by_alias=True))
     t0 = None
+    launched = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "engine", "run", str(job_file)], stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if t0 is None and json.loads(line)["type"] == "step":
@@ -188,7 +196,8 @@ def baseline(work: Path, nano: Path, examples: int) -> float | None:
     accs = evaluate_checkpoints([p for p, _ in found], skill.eval_set(1), skill)
     for i, (_path, ledger) in enumerate(found):
         if level_up_due(accs[: i + 1], config.game):
-            return ledger.saved_at.timestamp() - (t0 or ledger.saved_at.timestamp())
+            saved = ledger.saved_at.timestamp()
+            return Baseline(saved - (t0 or saved), saved - launched)
     return None
 
 
@@ -196,7 +205,7 @@ def fmt_min(m: float | None, limit: float) -> str:
     return f"{m:.1f} min" if m is not None else f"not in {limit:g} min"
 
 
-def report(name: str, p: Played, base_s: float | None) -> None:
+def report(name: str, p: Played, base: Baseline | None) -> None:
     print(f"\n### {name} ({p.minutes:g} minutes)\n")
     print("| measure | value | target |")
     print("|---|---:|---:|")
@@ -216,8 +225,10 @@ def report(name: str, p: Played, base_s: float | None) -> None:
           f"{share} of {p.steps:,} | |")
     l1 = p.first("bin", 1)
     print(f"| BIN level 1 mastered | {fmt_min(l1, p.minutes)} | |")
-    if base_s and l1:
-        print(f"| game / engine alone, BIN level 1 | {l1 * 60 / base_s:.2f}x | <= {TARGETS['game_vs_engine']:g}x |")
+    if base and l1:
+        print(f"| game (from daemon start) / engine alone (from process start), BIN level 1 | "
+              f"{l1 * 60 / base.wall_s:.2f}x | <= {TARGETS['game_vs_engine']:g}x |")
+        print(f"| game (from daemon start) / engine alone (training seconds only) | {l1 * 60 / base.train_s:.2f}x | |")
     print("\nLevel-ups: " + ", ".join(f"{s.upper()} L{lv} {m:.1f}" for s, lv, m in p.level_ups))
     if p.rusty:
         print("Rusty / restored: " + ", ".join(f"{s.upper()} L{lv} {k} {m:.1f}" for s, lv, m, k in p.rusty))
@@ -247,7 +258,8 @@ async def main() -> None:
         if not args.skip_baseline:
             print("baseline: the engine alone on BIN level 1")
             base = baseline(work, create_nano(work / "nano"), args.baseline_examples)
-            print(f"  the engine alone passes BIN level 1 after {base / 60:.2f} min of training" if base
+            print(f"  the engine alone passes BIN level 1 after {base.train_s / 60:.2f} min of training, "
+                  f"{base.wall_s / 60:.2f} min after its process started" if base
                   else "  the engine alone did not pass BIN level 1 within its quest")
         report("The campaign (defaults)", game, base)
         if old is not None:
