@@ -35,13 +35,11 @@ def keys_of(bindings: list[Binding | tuple[str, ...]]) -> tuple[tuple[str, str],
 
 def sections() -> list[Section]:
     from game.modes import MODES
-    from game.realm_app import RealmApp
     from game.screens.vram import VramScreen
 
     everywhere = [(m.key, m.label) for m in MODES]
     everywhere += [("? / F1", "Help: this list"), ("ctrl+p", "Command palette: every action, themes, switch save"),
                    ("ctrl+q", "Quit (the daemon keeps training)"), ("tab / shift+tab", "Move between fields")]
-    assert any(b.action == "help" for b in RealmApp.BINDINGS)
     modes = [Section(f"{m.label} ({m.key})", m.help, keys_of(m.screen_class().BINDINGS)) for m in MODES]
     return [
         Section("Everywhere", "Mode keys work wherever no text field has the focus (esc leaves the Oracle's prompt).",

@@ -12,12 +12,12 @@ from backend.command_kinds import CommandKind
 from game.modes import MODES
 
 if TYPE_CHECKING:
-    from game.realm_app import RealmApp
+    from game.host import RealmHost
 
 STRATEGIES = ("equal", "focus", "weighted", "catch-up")
 
 
-def realm_commands(app: "RealmApp", screen: Screen[Any]) -> Iterator[SystemCommand]:
+def realm_commands(app: "RealmHost", screen: Screen[Any]) -> Iterator[SystemCommand]:
     for mode in MODES:
         yield SystemCommand(f"Open {mode.palette_label}", mode.palette_text, lambda m=mode.id: app.switch_mode(m))
     yield SystemCommand("New quest…", "post a quest file or generate one", lambda: new_quest(app))
@@ -38,7 +38,7 @@ def realm_commands(app: "RealmApp", screen: Screen[Any]) -> Iterator[SystemComma
     yield SystemCommand("Help", "every screen and key", app.action_help)
 
 
-def new_quest(app: "RealmApp", tab: str = "file") -> None:
+def new_quest(app: "RealmHost", tab: str = "file") -> None:
     from game.screens.new_quest import NewQuestScreen
 
     def chosen(result: tuple[str, dict] | None) -> None:
@@ -49,7 +49,7 @@ def new_quest(app: "RealmApp", tab: str = "file") -> None:
     app.push_screen(NewQuestScreen(tab), chosen)
 
 
-def pick_checkpoint(app: "RealmApp", purpose: str) -> None:
+def pick_checkpoint(app: "RealmHost", purpose: str) -> None:
     from game.screens.confirm import ConfirmScreen
     from game.screens.pick_checkpoint import PickCheckpointScreen
 
@@ -71,7 +71,7 @@ def pick_checkpoint(app: "RealmApp", purpose: str) -> None:
     app.push_screen(PickCheckpointScreen(title), chosen)
 
 
-def change_strategy(app: "RealmApp", strategy: str) -> None:
+def change_strategy(app: "RealmHost", strategy: str) -> None:
     if strategy != "focus":
         app.send(CommandKind.CURRICULUM_SET, {"strategy": strategy}, done=f"Curriculum strategy: {strategy}")
         return
@@ -84,13 +84,13 @@ def change_strategy(app: "RealmApp", strategy: str) -> None:
     app.push_screen(PickSkillScreen("Focus on which skill?"), chosen)
 
 
-def open_vram(app: "RealmApp") -> None:
+def open_vram(app: "RealmHost") -> None:
     from game.screens.vram import VramScreen
 
     app.push_screen(VramScreen())
 
 
-def shutdown(app: "RealmApp") -> None:
+def shutdown(app: "RealmHost") -> None:
     from game.screens.confirm import ConfirmScreen
 
     def chosen(yes: bool | None) -> None:

@@ -317,8 +317,8 @@ class RealmApp(App[int]):
                 await screen.refresh_data()
             except Exception as exc:  # noqa: BLE001 - a bad row must not kill the app left open for days
                 self.log.error(f"refresh of {screen!r} failed: {exc!r}")
-                if not getattr(screen, "_refresh_error_shown", False):
-                    screen._refresh_error_shown = True  # type: ignore[attr-defined]
+                if not screen.refresh_error_shown:
+                    screen.refresh_error_shown = True
                     self.notify(f"Could not refresh this screen: {type(exc).__name__}: {exc}", severity="error")
 
     def screen_resumed(self, screen: Screen[Any]) -> None:

@@ -32,7 +32,7 @@ from engine.chat import ChatStyle, detect_style, render_prompt_ids
 from engine.profiles import PROFILES, DataProfile, get_profile
 from inference_node.decoding import byte_table
 from inference_node.errors import LoadFailed, ModelNotFound, NodeError
-from inference_node.generation import FairLock
+from inference_node.fair_lock import FairLock
 from inference_node.identity import Fingerprint, Resolved, folder_fingerprint
 
 

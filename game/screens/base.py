@@ -14,12 +14,14 @@ from textual.widgets import Footer
 from game.widgets.mode_bar import ModeBar
 
 if TYPE_CHECKING:
-    from game.realm_app import RealmApp
+    from game.host import RealmHost
 
 
 class DataView:
     """A screen that shows data from the database. `refresh_data` re-reads what it
     shows and updates only widgets whose data changed."""
+
+    refresh_error_shown = False  # a failing refresh is toasted once per screen, then only logged
 
     async def refresh_data(self) -> None:  # pragma: no cover - overridden
         return None
@@ -29,7 +31,8 @@ class RealmScreen(Screen[Any], DataView):
     MODE = ""
 
     @property
-    def realm(self) -> "RealmApp":
+    def realm(self) -> "RealmHost":
+        """The app, as far as screens may know it (game/host.py)."""
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

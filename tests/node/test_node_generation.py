@@ -11,7 +11,8 @@ import pytest
 from node_helpers import NodeWorld
 from qwen_files import qwen_tokenizer_dir
 from inference_node.decoding import IncrementalDecoder, StopMatcher, byte_table
-from inference_node.generation import FairLock, SamplingParams, generate
+from inference_node.fair_lock import FairLock
+from inference_node.generation import SamplingParams, generate
 
 TRICKY = "héllo ⓪①+① 𝄞 漢字 🤔💡🏁 ∴ § ∎ <think>x</think> ünïcödé"
 

@@ -271,6 +271,7 @@ def test_one_registry_of_modes_feeds_the_bindings_mode_bar_palette_and_help() ->
     ids = [m.id for m in MODES]
     assert list(RealmApp.MODES) == ids
     assert [b.key for b in RealmApp.BINDINGS if b.action.startswith("switch_mode(")] == [m.key for m in MODES]
+    assert any(b.action == "help" for b in RealmApp.BINDINGS)  # help's "? / F1" line
     bar = ModeBar.build("tavern", "save").plain
     assert [label for label in (m.label for m in MODES) if label in bar] == [m.label for m in MODES]
     titles = [s.title for s in sections()]

@@ -43,6 +43,8 @@ async def test_new_player_sees_dio_train_and_answer(tmp_path: Path) -> None:
     slot = SaveSlot(tmp_path / "save")
     subprocess.run([sys.executable, "-m", "backend.cli", "init", "--save", str(slot.root)], check=True, timeout=60)
     set_value(slot.config_path, "hosts.inference.port", str(free_port()))  # beside other tests' nodes
+    # quests of a quarter of the usual size: the whole flow, in less of CI's time (pacing is benchmarks/')
+    set_value(slot.config_path, "curriculum.auto_generate.tokens", "50000")
     app = RealmApp(save=slot.root, start_daemon=True, poll_s=0.5)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
