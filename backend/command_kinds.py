@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backend.errors import UserFacingError
 
@@ -73,6 +73,19 @@ class StepRef(Payload):
     step: int = Field(ge=0)
 
 
+class NodeLoad(Payload):
+    """A checkpoint by step, or the hero's base model (the untrained weights: compare with them)."""
+
+    step: int | None = Field(None, ge=0)
+    base: bool = False
+
+    @model_validator(mode="after")
+    def one_model(self) -> "NodeLoad":
+        if (self.step is None) == (not self.base):
+            raise ValueError("name a checkpoint step or base: true (not both)")
+        return self
+
+
 class CheckpointPin(StepRef):
     pinned: bool = True
 
@@ -125,7 +138,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     CommandKind.CHECKPOINT_DELETE: StepRef,
     CommandKind.CHECKPOINT_PIN: CheckpointPin,
     CommandKind.CHECKPOINT_EXPORT: CheckpointExport,
-    CommandKind.NODE_LOAD: StepRef,
+    CommandKind.NODE_LOAD: NodeLoad,
     CommandKind.NODE_UNLOAD: StepRef,
     CommandKind.CURRICULUM_SET: CurriculumSet,
     CommandKind.SKILL_PLAN: SkillPlanSet,

@@ -27,7 +27,7 @@ def realm_commands(app: "RealmHost", screen: Screen[Any]) -> Iterator[SystemComm
     yield SystemCommand("Stop battle…", "save a checkpoint and rest until you resume", app.confirm_stop)
     yield SystemCommand("Checkpoint now", "save a checkpoint of the battle", lambda: app.send(CommandKind.CHECKPOINT_NOW, done="Checkpoint saved"))
     yield SystemCommand("Promote a checkpoint…", "make it the champion", lambda: pick_checkpoint(app, "promote"))
-    yield SystemCommand("Load a checkpoint on the node…", "so the Oracle can answer with it", lambda: pick_checkpoint(app, "load"))
+    yield SystemCommand("Load a checkpoint on the node…", "or the base model, so the Oracle can answer with it", lambda: pick_checkpoint(app, "load"))
     for strategy in STRATEGIES:
         yield SystemCommand(f"Change strategy: {strategy}", "which skill the next generated quest trains",
                             lambda s=strategy: change_strategy(app, s))
@@ -51,10 +51,13 @@ def new_quest(app: "RealmHost", tab: str = "file") -> None:
 
 def pick_checkpoint(app: "RealmHost", purpose: str) -> None:
     from game.screens.confirm import ConfirmScreen
-    from game.screens.pick_checkpoint import PickCheckpointScreen
+    from game.screens.pick_checkpoint import BASE, PickCheckpointScreen
 
-    def chosen(step: int | None) -> None:
+    def chosen(step: int | str | None) -> None:
         if step is None:
+            return
+        if step == BASE:
+            app.send(CommandKind.NODE_LOAD, {"base": True}, done="the base model is loaded on the node")
             return
         if purpose == "load":
             app.send(CommandKind.NODE_LOAD, {"step": step}, done=f"checkpoint-{step} loaded on the node")
@@ -68,7 +71,7 @@ def pick_checkpoint(app: "RealmHost", purpose: str) -> None:
                                       "The champion is the checkpoint the node serves by default.", yes="Promote"), confirmed)
 
     title = "Promote which checkpoint?" if purpose == "promote" else "Load which checkpoint on the node?"
-    app.push_screen(PickCheckpointScreen(title), chosen)
+    app.push_screen(PickCheckpointScreen(title, with_base=purpose == "load"), chosen)
 
 
 def change_strategy(app: "RealmHost", strategy: str) -> None:

@@ -37,6 +37,10 @@ def register(sub: Any) -> None:
     inner = vault.add_subparsers(dest="vault_command", metavar="ACTION")
     add_command(inner, "list", cmd_list, "checkpoints with losses, evaluation, size and marks")
     for name, (kind, help_text, done) in VAULT.items():
+        if name == "load":  # a checkpoint, or the hero's untrained base model
+            p = add_command(inner, name, simple(kind, load_payload, done), help_text + " (or `base`: the base model)")
+            p.add_argument("step", type=step_or_base, metavar="STEP|base")
+            continue
         p = add_command(inner, name, simple(kind, lambda a: {"step": a.step}, done), help_text)
         p.add_argument("step", type=int)
     p = add_command(inner, "pin", simple(CommandKind.CHECKPOINT_PIN, lambda a: {"step": a.step, "pinned": not a.unpin},
@@ -51,6 +55,19 @@ def register(sub: Any) -> None:
     p.add_argument("--merge", action="store_true",
                    help="a LoRA checkpoint: merge it into its base, for tools without PEFT (vLLM, llama.cpp)")
     vault.set_defaults(func=lambda args: (vault.print_help(), 0)[1])
+
+
+def step_or_base(text: str) -> int | str:
+    if text == "base":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a checkpoint step nor `base`") from None
+
+
+def load_payload(args: argparse.Namespace) -> dict[str, Any]:
+    return {"base": True} if args.step == "base" else {"step": args.step}
 
 
 def simple(kind: str, payload: Any, done: str) -> Any:

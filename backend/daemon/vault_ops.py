@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, StepRef
+from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, NodeLoad, StepRef
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
@@ -87,7 +87,10 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         tmp.rename(dest)
         return {"step": p.step, "path": str(dest), "merged": p.merge and (source / "adapter_config.json").is_file()}
 
-    async def load(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
+    async def load(ctx: DaemonContext, p: NodeLoad) -> dict[str, Any]:
+        if p.base:
+            return await load_base()
+        assert p.step is not None
         row = await live_checkpoint(ctx, p.step)
         client = node.client(timeout_s=300.0)
         try:
@@ -98,6 +101,21 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         finally:
             await client.aclose()
         await ctx.store.checkpoints.update(p.step, on_node=1)
+        return {"model": card.id, "sha256": card.sha256}
+
+    async def load_base() -> dict[str, Any]:
+        """The hero's untrained base: the local node serves it from --base-dir; a remote node must
+        have been started with one."""
+        client = node.client(timeout_s=300.0)
+        try:
+            if not node.local and "base" not in await client.available():
+                raise UserFacingError("the remote inference node has no base model",
+                                      fix="start it with --base-dir pointing at the hero's base model folder")
+            card = await client.load("base")
+        except ServiceError as exc:
+            raise UserFacingError(f"the node could not load the base model: {exc}") from exc
+        finally:
+            await client.aclose()
         return {"model": card.id, "sha256": card.sha256}
 
     async def unload(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class OracleScreen(RealmScreen):
     BINDINGS = [
         Binding("escape", "cancel", "Leave", tooltip="Cancel the answer / leave the prompt"),
         Binding("ctrl+y", "copy", "Copy", tooltip="Copy the answer", priority=True),  # not the prompt's redo
-        Binding("ctrl+l", "load", "Load", tooltip="Load a checkpoint"),
+        Binding("ctrl+l", "load", "Load", tooltip="Load a checkpoint (or the base model)"),
         Binding("ctrl+r", "models", "Refresh", tooltip="Refresh the list of loaded checkpoints"),
         Binding("ctrl+n", "clear", "New chat"),
         Binding("ctrl+t", "quiz", "Quiz", tooltip="Quiz me: the checkpoint answers a fresh problem of a skill and level, "
@@ -231,17 +231,18 @@ class OracleScreen(RealmScreen):
         return value if isinstance(value, str) else None
 
     def action_load(self) -> None:
-        from game.screens.pick_checkpoint import PickCheckpointScreen
+        from game.screens.pick_checkpoint import BASE, PickCheckpointScreen
 
-        def chosen(step: int | None) -> None:
+        def chosen(step: int | str | None) -> None:
             if step is None:
                 return
-            model = f"checkpoint-{step}"
+            model = "base" if step == BASE else f"checkpoint-{step}"
+            payload = {"base": True} if step == BASE else {"step": step}
             self.say(f"Loading {model} on the node…")
-            self.realm.send(CommandKind.NODE_LOAD, {"step": step}, done=f"{model} loaded on the node",
+            self.realm.send(CommandKind.NODE_LOAD, payload, done=f"{model} loaded on the node",
                             on_done=lambda _cmd: self.list_models(model))
 
-        self.app.push_screen(PickCheckpointScreen("Load which checkpoint on the node?"), chosen)
+        self.app.push_screen(PickCheckpointScreen("Load which checkpoint on the node?", with_base=True), chosen)
 
     # ----- quiz ------------------------------------------------------------------------------
 

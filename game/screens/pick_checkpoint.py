@@ -1,4 +1,4 @@
-"""Choose one of the checkpoints on disk (newest first)."""
+"""Choose one of the checkpoints on disk (newest first), or with `with_base` the hero's base model."""
 
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ from backend.fmt import fmt_float
 from game.render import stamp
 
 
-class PickCheckpointScreen(ModalScreen[int | None]):
+BASE = "base"  # what the screen returns when the base model is chosen
+
+
+class PickCheckpointScreen(ModalScreen[int | str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, only_steps: set[int] | None = None) -> None:
+    def __init__(self, title: str, only_steps: set[int] | None = None, with_base: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.only_steps = only_steps
+        self.with_base = with_base
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -42,6 +46,8 @@ class PickCheckpointScreen(ModalScreen[int | None]):
             node = " · on node" if cp.on_node else ""
             options.add_option(Option(f"checkpoint-{cp.step}  {stamp(cp.created_at)}  loss {fmt_float(cp.train_loss, 3)}{node}",
                                       id=str(cp.step)))
+        if self.with_base:
+            options.add_option(Option("base model  (DIO before any training: compare with it)", id=BASE))
         if not options.option_count:
             options.add_option(Option("no checkpoint yet", id="none", disabled=True))
         else:
@@ -51,6 +57,8 @@ class PickCheckpointScreen(ModalScreen[int | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id and event.option.id.isdigit():
             self.dismiss(int(event.option.id))
+        elif event.option.id == BASE:
+            self.dismiss(BASE)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

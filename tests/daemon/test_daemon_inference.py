@@ -125,6 +125,8 @@ async def on_demand_sparring_and_tasks(save, store, step: int, client_info: tupl
     bouts = [e.payload for e in await store.events.since(0, kinds=(EventKind.SPARRING,)) if e.payload.get("kind") == "on demand"]
     assert bouts == [{"step": step, "skill": "bin", "level": 1, "problems": 3, "wrong": 3 - int(score.group(1)),
                       "kind": "on demand"}]
+    base = realm(save, "vault", "load", "base")  # this remote node was started without --base-dir
+    assert base.returncode != 0 and "has no base model" in base.stderr and "--base-dir" in base.stderr, base.stderr
     missing = realm(save, "spar", "--checkpoint", "999999")
     assert missing.returncode != 0 and "no checkpoint-999999 in the vault" in missing.stderr
     # A task run now: the daily round against the deployed champion, one bout per enabled skill.

@@ -46,8 +46,13 @@ async def test_keys_copy_load_clear_and_escape(seeded) -> None:
         await press(app, pilot, "ctrl+l")
         await settle(app, pilot)
         await press(app, pilot, "down", "enter")  # 1,500 -> 1,200
-        assert await commands_sent(seeded) == [(CommandKind.NODE_LOAD, {"step": 1200})]
+        assert await commands_sent(seeded) == [(CommandKind.NODE_LOAD, {"step": 1200, "base": False})]
         assert "Loading checkpoint-1200 on the node…" in screen.notes()
+        await press(app, pilot, "ctrl+l")
+        await settle(app, pilot)
+        await press(app, pilot, "end", "enter")  # the base model is the last choice
+        assert (await commands_sent(seeded))[-1] == (CommandKind.NODE_LOAD, {"step": None, "base": True})
+        assert "Loading base on the node…" in screen.notes()
         await press(app, pilot, "ctrl+n")
         assert screen.notes() == [] and screen.messages == []
         await press(app, pilot, "escape")
