@@ -13,7 +13,6 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from game.data.feed import EventFeed
 from game.data.skills import Catalogue, load_catalogue
 from game.data.state import TuiState, load_state, save_state, seen_now
 from game.hangup import HangupGuard
+from game.messages import CommandAnswered, Toasted
 from game.screens.base import DataView
 from game.modes import MODES as GAME_MODES
 from game.theme import REALM_THEMES
@@ -48,21 +48,6 @@ POLL_S = 1.0  # how often data_version is checked
 LIVENESS_S = 5.0  # re-judge daemon liveness this often even when nothing changed (a dead daemon writes nothing)
 STATE_SAVE_S = 60.0  # how often the last seen event is written while the app is open
 COMMAND_WAIT_S = 30.0
-
-
-@dataclass(frozen=True)
-class Toast:
-    title: str
-    message: str
-    severity: str
-
-
-@dataclass(frozen=True)
-class CommandOutcome:
-    command_id: int
-    kind: str
-    status: str  # done | failed | pending (no answer in time)
-    result: Any
 
 
 TOAST_LINES_MAX = 6
@@ -110,8 +95,6 @@ class RealmApp(App[int]):
         self.daemon_note = ""  # why the daemon could not be started
         self.ready = asyncio.Event()
         self.switch_to: Path | None = None  # set by "switch save": main() opens that save next
-        self.toasts: list[Toast] = []
-        self.outcomes: list[CommandOutcome] = []
         self.away_lines: list[str] = []
         self._version: int | None = None
         self._timer: Any = None
@@ -333,8 +316,7 @@ class RealmApp(App[int]):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        self.toasts.append(Toast(title, message, severity))
-        del self.toasts[:-100]
+        self.post_message(Toasted(title, message, str(severity)))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def toast_events(self, events: list[Event]) -> None:
@@ -379,10 +361,10 @@ class RealmApp(App[int]):
             alive = bool(daemon and daemon.alive())
             why = ("the daemon is not running; it will carry it out when it starts"
                    if not alive else f"the daemon has not answered in {COMMAND_WAIT_S:.0f} s; it is still queued")
-            self.outcomes.append(CommandOutcome(command_id, kind, "pending", None))
+            self.post_message(CommandAnswered(command_id, kind, "pending", None))
             self.notify(f"{done}: {why}.", title="Waiting", severity="warning")
             return
-        self.outcomes.append(CommandOutcome(command_id, kind, command.status, command.result))
+        self.post_message(CommandAnswered(command_id, kind, command.status, command.result))
         if command.status == "done":
             self.notify(done_text(done, command.result), title="Done")
             if on_done:
@@ -392,13 +374,10 @@ class RealmApp(App[int]):
             self.notify(str(error or "failed"), title=f"{kind.replace('_', ' ')} refused", severity="error", timeout=15)
         self.poll_now()
 
-    def pause_or_resume(self) -> None:
+    def pause_or_resume(self, paused: bool) -> None:
+        """space: resume a paused battle (as the screen showing it knows), else pause."""
         from backend.command_kinds import CommandKind
 
-        paused = False
-        screen_data = getattr(self.screen, "battle_paused", None)
-        if callable(screen_data):
-            paused = bool(screen_data())
         if paused:
             self.send(CommandKind.RESUME, done="Battle resumed")
         else:

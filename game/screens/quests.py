@@ -179,7 +179,7 @@ class QuestsScreen(TableScreen, RealmScreen):
         self.realm.send(CommandKind.QUEST_RETRY, {"quest_id": q.id}, done=f"Quest #{q.id} sent back to validation")
 
     def action_pause(self) -> None:
-        self.realm.pause_or_resume()
+        self.realm.pause_or_resume(self.battle_paused())
 
     def action_stop(self) -> None:
         self.realm.confirm_stop()

@@ -74,7 +74,7 @@ class TavernScreen(ChartScreen, RealmScreen):
         return self.data.processes.daemon_state == "paused" or bool(self.data.battle and self.data.battle.paused)
 
     def action_pause(self) -> None:
-        self.realm.pause_or_resume()
+        self.realm.pause_or_resume(self.battle_paused())
 
     def action_stop(self) -> None:
         self.realm.confirm_stop()

@@ -19,7 +19,7 @@ from game.screens.quests import QuestsScreen
 from game.screens.settings import SettingsScreen
 from game.screens.tavern import TavernScreen
 from game.screens.vault import VaultScreen
-from tui_helpers import commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import Posted, commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def test_a_new_save_is_created_and_the_tavern_opens(tmp_path) -> None:
@@ -144,15 +144,16 @@ async def test_no_summary_when_nothing_happened(seeded) -> None:
 
 async def test_daemon_that_cannot_start_says_why(seeded, monkeypatch) -> None:
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         await settle(app, pilot)
         # the daemon inherits the environment: this override makes its settings invalid, so it exits at once
         monkeypatch.setenv("REALM_TRAINING__LEARNING_RATE", "-5")
         app.start_daemon_worker()  # what opening the app does when start_daemon is on
         await wait_until(pilot, lambda: bool(app.daemon_note), timeout=60)
         assert app.daemon_note.startswith("cannot start: the daemon exited at once")
-        error = [t for t in app.toasts if t.title == "Daemon"][-1]
-        assert error.severity == "error" and "learning_rate" in error.message
+        error = [t for t in posted.toasts() if t.title == "Daemon"][-1]
+        assert error.severity == "error" and "learning_rate" in error.text
         await app.refresh_now()
         await pilot.pause()
         assert "Daemon ● cannot start: the daemon exited at once" in screen_text(app)
@@ -163,10 +164,11 @@ async def test_running_daemon_is_left_alone(seeded) -> None:
     lock.acquire()  # this test process plays the running daemon
     try:
         app = make_app(seeded, start_daemon=True)
-        async with app.run_test(size=(100, 30)) as pilot:
+        posted = Posted()
+        async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
             await settle(app, pilot)
             assert app.daemon_note == ""
-            assert not [t for t in app.toasts if t.title.startswith("Daemon")]
+            assert not [t for t in posted.toasts() if t.title.startswith("Daemon")]
         assert not log_path(seeded).exists()  # nothing was spawned
     finally:
         lock.release()

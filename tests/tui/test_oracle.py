@@ -7,7 +7,7 @@ from __future__ import annotations
 from backend.command_kinds import CommandKind
 from game.screens.oracle import OracleScreen, explain
 from backend.http_client import ModelNotLoaded, ServiceAuthError, ServiceUnavailable
-from tui_helpers import commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import Posted, commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def open_oracle(app, pilot) -> OracleScreen:
@@ -34,12 +34,13 @@ async def test_node_down_is_said_plainly(seeded) -> None:
 
 async def test_keys_copy_load_clear_and_escape(seeded) -> None:
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         screen = await open_oracle(app, pilot)
         prompt = screen.query_one("#prompt")
         assert prompt.has_focus
         await press(app, pilot, "ctrl+y")
-        assert app.toasts[-1].message == "No answer to copy yet."
+        assert posted.toasts()[-1].text == "No answer to copy yet."
         screen.last_answer = "①⓪"
         await press(app, pilot, "ctrl+y")
         assert app.clipboard == "①⓪"  # sent as OSC 52, which works over SSH

@@ -17,7 +17,7 @@ import pytest
 
 from backend.config.edit import set_value
 from game.screens.oracle import OracleScreen
-from tui_helpers import make_app, press, screen_text, settle, wait_until
+from tui_helpers import Posted, make_app, press, screen_text, settle, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -125,7 +125,8 @@ async def test_escape_cancels_the_answer(node, monkeypatch) -> None:
     # a long answer, so Escape lands while it streams however fast the machine is
     monkeypatch.setattr("game.screens.oracle.MAX_TOKENS", 4096)
     app = make_app(node)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         screen = await open_oracle(app, pilot)
         for _ in range(5):  # nano DIO answers fast: cancel as soon as the first tokens arrive
             screen.query_one("#prompt").value = "Tell me a long story."
@@ -137,7 +138,7 @@ async def test_escape_cancels_the_answer(node, monkeypatch) -> None:
                 await pilot.press("escape")
                 await wait_until(pilot, lambda: not screen.streaming, timeout=30)
                 break
-        assert "Answer cancelled." in [t.message for t in app.toasts]
+        assert "Answer cancelled." in [t.text for t in posted.toasts()]
 
 
 async def test_quiz_asks_a_fresh_problem_and_grades_it_with_the_skill(node) -> None:

@@ -4,7 +4,7 @@ from backend.command_kinds import CommandKind
 from game.screens.new_quest import NewQuestScreen
 from game.screens.quest_details import QuestDetailsScreen
 from game.widgets.table import RealmTable
-from tui_helpers import commands_sent, make_app, press, screen_text, settle
+from tui_helpers import Posted, commands_sent, make_app, press, screen_text, settle
 
 
 async def open_quests(app, pilot) -> RealmTable:
@@ -46,19 +46,20 @@ async def test_board_keys(seeded) -> None:
     """+ and - change priority (refused for quests not waiting, and past high or low), d deletes
     after asking (refused for the battle), r retries failed quests only, space pauses, x stops."""
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         table = await open_quests(app, pilot)
         await select(app, pilot, table, 5)  # low
         await press(app, pilot, "plus")
         await select(app, pilot, table, 3)  # high
         await press(app, pilot, "minus")
         await press(app, pilot, "plus")  # already high: refused here, nothing sent
-        assert app.toasts[-1].message == "Quest #3 is already high priority."
+        assert posted.toasts()[-1].text == "Quest #3 is already high priority."
         await select(app, pilot, table, 2)  # in battle
         await press(app, pilot, "minus")
-        assert app.toasts[-1].message == "Quest #2 is processing; only waiting quests change priority."
+        assert posted.toasts()[-1].text == "Quest #2 is processing; only waiting quests change priority."
         await press(app, pilot, "d")
-        assert "stop the battle first (x)" in app.toasts[-1].message
+        assert "stop the battle first (x)" in posted.toasts()[-1].text
         await select(app, pilot, table, 5)
         await press(app, pilot, "d")
         assert "Delete quest #5 bin-l2-0002.jsonl?" in screen_text(app)
@@ -66,7 +67,7 @@ async def test_board_keys(seeded) -> None:
         await press(app, pilot, "d", "y")
         await select(app, pilot, table, 3)
         await press(app, pilot, "r")
-        assert "only failed quests are retried" in app.toasts[-1].message
+        assert "only failed quests are retried" in posted.toasts()[-1].text
         await select(app, pilot, table, 4)
         await press(app, pilot, "r")
         await press(app, pilot, "space", "x", "y")

@@ -7,7 +7,7 @@ from game.screens.tavern import TavernScreen
 from game.widgets.chronicle import Chronicle
 from game.widgets.hero_card import HeroCard
 from game.widgets.portrait import tier_for
-from tui_helpers import answer_commands, commands_sent, make_app, press, screen_text, settle, wait_until
+from tui_helpers import Posted, answer_commands, commands_sent, make_app, press, screen_text, settle, wait_until
 
 
 async def test_tavern_shows_hero_battle_chronicle_and_status(seeded) -> None:
@@ -87,26 +87,28 @@ async def test_tavern_keys(seeded) -> None:
 
 async def test_command_outcomes_are_toasted(seeded) -> None:
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         await settle(app, pilot)
         await press(app, pilot, "c")
         await wait_until(pilot, lambda: True)
         assert await answer_commands(seeded, ok=True) == 1
-        await wait_until(pilot, lambda: any(t.title == "Done" for t in app.toasts))
+        await wait_until(pilot, lambda: any(t.title == "Done" for t in posted.toasts()))
         await press(app, pilot, "c")
         await pilot.pause(0.1)
         assert await answer_commands(seeded, ok=False, result={"error": "no battle to checkpoint"}) == 1
-        await wait_until(pilot, lambda: any(t.severity == "error" for t in app.toasts))
-        error = [t for t in app.toasts if t.severity == "error"][-1]
-        assert error.message == "no battle to checkpoint"
-        assert [o.status for o in app.outcomes] == ["done", "failed"]
+        await wait_until(pilot, lambda: any(t.severity == "error" for t in posted.toasts()))
+        error = [t for t in posted.toasts() if t.severity == "error"][-1]
+        assert error.text == "no battle to checkpoint"
+        assert [o.status for o in posted.answers()] == ["done", "failed"]
 
 
 async def test_new_events_raise_toasts_and_reach_the_screen(seeded) -> None:
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         await settle(app, pilot)
-        assert app.toasts == []  # old events never toast
+        assert posted.toasts() == []  # old events never toast
         async with await Store.open(seeded.db_path) as store:
             await store.events.append(EventKind.QUEST_COMPLETED, {"quest_id": 2, "name": "bin-l2-0001.jsonl", "skill": "bin",
                                                                   "level": 2, "steps": 800, "final_step": 2000})
@@ -118,8 +120,8 @@ async def test_new_events_raise_toasts_and_reach_the_screen(seeded) -> None:
         await app.refresh_now()
         await pilot.pause()
         # what arrived together is one toast, each outcome on its own line (not five stacked toasts)
-        assert [(t.title, t.severity) for t in app.toasts] == [("Quest complete (+4 more)", "information")]
-        assert app.toasts[0].message.splitlines() == [
+        assert [(t.title, t.severity) for t in posted.toasts()] == [("Quest complete (+4 more)", "information")]
+        assert posted.toasts()[0].text.splitlines() == [
             "🏆 Quest complete: bin-l2-0001.jsonl (BIN L2) in 800 steps", "⬆ Level up! DIO reaches level 3",
             "✨ BIN mastered level 2!", "👑 New champion: checkpoint-1500 (90%)", "🌿 Achievement unlocked: Seasoned"]
         text = screen_text(app)

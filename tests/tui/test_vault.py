@@ -3,7 +3,7 @@
 from backend.command_kinds import CommandKind
 from game.screens.checkpoint_details import CheckpointDetailsScreen
 from game.widgets.table import RealmTable
-from tui_helpers import commands_sent, make_app, press, screen_text, settle
+from tui_helpers import Posted, commands_sent, make_app, press, screen_text, settle
 
 
 async def open_vault(app, pilot) -> RealmTable:
@@ -51,14 +51,15 @@ async def test_ledger_details(seeded) -> None:
 
 async def test_delete_is_refused_for_champion_deployed_and_newest(seeded) -> None:
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         table = await open_vault(app, pilot)
         await select(pilot, table, 1200)
         await press(app, pilot, "d")
-        assert "is the champion; promote another checkpoint first" in app.toasts[-1].message
+        assert "is the champion; promote another checkpoint first" in posted.toasts()[-1].text
         await select(pilot, table, 1500)
         await press(app, pilot, "d")
-        assert "is the newest checkpoint: training resumes from it" in app.toasts[-1].message
+        assert "is the newest checkpoint: training resumes from it" in posted.toasts()[-1].text
         await select(pilot, table, 400)
         await press(app, pilot, "d")
         assert "Delete checkpoint-400-20260101-0004?" in screen_text(app)
@@ -77,13 +78,14 @@ async def test_deployed_refusal_names_the_reason() -> None:
 async def test_vault_keys(seeded, tmp_path) -> None:
     """p promotes after asking, e exports to a folder, l loads on the node, k pins and unpins."""
     app = make_app(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
+    posted = Posted()
+    async with app.run_test(size=(100, 30), message_hook=posted) as pilot:
         table = await open_vault(app, pilot)
         await select(pilot, table, 1200)
         await press(app, pilot, "p")
-        assert "already the champion" in app.toasts[-1].message
+        assert "already the champion" in posted.toasts()[-1].text
         await press(app, pilot, "l")
-        assert "already on the node" in app.toasts[-1].message
+        assert "already on the node" in posted.toasts()[-1].text
         await select(pilot, table, 800)
         await press(app, pilot, "p")
         assert "Promote checkpoint-800-20260101-0008 to champion?" in screen_text(app)

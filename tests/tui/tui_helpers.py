@@ -101,3 +101,24 @@ async def wait_until(pilot, condition, timeout: float = 5.0) -> None:
         if loop.time() > end:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+class Posted:
+    """Every Message the app dispatched, for `app.run_test(message_hook=posted)`: what the app told
+    the game (game/messages.py), as a player would have seen it."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def __call__(self, message) -> None:
+        self.messages.append(message)
+
+    def toasts(self) -> list:
+        from game.messages import Toasted
+
+        return [m for m in self.messages if isinstance(m, Toasted)]
+
+    def answers(self) -> list:
+        from game.messages import CommandAnswered
+
+        return [m for m in self.messages if isinstance(m, CommandAnswered)]
