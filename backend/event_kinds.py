@@ -20,7 +20,7 @@ class EventKind(StrEnum):
     QUEST_COMPLETED = "quest_completed"      # {quest_id, name, skill, level, steps, final_step}  dedupe quest_completed:<id>
     QUEST_FAILED = "quest_failed"            # {quest_id, name, reason}
     QUEST_RETRIED = "quest_retried"          # {quest_id}
-    QUEST_DELETED = "quest_deleted"          # {quest_id, name, moved_to}
+    QUEST_DELETED = "quest_deleted"          # {quest_id, name, moved_to, reason?: an auto quest superseded}
     QUEST_PRIORITY = "quest_priority"        # {quest_id, priority}
     BATTLE_PAUSED = "battle_paused"          # {quest_id, reason}
     BATTLE_RESUMED = "battle_resumed"        # {quest_id}

@@ -16,11 +16,13 @@ from backend.daemon.dispatch import Dispatcher
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.riders import hosts_queued
 from backend.daemon.taskmaster import Task
+from backend.event_kinds import EventKind
 from backend.hero import hero_exists, tokenizer_file
 from backend.quest_size import MIN_EXAMPLES, examples_for_tokens
 from backend.questgen import QuestPart, quest_filename, write_mixed_quest
 from backend.skill_progress import recent_generated_skills, skill_progress
 from backend.skill_registry import check_level, get_skill, load_skills
+from backend.store.quests import Quest
 
 SEED_META_KEY = "next_generation_seed"
 
@@ -31,6 +33,8 @@ class Generator:
         self.pipeline = pipeline
         self.skills = load_skills()
         self.last_generated_at: float | None = None
+        self.auto_ids: set[int] = set()  # quests this daemon auto-generated (the player's own requests are kept as asked)
+        self._progress: tuple[Any, dict[str, Any]] | None = None
 
     async def next_seed(self) -> int:
         seed = int(await self.ctx.store.meta.get(SEED_META_KEY, 1))
@@ -76,6 +80,8 @@ class Generator:
     async def due(self, ctx: DaemonContext) -> bool:
         if not hero_exists(ctx.slot, ctx.config):
             return False  # quests are sized with the hero's tokenizer: wait until nano DIO exists
+        if ctx.config.curriculum.auto_generate.enabled and await self.stale_auto_quest() is not None:
+            return True
         if not should_generate(await self.queue_length(), ctx.config.curriculum, self.last_generated_at, time.time()):
             return False
         return not self.too_early(ctx)
@@ -88,20 +94,56 @@ class Generator:
         state = ctx.state
         return bool(lead) and state.battle_running and (state.battle_eta_s is None or state.battle_eta_s > lead)
 
+    async def stale_auto_quest(self) -> Quest | None:
+        """A queued quest auto-generated for a level that was mastered since: it would train what DIO
+        now knows (the next quest is chosen a little before the running battle ends, and the
+        battle's last checkpoints can master the level after that)."""
+        if not self.auto_ids:
+            return None
+        queued = [q for q in await self.ctx.store.quests.in_state("queued") if q.id in self.auto_ids]
+        self.auto_ids &= {q.id for q in queued} | {q.id for q in await self.ctx.store.quests.in_state("validating")}
+        if not queued:
+            return None
+        progress = await self.progress()
+        return next((q for q in queued if q.skill in progress and q.level is not None
+                     and q.level < progress[q.skill].training_level), None)
+
+    async def progress(self) -> dict[str, Any]:
+        """skill_progress, replayed again only when an evaluation was recorded (due() asks every tick)."""
+        rows = await self.ctx.store.fetchall("SELECT MAX(id) AS top FROM evaluations")
+        top = rows[0]["top"] if rows else None
+        if self._progress is None or self._progress[0] != top:
+            self._progress = (top, (await skill_progress(self.ctx.store, self.skills, self.ctx.config.game))[0])
+        return self._progress[1]
+
+    async def supersede(self, quest: Quest) -> str:
+        self.auto_ids.discard(quest.id)
+        if not await self.ctx.store.quests.change_state(quest.id, "queued", "deleted"):
+            return f"quest #{quest.id} started before it could be superseded"  # the battle took it meanwhile
+        dest = await self.pipeline.move_to(quest, "deleted")
+        self.last_generated_at = None  # its replacement is generated at once
+        reason = f"{(quest.skill or '').upper()} level {quest.level} was mastered before it started"
+        await self.ctx.event(EventKind.QUEST_DELETED, {"quest_id": quest.id, "name": quest.name, "reason": reason,
+                                                       "moved_to": str(dest.relative_to(self.ctx.slot.root))})
+        return f"quest #{quest.id} superseded: {reason}"
+
     async def auto(self, ctx: DaemonContext) -> str:
+        stale = await self.stale_auto_quest()
+        superseded = await self.supersede(stale) + "; " if stale is not None else ""
         progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
         decision = decide(ctx.config.curriculum, progress, await recent_generated_skills(ctx.store))
         if decision.skill is None:
             self.last_generated_at = time.time()
-            return decision.reason
+            return superseded + decision.reason
         others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill, ctx.config.game.level_up_window)
         share = rehearsal_share(ctx.config.curriculum, progress, others)
         scale = STALLED_QUEST_SCALE if stalled(progress[decision.skill]) else 1.0
         count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others, share, scale)
         quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
+        self.auto_ids.add(quest_id)
         mixed = "".join(f" + {n:,} {s} level {lv} to rehearse" for s, lv, n in rehearse)
         small = f"; {decision.skill} is stalled at 0 %: a quest of {scale:.0%} of the usual size" if scale < 1 else ""
-        return (f"quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} "
+        return (f"{superseded}quest #{quest_id}: {decision.skill} level {decision.level}, {count:,} examples{mixed} "
                 f"({decision.reason}{small})")
 
     def task(self) -> Task:

@@ -97,6 +97,13 @@ class Quests(Repository):
         async with self.store.transaction() as conn:
             await conn.execute(f"UPDATE quests SET {sets} WHERE id = ?", (*changes.values(), quest_id))
 
+    async def change_state(self, quest_id: int, old: str, new: str) -> bool:
+        """Move a quest from state `old` to `new` only if it is still in `old` (no other loop took it)."""
+        async with self.store.transaction() as conn:
+            cursor = await conn.execute("UPDATE quests SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                                        (new, now(), quest_id, old))
+            return cursor.rowcount == 1
+
     async def get(self, quest_id: int) -> Quest | None:
         row = await self.store.fetchone("SELECT * FROM quests WHERE id = ?", (quest_id,))
         return quest_from_row(row) if row else None

@@ -36,7 +36,8 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
        f" in {fmt_count(p['steps'])} steps" if p.get("steps") is not None else ""),
     EventKind.QUEST_FAILED: lambda p: f"Quest failed: {_name(p)}: {p.get('reason', '')}",
     EventKind.QUEST_RETRIED: lambda p: f"Quest retried: {_name(p)}",
-    EventKind.QUEST_DELETED: lambda p: f"Quest deleted: {_name(p)}",
+    EventKind.QUEST_DELETED: lambda p: f"Quest deleted: {_name(p)}" + (f" ({p['reason']}: a new one replaces it)"
+                                                                      if p.get("reason") else ""),
     EventKind.QUEST_PRIORITY: lambda p: f"Quest {_name(p)} is now {p.get('priority')} priority",
     EventKind.BATTLE_PAUSED: lambda p: "Battle paused" + (f" ({p['reason']})" if p.get("reason") else ""),
     EventKind.BATTLE_RESUMED: lambda p: "Battle resumed",

@@ -239,3 +239,37 @@ async def test_the_next_quest_is_chosen_near_the_end_of_the_running_battle(save)
         assert not generator.too_early(ctx)  # 0: as soon as the queue runs low
     finally:
         await ctx.store.close()
+
+
+async def test_an_auto_quest_for_a_level_mastered_before_it_started_is_superseded(save) -> None:
+    """The next quest is chosen before the running battle ends; when that battle's last checkpoints
+    master the level, the queued quest would train what DIO now knows: it is replaced. A quest the
+    player asked for with `generate` is kept as asked."""
+    from backend.daemon.generation import Generator
+
+    ctx = await context(save)
+    try:
+        generator = Generator(ctx, QuestPipeline(ctx))
+        auto = await generator.generate("bin", 1, 40)
+        asked = await generator.generate("bin", 1, 40)  # the player's own request: not in auto_ids
+        generator.auto_ids.add(auto)
+        for quest_id in (auto, asked):
+            await generator.pipeline.validate(quest_id)
+            assert (await ctx.store.quests.get(quest_id)).state == "queued"
+        assert await generator.stale_auto_quest() is None  # BIN L1 is still the training level
+        for step in (50, 100, 150):  # three evaluations at 100 %: BIN L1 mastered
+            await ctx.store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
+            await ctx.store.evaluations.record(step, "bin", 1, 5, 5, [])
+        stale = await generator.stale_auto_quest()
+        assert stale is not None and stale.id == auto
+        line = await generator.supersede(stale)
+        assert line == f"quest #{auto} superseded: BIN level 1 was mastered before it started"
+        gone = await ctx.store.quests.get(auto)
+        assert gone.state == "deleted" and (ctx.slot.root / gone.path).is_file()  # moved, not destroyed
+        assert (await ctx.store.quests.get(asked)).state == "queued"
+        deleted = await ctx.store.events.since(0, kinds=(EventKind.QUEST_DELETED,))
+        assert [e.payload["reason"] for e in deleted] == ["BIN level 1 was mastered before it started"]
+        assert await generator.stale_auto_quest() is None
+        assert not await ctx.store.quests.change_state(auto, "queued", "deleted")  # only from the state named
+    finally:
+        await ctx.store.close()
