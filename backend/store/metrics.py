@@ -58,9 +58,11 @@ class Metrics(Repository):
 
     async def loss_curve(self, points: int = 300) -> list[tuple[int, float]]:
         """The campaign's smoothed loss (loss_ema, else the raw loss) over every step so far, as at most
-        about `points` (step, mean) pairs: the steps are cut into equal buckets, each averaged."""
+        about `points` (step, mean) pairs: the steps are cut into equal buckets, each averaged. The
+        bucket is a power of two, so the buckets (and the picture) stay put as steps come in: only
+        the newest bucket moves, until the campaign doubles."""
         top = int(await self.store.scalar("SELECT COALESCE(MAX(step), 0) FROM step_metrics"))
-        bucket = max(1, -(-top // max(1, points)))
+        bucket = 1 << max(0, (-(-top // max(1, points)) - 1).bit_length())
         rows = await self.store.fetchall(
             "SELECT MAX(step) AS step, AVG(COALESCE(loss_ema, loss)) AS loss FROM step_metrics "
             "WHERE COALESCE(loss_ema, loss) IS NOT NULL GROUP BY step / ? ORDER BY step", (bucket,))

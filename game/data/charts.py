@@ -42,10 +42,11 @@ class ChartData:
 async def campaign_chart(store: Store) -> ChartData:
     curve = await store.metrics.loss_curve(CURVE_POINTS)
     marks = await level_up_steps(store)
-    saved = await store.fetchall("SELECT step, train_loss FROM checkpoints WHERE train_loss IS NOT NULL ORDER BY step")
+    saved = await store.fetchall("SELECT step, train_loss FROM checkpoints WHERE train_loss IS NOT NULL "
+                                 "AND deleted_at IS NULL ORDER BY step")  # the vault's, not every one ever saved
     return ChartData(
-        "Campaign: smoothed train loss, checkpoints (•), level-ups (│)", "step", "loss",
-        (Line("loss", tuple((float(s), v) for s, v in curve), "#e0b050"),
+        "Campaign: smoothed train loss, checkpoints in the vault (•), level-ups (│)", "step", "loss",
+        (Line("loss", tuple((float(s), round(v, 2)) for s, v in curve), "#e0b050"),
          Line("checkpoint", tuple((float(r["step"]), float(r["train_loss"])) for r in saved), "#5fb4d8", dots=True)),
         marks, y_range=(0.0, None))
 

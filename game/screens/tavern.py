@@ -43,7 +43,7 @@ class TavernScreen(ChartScreen, RealmScreen):
             with Vertical(id="battle-box", classes="box") as box:
                 box.border_title = "Battle"
                 yield BattlePanel()
-        yield ChartBox("Campaign: smoothed train loss, checkpoints (•), level-ups (│)", id="tavern-chart")
+        yield ChartBox("Campaign: smoothed train loss, checkpoints in the vault (•), level-ups (│)", id="tavern-chart")
         with Vertical(id="chronicle-box", classes="box") as box:
             box.border_title = "Chronicle"
             yield Chronicle()
@@ -54,15 +54,17 @@ class TavernScreen(ChartScreen, RealmScreen):
         if app.store is None or app.feed is None or app.config is None:
             return
         data = await read_tavern(app.store, app.feed, app.config.hero.name, app.daemon_note)
-        await self.refresh_chart()
-        if data == self.data:
-            return
-        self.data = data
-        self.query_one(Portrait).set_level(data.hero.level)
-        self.query_one(HeroCard).show(data.hero)
-        self.query_one(BattlePanel).show(data.battle, data.queued)
-        self.query_one(Chronicle).show(data.chronicle)
-        self.query_one(StatusLine).show(data.processes)
+        if data != self.data:
+            self.data = data
+            self.query_one(Portrait).set_level(data.hero.level)
+            self.query_one(HeroCard).show(data.hero)
+            self.query_one(BattlePanel).show(data.battle, data.queued)
+            self.query_one(Chronicle).show(data.chronicle)
+            self.query_one(StatusLine).show(data.processes)
+        if self.chart_box().built:
+            await self.refresh_chart()
+        else:  # building it imports the plotting library: the stats are painted first
+            self.call_after_refresh(self.refresh_chart)
 
     async def chart_data(self) -> ChartData:
         assert self.realm.store is not None

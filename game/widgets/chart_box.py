@@ -14,7 +14,7 @@ from game.data.charts import ChartData
 from game.widgets.line import Line
 
 CHART_MIN_ROWS = 40
-REFRESH_S = 10.0
+REFRESH_S = 30.0  # a campaign chart's picture moves slowly; each redraw costs a few tenths of a CPU second
 
 
 class ChartBox(Vertical):
@@ -24,6 +24,7 @@ class ChartBox(Vertical):
         self.border_subtitle = "h hides"
         self.choice: bool | None = None  # the player's h: None = by the terminal's size
         self.read_at = 0.0
+        self.built = False  # the Chart widget is mounted (the first time the box is shown with data)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Line("No data yet: the chart fills in as DIO trains.", classes="chart-empty")
@@ -52,6 +53,7 @@ class ChartBox(Vertical):
         if chart is None:
             chart = Chart()
             await self.mount(chart)
+            self.built = True
         self.border_title = data.title
         self.query_one(".chart-empty", Line).display = data.empty
         chart.display = not data.empty
