@@ -4,7 +4,7 @@ One optimizer step = `grad_accum` planned micro-batches (engine.step.forward_bac
 out-of-memory the step is retried with every micro-batch split in two (`oom_retry` warning), and
 the split halves again after SPLIT_RELAX_STEPS good steps; a
 non-finite loss or gradient skips the update (`nonfinite_skip`); a loss above `loss_spike_factor`
-times its moving average is reported (`loss_spike`). Control lines are handled between steps.
+times this job's moving average for SPIKE_PERSIST steps in a row is reported (`loss_spike`). Control lines are handled between steps.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ EMA_ALPHA = 0.05
 SPLIT_RELAX_STEPS = 50  # good steps after an OOM split before the split is halved again
 SPIKE_WARMUP_STEPS = 10
 SPIKE_WARNING_GAP = 20
+SPIKE_PERSIST = 3  # steps in a row above the bar that make a spike
 
 
 class Trainer:
@@ -69,6 +70,9 @@ class Trainer:
         self.good_steps_at_split = 0
         self.share_counts = True
         self.last_spike_step = -SPIKE_WARNING_GAP
+        self.spike_ema: float | None = None  # this process's own moving average of the loss (spikes)
+        self.spikes_seen = 0  # losses it has seen
+        self.steps_above = 0  # consecutive steps above loss_spike_factor x spike_ema
         self.stopped = False
         self.saver = Saver(setup.resume_path, None)
         adaptive = self.job.threads == 0 and setup.device.type == "cpu"
@@ -245,21 +249,30 @@ class Trainer:
         self.window.last_grad_norm = grad_norm if math.isfinite(grad_norm) else None
 
     def _watch_loss(self, loss: float) -> None:
+        """Warn of a spike against this job's own moving average: the campaign's (state.loss_ema,
+        carried from quest to quest for the stats) still reads the last quest's data, and a quest
+        of another skill starts far above it without anything being wrong."""
+        self._watch_spike(loss)
         ema = self.state.loss_ema
+        self.state.loss_ema = loss if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
+
+    def _watch_spike(self, loss: float) -> None:
+        ema = self.spike_ema
+        self.spikes_seen += 1
         step = self.state.job_step + 1
-        if (
-            ema is not None
-            and step > SPIKE_WARMUP_STEPS
-            and loss > self.hp.loss_spike_factor * ema
-            and step - self.last_spike_step >= SPIKE_WARNING_GAP
-        ):
+        above = ema is not None and self.spikes_seen > SPIKE_WARMUP_STEPS and loss > self.hp.loss_spike_factor * ema
+        # a quest that mixes skills has steps of very different loss (a few long SY examples in a
+        # BIN step): one high step is the mixture, SPIKE_PERSIST in a row is the training going wrong
+        self.steps_above = self.steps_above + 1 if above else 0
+        if self.steps_above >= SPIKE_PERSIST and step - self.last_spike_step >= SPIKE_WARNING_GAP:
             self.last_spike_step = step
             self.s.events.emit(WarningEvent(
                 code="loss_spike", global_step=self.global_step + 1,
                 message=f"loss {loss:.4f} is over {self.hp.loss_spike_factor}x its moving average {ema:.4f}",
                 details={"loss": loss, "moving_average": ema},
             ))
-        self.state.loss_ema = loss if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
+        if not 0 < self.steps_above < SPIKE_PERSIST:  # a candidate spike does not raise its own bar
+            self.spike_ema = loss if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * loss
 
     # ---- logging and checkpoints ----------------------------------------------------------
     def _log_due(self) -> bool:
