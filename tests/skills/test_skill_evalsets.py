@@ -1,4 +1,4 @@
-"""Evaluation sets are fixed forever (pinned hashes), 5 distinct problems per level, drawn
+"""Evaluation sets are fixed forever (pinned hashes), per_level distinct problems per level, drawn
 from their own seed space; training generation never produces a held-out one (every level
 but those small enough to be mastered whole). Generation is deterministic for
 (level, seed, index), across processes too."""
@@ -24,16 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 # must keep old evaluation sets or the level's history starts over.
 # bin: re-pinned once, for generator version 3 (numbers written in the level's register;
 # the same problems, padded with leading zeros), before any release stored evaluations.
+# bin: grown from 5 to 10 problems per level (the first 5 unchanged: FIRST_FIVE below still holds).
 PINNED = {
-    "bin": "9107a61aed878b5cda6b8b7beb9ef05a875f16a78130ac358d38bc072c9358f4",
+    "bin": "15a807d38bdfef359382a45db2e85f1d233372d0be7f64b3e761af35d02bae55",
     "sy": "9d5d3c3a7ca03a82ab68074d7b7478bcb100b810a88c4e26d74ad174518cae41",
 }
+FIRST_FIVE = {"bin": "9107a61aed878b5cda6b8b7beb9ef05a875f16a78130ac358d38bc072c9358f4"}  # bin's pin at 5 per level
 
 
-def eval_digest(skill) -> str:
+def eval_digest(skill, first: int | None = None) -> str:
     rows = []
     for level in range(1, skill.info.max_level + 1):
-        for p in skill.eval_set(level):
+        for p in skill.eval_set(level)[:first]:
             rows.append([p.id, p.level, [[m.role, m.content] for m in p.messages], p.answer, p.record])
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
@@ -41,16 +43,20 @@ def eval_digest(skill) -> str:
 @pytest.mark.parametrize("skill_id", ["bin", "sy"])
 def test_eval_sets_are_pinned(all_skills, skill_id: str) -> None:
     assert eval_digest(all_skills[skill_id]) == PINNED[skill_id]
+    if skill_id in FIRST_FIVE:  # a set that grew kept its old problems first: old evaluations stay comparable
+        assert eval_digest(all_skills[skill_id], first=5) == FIRST_FIVE[skill_id]
 
 
 @pytest.mark.parametrize("skill_id", ["bin", "sy"])
-def test_eval_sets_hold_five_distinct_problems_per_level(all_skills, skill_id: str) -> None:
+def test_eval_sets_hold_per_level_distinct_problems(all_skills, skill_id: str) -> None:
     skill = all_skills[skill_id]
+    n = {"bin": 10, "sy": 5}[skill_id]
+    assert skill.info.eval_per_level == n
     for level in range(1, skill.info.max_level + 1):
         problems = skill.eval_set(level)
-        assert len(problems) == 5
-        assert len({skill.key_of(p) for p in problems}) == 5
-        assert [p.id for p in problems] == [f"{skill_id}/L{level}/eval/{i}" for i in range(5)]
+        assert len(problems) == n
+        assert len({skill.key_of(p) for p in problems}) == n
+        assert [p.id for p in problems] == [f"{skill_id}/L{level}/eval/{i}" for i in range(n)]
         assert all(skill.grade(p, p.answer).correct for p in problems)
         assert skill.eval_set(level) == problems  # cached, and stable
 
@@ -79,7 +85,8 @@ def test_only_tiny_levels_are_mastered_whole(all_skills, skill_id: str) -> None:
 def test_training_never_produces_another_levels_held_out_problem(all_skills, skill_id: str) -> None:
     skill = all_skills[skill_id]
     held_out = {skill.key_of(p) for level in range(1, skill.info.max_level + 1) for p in skill.held_out_eval_set(level)}
-    assert skill.held_out_keys() == held_out and len(held_out) == 5 * (skill.info.max_level - (skill_id == "bin"))
+    assert skill.held_out_keys() == held_out and len(held_out) == skill.info.eval_per_level * (
+        skill.info.max_level - (skill_id == "bin"))
     for level in range(1, min(skill.info.max_level, 8) + 1):
         assert held_out.isdisjoint(skill.key_of(p) for p in skill.sample(level, 400, 11))
 
@@ -110,7 +117,7 @@ def test_seed_spaces_differ() -> None:
 
 def test_eval_index_covers_every_level(all_skills) -> None:
     problems = all_eval_problems(all_skills)
-    assert len(problems) == (30 + 50) * 5
+    assert len(problems) == 30 * 10 + 50 * 5  # BIN's 10 per level, SY's 5
     index = eval_index(all_skills)
     assert len(index) == len(problems)
     item = index[all_skills["bin"].eval_set(1)[0].prompt_text]

@@ -19,10 +19,10 @@ BIN_YAML = (SKILLS_DIR / "bin.yaml").read_text(encoding="utf-8")
 def test_builtin_files_load(all_skills) -> None:
     assert list(all_skills) == ["bin", "sy"]
     assert [p.name for p in spec_paths(SKILLS_DIR)] == ["bin.yaml", "sy.yaml"]  # _template.yaml skipped
-    for skill_id, top in (("bin", 30), ("sy", 50)):
+    for skill_id, top, per_level in (("bin", 30, 10), ("sy", 50, 5)):
         info = all_skills[skill_id].info
         assert info.max_level == top and len(info.levels) == top
-        assert info.eval_per_level == 5
+        assert info.eval_per_level == per_level
         assert info.name and info.icon and info.colour.startswith("#") and info.description
 
 
@@ -59,7 +59,7 @@ CASES = [
     ("  module: skills.bin", "  module: skills.bin\n  url: http://127.0.0.1:9", "generator", "exactly one of", 12),
     ("  module: skills.bin", "  module: skills.nothing_here", "generator.module", "cannot import", 13),
     ('  user: "{question}"', '  user: "{question} {answer}"', "prompt.user", "unknown placeholder", 24),
-    ("  per_level: 5", "  per_level: 0", "evaluation.per_level", "greater than or equal to 1", 15),
+    ("  per_level: 10", "  per_level: 0", "evaluation.per_level", "greater than or equal to 1", 15),
     ("id: bin", "id: bin2", "id", "must match the file name", 2),
 ]
 
