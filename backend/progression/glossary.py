@@ -16,7 +16,7 @@ STATS: tuple[tuple[str, str], ...] = (
     ("Skill level", "the highest level mastered; a level is mastered at >= 80 % mean accuracy over its last 3 "
                     "evaluations. `1→2/30`: mastered 1, training 2, of 30"),
     ("Rusty", "a mastered level whose last 3 re-checks average below 60 % (`game.rusty_below`: lower than the 80 % "
-              "that masters a level, so the noise of 5-problem re-checks of a level held at 85 % does not flag it): "
+              "that masters a level, so the noise of 10-problem re-checks (BIN; SY has 5) of a level held at 85 % does not flag it): "
               "marked in the Tavern, the Guild and `realm status`, with an event. It is brought back into training: "
               "it takes the largest share of every quest's rehearsal (which grows from 40 % to 60 % of the quest) "
               "until it passes the mastery rule again (80 % over 3), then it is restored"),
