@@ -36,6 +36,9 @@ FAST_SETTINGS: dict[str, Any] = {
     # engine has its own tests (test_daemon_lifecycle, test_daemon_standby, tests/engine)
     "daemon.engine_standby": False,
     "hosts.trainer.threads": 1,
+    # no local node: importing torch for a node that nothing asks costs every test a few CPU seconds
+    # (a trainer-only box whose remote node is down). Tests of the node set hosts.inference.url.
+    "hosts.inference.url": "http://127.0.0.1:9",
 }
 
 

@@ -24,6 +24,7 @@ async def test_a_lora_hero_trains_is_crowned_answers_and_exports_merged(tmp_path
     save = await make_save(tmp_path / "save", nano_base, {
         "training.method": "lora", "training.lora.rank": 8, "training.learning_rate": 1e-2,
         "evaluation.enabled": True, "evaluation.max_new_tokens": 16, "training.save_every": 8,
+        "hosts.inference.url": "local",
     })
     drop_in_inbox(save, "sums.jsonl", chat_lines(300))
     daemon = DaemonProcess(save).start()
