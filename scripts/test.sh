@@ -7,5 +7,6 @@ cd "$ROOT"
 PY="${REALM_VENV:-$ROOT/.venv}/bin/python"
 "$PY" -m ruff check --quiet .   # pyflakes + bugbear (pyproject.toml [tool.ruff])
 # two workers, whole files each (their module fixtures, a node or a trained model, are built once):
-# 9.4 min instead of 12.1 min for the whole suite on the 2-core machine; REALM_TEST_WORKERS=0 runs serially
+# 11.6 min for the whole suite on the 2-core machine (three workers: 12.7 min, the cores are busy);
+# REALM_TEST_WORKERS=0 runs serially
 exec "$PY" -m pytest -q -n "${REALM_TEST_WORKERS:-2}" --dist loadfile "$@"
