@@ -100,8 +100,9 @@ class Generator:
         battle's last checkpoints can master the level after that)."""
         if not self.auto_ids:
             return None
-        queued = [q for q in await self.ctx.store.quests.in_state("queued") if q.id in self.auto_ids]
-        self.auto_ids &= {q.id for q in queued} | {q.id for q in await self.ctx.store.quests.in_state("validating")}
+        waiting = [q for q in await self.ctx.store.quests.list(("queued", "validating")) if q.id in self.auto_ids]
+        self.auto_ids = {q.id for q in waiting}  # the others started or are gone
+        queued = [q for q in waiting if q.state == "queued"]
         if not queued:
             return None
         progress = await self.progress()
@@ -130,7 +131,7 @@ class Generator:
     async def auto(self, ctx: DaemonContext) -> str:
         stale = await self.stale_auto_quest()
         superseded = await self.supersede(stale) + "; " if stale is not None else ""
-        progress, _ = await skill_progress(ctx.store, self.skills, ctx.config.game)
+        progress = await self.progress()
         decision = decide(ctx.config.curriculum, progress, await recent_generated_skills(ctx.store))
         if decision.skill is None:
             self.last_generated_at = time.time()
