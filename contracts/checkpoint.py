@@ -7,7 +7,10 @@ with a canonical name is either complete or was damaged afterwards. Inside it:
 
 - the weights (`*.safetensors`), `config.json`, `generation_config.json`, the tokenizer
   files with the chat template;
-- `resume_state.pt` (optimizer, scheduler, RNG; torch format) when the job can be resumed;
+- `resume_state.pt` (optimizer, scheduler, RNG; torch format; with bf16 training also the fp32
+  master weights) when the job can be resumed. Lean checkpoints: the daemon thins older ones
+  to their weights (`thin_checkpoint`); their ledger keeps `resume` with `thinned` set, and
+  `has_resume_state` is then False;
 - `.ledger.json` (`CheckpointLedger`): stats at save time, the sha256 and size of every
   other file in the folder, and `resume` (job step, data cursor, ...).
 
@@ -20,12 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from contracts.fsutil import fsync_dir
 
 LEDGER_NAME = ".ledger.json"
 RESUME_STATE_NAME = "resume_state.pt"
@@ -94,6 +100,8 @@ class ResumeInfo(BaseModel):
     supervised_tokens_seen: int = 0
     loss_ema: float | None = None
     state_file: str = RESUME_STATE_NAME
+    thinned: bool = Field(False, description="the resume state was removed to save disk (lean checkpoints): "
+                          "training can carry on from the weights alone, never resume this job exactly")
 
 
 class CheckpointLedger(BaseModel):
@@ -181,6 +189,43 @@ def read_ledger(checkpoint_dir: str | Path) -> CheckpointLedger:
         raise LedgerError(f"{path}: invalid ledger ({exc.error_count()} problems: {exc.errors()[0]['msg']})") from None
 
 
+def has_resume_state(ledger: CheckpointLedger) -> bool:
+    """The checkpoint keeps its optimizer moments, schedule and RNG (resume_state.pt): a job can
+    resume from it exactly, or a campaign carry its training state on."""
+    return ledger.resume is not None and not ledger.resume.thinned and ledger.resume.state_file in ledger.files
+
+
+def write_ledger(checkpoint_dir: str | Path, ledger: CheckpointLedger) -> None:
+    """Replace a checkpoint's ledger atomically (a temp file, fsynced, renamed over it)."""
+    folder = Path(checkpoint_dir)
+    part = folder / (LEDGER_NAME + ".part")
+    with open(part, "w", encoding="utf-8") as f:
+        f.write(json.dumps(ledger.model_dump(mode="json"), indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, folder / LEDGER_NAME)
+    fsync_dir(folder)
+
+
+def thin_checkpoint(checkpoint_dir: str | Path) -> int:
+    """Remove a complete checkpoint's resume state, keeping its weights: bytes freed (0 when it
+    had none). The ledger is rewritten first (the state file leaves `files`, `resume.thinned` is
+    set), then the file goes, so a crash in between leaves a complete, thinned checkpoint with a
+    stray file that the next call removes."""
+    folder = Path(checkpoint_dir)
+    ledger = read_ledger(folder)
+    if ledger.resume is None:
+        return 0
+    state = folder / ledger.resume.state_file
+    if has_resume_state(ledger):
+        files = {n: d for n, d in ledger.files.items() if n != ledger.resume.state_file}
+        resume = ledger.resume.model_copy(update={"thinned": True})
+        write_ledger(folder, ledger.model_copy(update={"files": files, "resume": resume}))
+    freed = state.stat().st_size if state.is_file() else 0
+    state.unlink(missing_ok=True)
+    return freed
+
+
 def serving_files(ledger: CheckpointLedger) -> set[str]:
     """The files a node needs to serve the checkpoint: all but the resume state (optimizer
     moments, twice the weights' size), which only training continues from."""
@@ -219,7 +264,7 @@ def check_checkpoint(path: str | Path, *, verify_hashes: bool = False, serving: 
             problems.append(f"{p.name}/{fname}: {size} bytes, ledger says {digest.size}")
         elif verify_hashes and sha256_file(fp) != digest.sha256:
             problems.append(f"{p.name}/{fname}: sha256 differs from the ledger")
-    if ledger.resume is not None and ledger.resume.state_file not in ledger.files:
+    if ledger.resume is not None and not ledger.resume.thinned and ledger.resume.state_file not in ledger.files:
         problems.append(f"{p.name}: resume state file {ledger.resume.state_file} not in the ledger")
     return problems
 
@@ -241,7 +286,7 @@ def list_complete(
         if parse_checkpoint_name(child.name) is None or not is_complete(child, verify_hashes=verify_hashes):
             continue
         ledger = read_ledger(child)
-        if resumable and ledger.resume is None:
+        if resumable and not has_resume_state(ledger):
             continue
         found.append((child, ledger))
     found.sort(key=lambda item: (item[1].saved_at, item[1].step, item[0].name))

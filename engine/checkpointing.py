@@ -25,10 +25,15 @@ from contracts.checkpoint import (
     FileDigest,
     combined_weights_sha256,
     format_checkpoint_name,
+    has_resume_state,
     read_ledger,
     sha256_file,
+    write_ledger,
 )
 from contracts.fsutil import fsync_dir
+
+
+MASTER_WEIGHTS = "master_weights"  # key of the fp32 weights in a bf16 checkpoint's resume state
 
 
 def _fsync_file(path: Path) -> None:
@@ -65,12 +70,14 @@ def save_checkpoint(
     ledger_fields: dict[str, Any],
     resume_state: dict[str, Any] | None,
     timings: dict[str, float] | None = None,
+    serving_dtype: torch.dtype | None = None,
 ) -> tuple[Path, CheckpointLedger]:
     """Write a complete checkpoint for `global_step`; returns its folder and ledger.
 
     `ledger_fields` holds every CheckpointLedger field but name, step, saved_at, files and
     weights_sha256 (computed here); its `resume` must be set iff `resume_state` is given. `timings`
-    receives save_seconds and hash_seconds."""
+    receives save_seconds and hash_seconds. `serving_dtype` (bf16 training): the weights are stored
+    in that dtype for serving; the fp32 master copy then belongs in `resume_state`."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +85,7 @@ def save_checkpoint(
     name = _free_name(output_dir, global_step, now)
     tmp = output_dir / f"{TEMP_PREFIX}{name}-{os.getpid()}"
     tmp.mkdir()
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    save_weights(model, tmp, serving_dtype)
     tokenizer.save_pretrained(str(tmp))
     if resume_state is not None:
         torch.save(resume_state, tmp / RESUME_STATE_NAME)
@@ -96,16 +103,32 @@ def save_checkpoint(
         weights_sha256=combined_weights_sha256(files),
         **ledger_fields,
     )
-    ledger_tmp = tmp / (LEDGER_NAME + ".part")
-    ledger_tmp.write_text(json.dumps(ledger.model_dump(mode="json"), indent=1), encoding="utf-8")
-    _fsync_file(ledger_tmp)
-    os.replace(ledger_tmp, tmp / LEDGER_NAME)
-    fsync_dir(tmp)
+    write_ledger(tmp, ledger)
     final = output_dir / name
     os.rename(tmp, final)
     fsync_dir(output_dir)
     timings["save_seconds"] = time.perf_counter() - started
     return final, ledger
+
+
+def save_weights(model: torch.nn.Module, folder: Path, dtype: torch.dtype | None) -> None:
+    """The model folder (safetensors and config); in `dtype` when given, and its config.json says so
+    (transformers writes the dtype of the parameters, fp32 masters here)."""
+    if dtype is None:
+        model.save_pretrained(str(folder), safe_serialization=True)
+        return
+    state = {k: v.detach().to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    model.save_pretrained(str(folder), safe_serialization=True, state_dict=state)
+    config = folder / "config.json"
+    if config.is_file():
+        fields = json.loads(config.read_text(encoding="utf-8"))
+        fields["dtype"] = str(dtype).removeprefix("torch.")
+        config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def master_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The fp32 weights a bf16 checkpoint's resume state keeps (its safetensors hold bf16)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def folder_size(path: Path) -> int:
@@ -115,8 +138,9 @@ def folder_size(path: Path) -> int:
 def load_resume_state(checkpoint_dir: Path) -> tuple[CheckpointLedger, dict[str, Any]]:
     """The ledger and the resume tensors (optimizer, scheduler, RNG) of a checkpoint."""
     ledger = read_ledger(checkpoint_dir)
-    if ledger.resume is None:
-        raise ValueError(f"{checkpoint_dir.name} has no resume state")
+    if not has_resume_state(ledger):
+        thinned = ledger.resume is not None and ledger.resume.thinned
+        raise ValueError(f"{checkpoint_dir.name} has no resume state" + (" (thinned to its weights)" if thinned else ""))
     state = torch.load(checkpoint_dir / ledger.resume.state_file, map_location="cpu", weights_only=True)
     return ledger, state
 

@@ -19,7 +19,7 @@ from contracts.engine_job import EngineJob
 from engine.batching.plan import resolve_batching
 from engine.chat import detect_style, response_template_ids
 from engine.chat_templates import CHATML_TEMPLATE
-from engine.checkpointing import load_resume_state
+from engine.checkpointing import MASTER_WEIGHTS, load_resume_state
 from engine.control import ControlChannel
 from engine.data.dataset import build_job_data, data_fingerprint
 from engine.distributed import close_world, init_world, launched_world, rank_device
@@ -56,8 +56,9 @@ def _training_state(value: str, field: str, what: str):
                           where=field, fix="pick a complete one (contracts.checkpoint.newest_complete)")
     try:
         ledger, state = load_resume_state(path)
-    except ValueError:
-        raise EngineError(code, f"{path.name} has no {what}", where=field,
+    except ValueError as exc:
+        thinned = " (it was thinned to its weights to save disk)" if "thinned" in str(exc) else ""
+        raise EngineError(code, f"{path.name} has no {what}{thinned}", where=field,
                           fix=f'start from its weights alone: model_dir="{path}" and init_step set to its step') from None
     return path, ledger, state
 
@@ -117,6 +118,7 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         adapter, base_dir, base_sha = None, None, None
         tokenizer = load_tokenizer(model_dir)
         model = load_model(model_dir, device, attention, torch.float32, job.gradient_checkpointing)
+        restore_master_weights(model, (resume or carried or (None, None, {}))[2])
     profile = get_profile(job.profile)
     style = profile.chat_style or detect_style(tokenizer)
     if style == "chatml" and detect_style(tokenizer) != "chatml":
@@ -147,6 +149,15 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         label_guard=LabelGuard.for_tokenizer(tokenizer, model.get_output_embeddings().weight.shape[0]),
         adapter=adapter, base_dir=base_dir, base_sha256=base_sha, world=world,
     )
+
+
+def restore_master_weights(model: torch.nn.Module, state: dict) -> None:
+    """A bf16 checkpoint serves bf16 weights; its resume state holds the fp32 master copy that
+    training goes on from (a thinned one has none: training goes on from the bf16 weights)."""
+    master = state.get(MASTER_WEIGHTS)
+    if master:
+        with torch.no_grad():
+            model.load_state_dict(master)
 
 
 def _lora_model(job: EngineJob, start_dir: str, device: torch.device, attention: str, precision: str):

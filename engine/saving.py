@@ -51,8 +51,9 @@ class Saver:
         if tr.s.adapter is not None:
             fields.update(method=tr.job.method, base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
         timings: dict[str, float] = {}
-        path, _ = save_checkpoint(tr.s.adapter if tr.s.adapter is not None else tr.model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
-                                  tr.resume_state(), timings)
+        model = tr.s.adapter if tr.s.adapter is not None else tr.model
+        path, _ = save_checkpoint(model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
+                                  tr.resume_state(), timings, serving_dtype=tr.serving_dtype)
         self.last_checkpoint = path
         self.last_saved_step = tr.global_step
         tr.state.interval_loss_sum, tr.state.interval_steps = 0.0, 0

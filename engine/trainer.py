@@ -19,6 +19,7 @@ import torch
 from contracts.checkpoint import ResumeInfo
 from contracts.engine_events import PausedEvent, ResumedEvent, TrainingResult, WarningEvent
 from engine.batching.collate import Batch, collate
+from engine.checkpointing import MASTER_WEIGHTS, master_weights
 from engine.batching.plan import EpochPlan, MicroBatchPlan, plan_epoch, split_micro_batch
 from engine.control import is_known
 from engine.distributed import local_share, wrap
@@ -133,12 +134,21 @@ class Trainer:
 
     def resume_state(self) -> dict[str, Any]:
         """The tensors a checkpoint needs to continue this job exactly (resume_state.pt)."""
-        return {
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             **rng_state(self.s.device),
             "last_loss": self.state.last_loss,
         }
+        if self.serving_dtype is not None:
+            state[MASTER_WEIGHTS] = master_weights(self.model)
+        return state
+
+    @property
+    def serving_dtype(self) -> torch.dtype | None:
+        """bf16 training of every weight: checkpoints serve bf16 weights, and the fp32 master copy
+        lives in the resume state (while the checkpoint keeps one). Adapters stay fp32 (a few MB)."""
+        return torch.bfloat16 if self.s.precision == "bf16" and self.s.adapter is None else None
 
     def resume_info(self) -> ResumeInfo:
         st = self.state

@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {  # command -> the module that registers it (importe
     "service": "backend.cli.cmd_service",
     "quest": "backend.cli.cmd_quest",
     "battle": "backend.cli.cmd_battle",
-    "vault": "backend.cli.cmd_battle",
+    "vault": "backend.cli.cmd_vault",
     "lineage": "backend.cli.cmd_lineage",
     "tasks": "backend.cli.cmd_tasks",
     "spar": "backend.cli.cmd_spar",

@@ -1,28 +1,19 @@
-"""realm battle pause|resume|stop|checkpoint and realm vault ...: the same commands the TUI sends."""
+"""realm battle pause|resume|stop|checkpoint: the same commands the TUI sends."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from backend.cli.cmd_quest import report, send
-from backend.cli.common import add_command, existing_slot, run
+from backend.cli.common import add_command, run
 from backend.command_kinds import CommandKind
-from backend.fmt import fmt_bytes, fmt_float
-from backend.store import Store
 
 BATTLE = {
     "pause": (CommandKind.PAUSE, "pause the battle (and start no new one)", "Battles paused."),
     "resume": (CommandKind.RESUME, "resume battles", "Battles resumed."),
     "stop": (CommandKind.STOP_BATTLE, "save a checkpoint and end the battle (it resumes on `resume`)", "Battle stopped."),
     "checkpoint": (CommandKind.CHECKPOINT_NOW, "save a checkpoint now", "Checkpoint requested."),
-}
-VAULT = {
-    "promote": (CommandKind.PROMOTE, "make a checkpoint the champion and deploy it", "checkpoint-{champion} is the champion."),
-    "delete": (CommandKind.CHECKPOINT_DELETE, "delete a checkpoint (never the champion, deployed or newest)", "checkpoint-{deleted} deleted."),
-    "load": (CommandKind.NODE_LOAD, "load a checkpoint on the inference node", "{model} loaded ({sha256})."),
-    "unload": (CommandKind.NODE_UNLOAD, "unload a checkpoint from the inference node", "checkpoint-{unloaded} unloaded."),
 }
 
 
@@ -33,67 +24,9 @@ def register(sub: Any) -> None:
         add_command(inner, name, simple(kind, lambda a: {}, done), help_text)
     battle.set_defaults(func=lambda args: (battle.print_help(), 0)[1])
 
-    vault = sub.add_parser("vault", help="list and manage checkpoints")
-    inner = vault.add_subparsers(dest="vault_command", metavar="ACTION")
-    add_command(inner, "list", cmd_list, "checkpoints with losses, evaluation, size and marks")
-    for name, (kind, help_text, done) in VAULT.items():
-        if name == "load":  # a checkpoint, or the hero's untrained base model
-            p = add_command(inner, name, simple(kind, load_payload, done), help_text + " (or `base`: the base model)")
-            p.add_argument("step", type=step_or_base, metavar="STEP|base")
-            continue
-        p = add_command(inner, name, simple(kind, lambda a: {"step": a.step}, done), help_text)
-        p.add_argument("step", type=int)
-    p = add_command(inner, "pin", simple(CommandKind.CHECKPOINT_PIN, lambda a: {"step": a.step, "pinned": not a.unpin},
-                                         "checkpoint-{step} pinned: {pinned}."), "keep a checkpoint through retention")
-    p.add_argument("step", type=int)
-    p.add_argument("--unpin", action="store_true")
-    p = add_command(inner, "export", simple(CommandKind.CHECKPOINT_EXPORT,
-                                            lambda a: {"step": a.step, "dest": a.dest, "merge": a.merge},
-                                            "Exported to {path}."), "copy a checkpoint into a folder")
-    p.add_argument("step", type=int)
-    p.add_argument("dest")
-    p.add_argument("--merge", action="store_true",
-                   help="a LoRA checkpoint: merge it into its base, for tools without PEFT (vLLM, llama.cpp)")
-    vault.set_defaults(func=lambda args: (vault.print_help(), 0)[1])
-
-
-def step_or_base(text: str) -> int | str:
-    if text == "base":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a checkpoint step nor `base`") from None
-
-
-def load_payload(args: argparse.Namespace) -> dict[str, Any]:
-    return {"base": True} if args.step == "base" else {"step": args.step}
-
 
 def simple(kind: str, payload: Any, done: str) -> Any:
     def handler(args: argparse.Namespace) -> int:
         command, running = run(send(args, kind, payload(args)))
         return report(command, running, done)
     return handler
-
-
-async def rows(args: argparse.Namespace) -> tuple[list[Any], dict[int, str], Any, Any]:
-    slot = existing_slot(args)
-    async with await Store.open(slot.db_path) as store:
-        live = await store.checkpoints.live()
-        accs = {r[0]: r[1] for r in await store.fetchall(
-            "SELECT checkpoint_step, GROUP_CONCAT(UPPER(skill) || level || ' ' || correct || '/' || total, ', ') "
-            "FROM evaluations GROUP BY checkpoint_step")}
-        return live, accs, await store.meta.champion_step(), await store.meta.deployed_step()
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    live, accs, champion, deployed = asyncio.run(rows(args))
-    if not live:
-        print("The vault is empty: no checkpoint yet.")
-        return 0
-    for r in live:
-        marks = "".join(m for m, on in (("👑", r.step == champion), ("🚀", r.step == deployed), ("📌", r.pinned)) if on)
-        print(f"{r.step:>7}  {r.name:<32} train {fmt_float(r.train_loss, 3):>6}  val {fmt_float(r.val_loss, 3):>6}"
-              f"  {fmt_bytes(r.size_bytes):>9}  {accs.get(r.step, '-'):<24} {marks}")
-    return 0

@@ -193,6 +193,11 @@ class GameRules(Section):
 class RetentionConfig(Section):
     keep_last: int = Field(5, ge=1, description="newest checkpoints always kept")
     keep_best: int = Field(3, ge=0, description="best checkpoints by evaluation always kept")
+    resume_states_kept: int = Field(
+        2, ge=1, le=10_000,
+        description="lean checkpoints: the newest N keep their resume state (optimizer moments, twice the weights' "
+        "size) and so do pinned ones; older ones are thinned to their weights, which serve, evaluate and export "
+        "as before but can no longer be resumed exactly")
     min_free_disk_gb: float = Field(1.0, ge=0, description="pause training when free disk falls below this")
 
 

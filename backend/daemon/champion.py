@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 from backend.command_kinds import CommandKind, StepRef
@@ -76,7 +75,7 @@ class Champion:
         model_id = model_id_for(step)
         client = self.node.client(timeout_s=300.0)
         try:
-            folder = ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+            folder = row.folder(ctx.slot.root)
             await self.node.ensure_available(client, model_id, folder)
             await client.load(model_id)
             served = await self.confirm(client, model_id, row.weights_sha256)

@@ -78,7 +78,7 @@ class Evaluator:
         self.after = after  # async callback(step) once a checkpoint's results are stored
 
     def checkpoint_path(self, row: CheckpointRow) -> Path:
-        return self.ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+        return row.folder(self.ctx.slot.root)
 
     async def pending(self) -> list[CheckpointRow]:
         """Live, complete checkpoints not yet evaluated, newest first."""

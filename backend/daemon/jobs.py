@@ -9,7 +9,7 @@ from backend.config.model import RealmConfig
 from backend.hero import base_model_ref
 from backend.slot import SaveSlot
 from backend.store.quests import Quest
-from contracts.checkpoint import CheckpointLedger, list_complete
+from contracts.checkpoint import CheckpointLedger, has_resume_state, list_complete
 from contracts.engine_job import DataFile, EngineJob, Hyperparameters, LoraSettings, QuestMeta
 
 TRAIN_COPY_SUFFIX = ".train.jsonl"
@@ -61,13 +61,13 @@ def start_point(slot: SaveSlot, config: RealmConfig, quest: Quest, exact_resume:
         complete = champion or sound
         avoided = (f"checkpoint step {bad.step}: its train loss {bad.train_loss:.3g} is over {EXPLODED_RATIO:g}x the "
                    f"running loss {bad.resume.loss_ema:.3g}")  # type: ignore[union-attr]
-    own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and led.resume is not None]
+    own = [(p, led) for p, led in complete if led.job_id == job_id_for(quest) and has_resume_state(led)]
     if exact_resume and own and avoided is None and own[-1][1].step == complete[-1][1].step:
         return StartPoint(str(own[-1][0]), own[-1][1].step, str(own[-1][0]))
     newest = bad.step if avoided else 0  # steps go on from the newest: XP and checkpoint steps never repeat
     if complete:
         path, ledger = complete[-1]
-        carry = config.training.continuity == "campaign" and ledger.resume is not None
+        carry = config.training.continuity == "campaign" and has_resume_state(ledger)
         return StartPoint(str(path), max(ledger.step, newest), None, str(path) if carry else None, avoided)
     return StartPoint(base_model_ref(slot, config), newest, None, avoided=avoided)
 

@@ -111,7 +111,7 @@ class NodeManager(Component):
 
     async def ensure_available_step(self, row: Any) -> None:
         """ensure_available for a checkpoints-table row."""
-        folder = self.ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
+        folder = row.folder(self.ctx.slot.root)
         client = self.client(timeout_s=600.0)
         try:
             await self.ensure_available(client, model_id_for(row.step), folder)

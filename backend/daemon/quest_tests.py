@@ -115,7 +115,7 @@ class QuestTester:
         held_lines = await asyncio.to_thread(read_lines, held_path) if held_path.is_file() else []
         seen = sample_probes(seen_lines, f"{quest.id}|{quest.sha256}")
         held = [p for p in (probe_of(ln) for ln in held_lines) if p is not None]
-        folder = ctx.slot.root / row.path
+        folder = row.folder(ctx.slot.root)
         results = await self.ask(step, folder, seen + held)
         payload: dict[str, Any] = {"quest_id": quest.id, "name": quest.name, "step": step,
                                    "seen": score(results[:len(seen)]), "held_out": score(results[len(seen):])}

@@ -1,4 +1,4 @@
-"""Which checkpoints retention removes: a pure function."""
+"""Which checkpoints retention removes, and which it thins to their weights: pure functions."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ def choose_deletions(rows: Sequence[CheckpointRow], scores: dict[int, float], *,
     best = sorted(evaluated, key=lambda r: rank_key(r.step, scores.get(r.step), r.val_loss))[:keep_best]
     keep |= {r.step for r in best}
     return [r for r in by_step if r.step not in keep]
+
+
+def choose_thinning(rows: Sequence[CheckpointRow], *, keep_newest: int, pinned: set[int]) -> list[CheckpointRow]:
+    """Checkpoints whose resume state goes (lean checkpoints): all but the newest `keep_newest`
+    and the pinned ones, among those that still hold one."""
+    by_step = sorted(rows, key=lambda r: -r.step)
+    keep = {r.step for r in by_step[:max(keep_newest, 1)]} | set(pinned)
+    return [r for r in by_step if r.step not in keep and r.resume_kind() == "exact"]
+

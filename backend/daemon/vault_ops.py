@@ -39,10 +39,6 @@ async def merge_adapter(adapter: Path, out: Path) -> None:
                               fix="export without --merge: the adapter folder loads with PEFT over its base")
 
 
-def folder_of(ctx: DaemonContext, row: CheckpointRow) -> Path:
-    return ctx.slot.root / row.path if not Path(row.path).is_absolute() else Path(row.path)
-
-
 async def delete_refusal(ctx: DaemonContext, row: CheckpointRow) -> str | None:
     if row.step == await ctx.store.meta.champion_step():
         return "it is the champion (promote another one first)"
@@ -60,7 +56,7 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         refusal = await delete_refusal(ctx, row)
         if refusal:
             raise UserFacingError(f"checkpoint-{p.step} cannot be deleted: {refusal}")
-        await asyncio.to_thread(shutil.rmtree, folder_of(ctx, row), True)
+        await asyncio.to_thread(shutil.rmtree, row.folder(ctx.slot.root), True)
         await ctx.store.checkpoints.update(p.step, deleted_at=time.time())
         await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": p.step, "name": row.name, "reason": "player"})
         return {"deleted": p.step}
@@ -79,7 +75,7 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         if dest.exists():
             raise UserFacingError(f"{dest} already exists", fix="pick another folder (nothing was overwritten)")
         tmp = dest.with_name(f".{dest.name}.exporting")
-        source = folder_of(ctx, row)
+        source = row.folder(ctx.slot.root)
         if p.merge and (source / "adapter_config.json").is_file():
             await merge_adapter(source, tmp)
         else:
@@ -94,7 +90,7 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         row = await live_checkpoint(ctx, p.step)
         client = node.client(timeout_s=300.0)
         try:
-            await node.ensure_available(client, model_id_for(p.step), folder_of(ctx, row))
+            await node.ensure_available(client, model_id_for(p.step), row.folder(ctx.slot.root))
             card = await client.load(model_id_for(p.step))
         except ServiceError as exc:
             raise UserFacingError(f"the node could not load checkpoint-{p.step}: {exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from backend.store.rows import Repository, dumps, loads, now
@@ -26,6 +27,20 @@ class CheckpointRow:
     pinned: bool
     deleted_at: float | None
     on_node: bool = False
+
+    def folder(self, root: Path) -> Path:
+        """Its folder: `path` is relative to the save's root (older saves may hold absolute ones)."""
+        return Path(self.path) if Path(self.path).is_absolute() else root / self.path
+
+    def resume_kind(self) -> str:
+        """exact: it keeps its resume state (a battle can resume it exactly, the campaign carries its
+        optimizer on); thinned: weights only (lean checkpoints); none: saved without one."""
+        resume = self.ledger.get("resume") if isinstance(self.ledger, dict) else None
+        if not resume:
+            return "none"
+        if resume.get("thinned") or resume.get("state_file", "resume_state.pt") not in self.ledger.get("files", {}):
+            return "thinned"
+        return "exact"
 
 
 def checkpoint_from_row(row: Any) -> CheckpointRow:

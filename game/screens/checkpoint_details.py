@@ -35,6 +35,13 @@ def ledger_lines(ledger: dict[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+RESUME_WORDS = {
+    "exact": "exact: it keeps its optimizer state",
+    "thinned": "weights only: its optimizer state was removed to save disk (retention.resume_states_kept)",
+    "none": "weights only",
+}
+
+
 def facts(cp: CheckpointRow, champion: int | None, deployed: int | None) -> str:
     marks = [m for m, on in (("👑 champion", cp.step == champion), ("🚀 deployed", cp.step == deployed),
                               ("📌 pinned", cp.pinned), ("on the node", cp.on_node)) if on]
@@ -46,6 +53,7 @@ def facts(cp: CheckpointRow, champion: int | None, deployed: int | None) -> str:
         ("Skill", f"{cp.skill.upper()} L{cp.level}" if cp.skill else "—"),
         ("Loss", f"train {fmt_float(cp.train_loss, 4)} · val {fmt_float(cp.val_loss, 4)}"),
         ("Size", fmt_bytes(cp.size_bytes)),
+        ("Resume", RESUME_WORDS[cp.resume_kind()]),
         ("sha256", cp.weights_sha256 or "—"),
         ("Marks", ", ".join(marks) or "—"),
     ]
