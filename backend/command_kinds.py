@@ -32,6 +32,9 @@ class CommandKind(StrEnum):
     CHECKPOINT_EXPORT = "checkpoint_export"
     NODE_LOAD = "node_load"
     NODE_UNLOAD = "node_unload"
+    CHECKPOINT_PUSH = "checkpoint_push"
+    CHECKPOINT_PULL = "checkpoint_pull"
+    VAULT_VERIFY = "vault_verify"
     CURRICULUM_SET = "curriculum_set"
     SKILL_PLAN = "skill_plan"
     CONFIG_FORCED = "config_forced"
@@ -95,6 +98,14 @@ class CheckpointExport(StepRef):
     merge: bool = Field(False, description="a LoRA checkpoint: merge it into its base (a full Hugging Face folder)")
 
 
+class StepZone(StepRef):
+    zone: str = Field(min_length=1, description="a storage zone named in hosts.storage")
+
+
+class ZoneRef(Payload):
+    zone: str | None = Field(None, description="trainer or a storage zone; None = every zone")
+
+
 class CurriculumSet(Payload):
     strategy: Literal["equal", "focus", "weighted", "catch-up"] | None = None
     focus: str | None = None
@@ -139,6 +150,9 @@ PAYLOADS: dict[str, type[Payload]] = {
     CommandKind.CHECKPOINT_PIN: CheckpointPin,
     CommandKind.CHECKPOINT_EXPORT: CheckpointExport,
     CommandKind.NODE_LOAD: NodeLoad,
+    CommandKind.CHECKPOINT_PUSH: StepZone,
+    CommandKind.CHECKPOINT_PULL: StepZone,
+    CommandKind.VAULT_VERIFY: ZoneRef,
     CommandKind.NODE_UNLOAD: StepRef,
     CommandKind.CURRICULUM_SET: CurriculumSet,
     CommandKind.SKILL_PLAN: SkillPlanSet,

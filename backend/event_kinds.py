@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     ENGINE_CRASHED = "engine_crashed"        # {quest_id, attempt, error, restart_in_s}
     CHECKPOINT_SAVED = "checkpoint_saved"    # {step, name, train_loss, val_loss, quest_id, skill, level}  dedupe checkpoint:<step>
     CHECKPOINT_DELETED = "checkpoint_deleted"  # {step, name, reason}
+    CHECKPOINT_TRANSFER = "checkpoint_transfer"  # {step, name, zone, direction (push|pull), done_bytes, total_bytes, finished, why}
     CHECKPOINT_EVALUATED = "checkpoint_evaluated"  # {step}  dedupe checkpoint_evaluated:<step>
     EVALUATION = "evaluation"                # {step, skill, level, accuracy, correct, total}  dedupe eval:<step>:<skill>:<level>
     SKILL_LEVEL_UP = "skill_level_up"        # {skill, level, mean_accuracy, evaluations}  dedupe skill_level_up:<skill>:<level>
@@ -68,6 +69,7 @@ ICONS: dict[str, str] = {
     EventKind.ENGINE_CRASHED: "💥",
     EventKind.CHECKPOINT_SAVED: "💾",
     EventKind.CHECKPOINT_DELETED: "🧹",
+    EventKind.CHECKPOINT_TRANSFER: "📦",
     EventKind.CHECKPOINT_EVALUATED: "📝",
     EventKind.EVALUATION: "🎯",
     EventKind.SKILL_LEVEL_UP: "✨",

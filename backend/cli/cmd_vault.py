@@ -10,15 +10,21 @@ from typing import Any
 from backend.cli.cmd_battle import simple
 from backend.cli.common import add_command, existing_slot
 from backend.command_kinds import CommandKind
-from backend.fmt import fmt_bytes, fmt_float
+from backend.fmt import fmt_bytes, fmt_float, fmt_stamp
 from backend.store import Store
-from backend.vault_query import METRICS_HELP, best_checkpoints, parse_metric, vault_entries
+from backend.vault.query import METRICS_HELP, best_checkpoints, locate, parse_metric, vault_entries
 
 VAULT = {
     "promote": (CommandKind.PROMOTE, "make a checkpoint the champion and deploy it", "checkpoint-{champion} is the champion."),
     "delete": (CommandKind.CHECKPOINT_DELETE, "delete a checkpoint (never the champion, deployed or newest)", "checkpoint-{deleted} deleted."),
     "load": (CommandKind.NODE_LOAD, "load a checkpoint on the inference node", "{model} loaded ({sha256})."),
     "unload": (CommandKind.NODE_UNLOAD, "unload a checkpoint from the inference node", "checkpoint-{unloaded} unloaded."),
+}
+ZONE_MOVES = {
+    "push": (CommandKind.CHECKPOINT_PUSH, "copy a checkpoint to a storage zone (hosts.storage), verified",
+             "checkpoint-{step} is in {zone}: {path}"),
+    "pull": (CommandKind.CHECKPOINT_PULL, "copy a checkpoint back from a storage zone to the trainer, verified",
+             "checkpoint-{step} is back on the trainer: {path}"),
 }
 
 
@@ -38,6 +44,16 @@ def register(sub: Any) -> None:
             continue
         p = add_command(inner, name, simple(kind, lambda a: {"step": a.step}, done), help_text)
         p.add_argument("step", type=int)
+    for name, (kind, help_text, done) in ZONE_MOVES.items():
+        p = add_command(inner, name, simple(kind, lambda a: {"step": a.step, "zone": a.zone}, done), help_text)
+        p.add_argument("step", type=int)
+        p.add_argument("zone")
+    p = add_command(inner, "verify", simple(CommandKind.VAULT_VERIFY, lambda a: {"zone": a.zone}, "{summary}"),
+                    "re-hash every copy in a zone (or in all): missing or corrupt ones are reported, never served")
+    p.add_argument("zone", nargs="?")
+    p = add_command(inner, "locate", cmd_locate, "where a checkpoint's copies are (trainer, storage zones)")
+    p.add_argument("step", type=int)
+    p.add_argument("--json", action="store_true")
     p = add_command(inner, "pin", simple(CommandKind.CHECKPOINT_PIN, lambda a: {"step": a.step, "pinned": not a.unpin},
                                          "checkpoint-{step} pinned: {pinned}."), "keep a checkpoint through retention")
     p.add_argument("step", type=int)
@@ -112,4 +128,22 @@ def cmd_best(args: argparse.Namespace) -> int:
     print(f"Best by {label}:")
     for n, (r, value) in enumerate(ranked, 1):
         print(f"{n:>3}. {r.step:>7}  {r.name:<32} {label} {value:.4g}")
+    return 0
+
+
+async def located(args: argparse.Namespace) -> dict[str, Any]:
+    slot = existing_slot(args)
+    async with await Store.open(slot.db_path) as store:
+        return await locate(store, slot.root, args.step)
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    where = asyncio.run(located(args))
+    if args.json:
+        print(json.dumps(where, indent=1))
+        return 0
+    print(f"{where['name']}:" + ("" if where["copies"] else " no copy anywhere (retention removed it)"))
+    for c in where["copies"]:
+        checked = f"verified {fmt_stamp(c['verified_at'])}" if c["verified_at"] else "not verified yet"
+        print(f"  {c['zone']:<10} {c['state']:<8} {fmt_bytes(c['size_bytes']):>9}  {checked}  {c['path']}")
     return 0

@@ -3,6 +3,8 @@ of the generated realm.yaml, so this file is the single source of truth."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -136,9 +138,40 @@ class InferenceHost(Section):
         raise ValueError("must be 'local' or a URL starting with http:// or https://")
 
 
+class StorageHost(Section):
+    path: str = Field(min_length=1, description="an absolute folder that holds copies of checkpoints: a mounted "
+                      "NAS share, a second disk")
+    keep: Literal["champions", "all"] = Field(
+        "champions", description="champions: every champion and every pinned checkpoint is copied here and kept; "
+        "all: every checkpoint is")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not Path(v).expanduser().is_absolute():
+            raise ValueError("must be an absolute folder path, e.g. /mnt/nas/realm")
+        return v
+
+
+ZONE_NAME = r"^[a-z][a-z0-9_-]{0,31}$"
+RESERVED_ZONES = ("trainer", "node")
+
+
 class HostsConfig(Section):
     trainer: TrainerHost = Field(default_factory=TrainerHost, description="where training runs")
     inference: InferenceHost = Field(default_factory=InferenceHost, description="where checkpoints are served")
+    storage: dict[str, StorageHost] = Field(
+        default_factory=dict, description="storage zones by name (lower-case letters, digits, - and _): folders "
+        "that keep copies of checkpoints beyond the trainer's retention")
+
+    @field_validator("storage")
+    @classmethod
+    def _zone_names(cls, v: dict[str, StorageHost]) -> dict[str, StorageHost]:
+        for name in v:
+            if not re.match(ZONE_NAME, name) or name in RESERVED_ZONES:
+                raise ValueError(f"storage zone {name!r}: use lower-case letters, digits, - and _ (not "
+                                 f"{' or '.join(RESERVED_ZONES)})")
+        return v
 
 
 class SkillPlan(Section):

@@ -23,6 +23,7 @@ from backend.daemon.sparring import Sparring
 from backend.daemon.taskmaster import TaskMaster
 from backend.daemon.upkeep import upkeep_tasks
 from backend.daemon.vault_ops import register_vault_ops
+from backend.daemon.zone_ops import register_zone_ops, zone_tasks
 
 
 def build_components(ctx: DaemonContext) -> list[Component]:
@@ -39,9 +40,10 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     register_battle_ops(dispatcher, battle)
     register_settings_ops(dispatcher)
     register_vault_ops(dispatcher, node)
+    register_zone_ops(dispatcher)
     generator.register(dispatcher)
     champion.register(dispatcher)
-    tasks = TaskMaster(ctx, [*upkeep_tasks(), *chore_tasks(node, pipeline), generator.task(), evaluator.task(),
+    tasks = TaskMaster(ctx, [*upkeep_tasks(), *zone_tasks(), *chore_tasks(node, pipeline), generator.task(), evaluator.task(),
                              sparring.task(), sparring.round_task(), tester.task(), champion.warmup_task()],
                        inference_busy=node.busy, node_utilisation=lambda: node.utilisation)
     tasks.register(dispatcher)

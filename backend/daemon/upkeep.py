@@ -13,6 +13,7 @@ from backend.daemon.taskmaster import Task
 from backend.event_kinds import EventKind
 from backend.store.checkpoints import CheckpointRow
 from backend.store.integrity import backup_online
+from backend.vault.zones import TRAINER
 from contracts.checkpoint import LedgerError, read_ledger, thin_checkpoint
 
 
@@ -29,7 +30,10 @@ async def apply_retention(ctx: DaemonContext) -> str:
     for row in doomed:
         await asyncio.to_thread(shutil.rmtree, row.folder(ctx.slot.root), True)
         await ctx.store.checkpoints.update(row.step, deleted_at=time.time())
-        await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": row.step, "name": row.name, "reason": "retention"})
+        await ctx.store.catalog.drop_copy(row.name, TRAINER)
+        elsewhere = [c.zone for c in await ctx.store.catalog.copies(row.name) if c.state == "ok"]
+        await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": row.step, "name": row.name, "reason": "retention",
+                                                       "kept_in": elsewhere})
     gone = {r.step for r in doomed}
     thinned, freed = await thin_resume_states(ctx, [r for r in rows if r.step not in gone])
     lean = f", {thinned} thinned to their weights ({freed / 1e6:.1f} MB freed)" if thinned else ""

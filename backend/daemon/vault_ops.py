@@ -14,6 +14,8 @@ from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, 
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
+from backend.daemon.zone_ops import fetch_to_trainer, known_checkpoint
+from backend.vault.zones import TRAINER
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.http_client import ServiceError
@@ -51,6 +53,10 @@ async def delete_refusal(ctx: DaemonContext, row: CheckpointRow) -> str | None:
 
 
 def make_handlers(node: NodeManager) -> dict[str, Any]:
+    async def node_holds(client: Any, model_id: str) -> bool:
+        """A remote node that has the checkpoint on its own disk (the local one reads the save's folder)."""
+        return not node.local and model_id in await client.available()
+
     async def delete(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
         row = await live_checkpoint(ctx, p.step)
         refusal = await delete_refusal(ctx, row)
@@ -58,6 +64,7 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
             raise UserFacingError(f"checkpoint-{p.step} cannot be deleted: {refusal}")
         await asyncio.to_thread(shutil.rmtree, row.folder(ctx.slot.root), True)
         await ctx.store.checkpoints.update(p.step, deleted_at=time.time())
+        await ctx.store.catalog.drop_copy(row.name, TRAINER)
         await ctx.event(EventKind.CHECKPOINT_DELETED, {"step": p.step, "name": row.name, "reason": "player"})
         return {"deleted": p.step}
 
@@ -87,17 +94,21 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         if p.base:
             return await load_base()
         assert p.step is not None
-        row = await live_checkpoint(ctx, p.step)
+        row = await known_checkpoint(ctx, p.step)
         client = node.client(timeout_s=300.0)
         try:
-            await node.ensure_available(client, model_id_for(p.step), row.folder(ctx.slot.root))
+            if not await node_holds(client, model_id_for(p.step)):  # ask the vault first: fetch it if it must
+                folder, came_from = await fetch_to_trainer(ctx, row, why="to load it on the node")
+                await node.ensure_available(client, model_id_for(p.step), folder)
+            else:
+                came_from = "node"
             card = await client.load(model_id_for(p.step))
         except ServiceError as exc:
             raise UserFacingError(f"the node could not load checkpoint-{p.step}: {exc}") from exc
         finally:
             await client.aclose()
         await ctx.store.checkpoints.update(p.step, on_node=1)
-        return {"model": card.id, "sha256": card.sha256}
+        return {"model": card.id, "sha256": card.sha256, "from": came_from}
 
     async def load_base() -> dict[str, Any]:
         """The hero's untrained base: the local node serves it from --base-dir; a remote node must

@@ -82,6 +82,11 @@ class Checkpoints(Repository):
         rows = await self.store.fetchall("SELECT * FROM checkpoints WHERE deleted_at IS NULL ORDER BY step DESC")
         return [checkpoint_from_row(r) for r in rows]
 
+    async def removed(self) -> list[CheckpointRow]:
+        """Checkpoints gone from the trainer (their ledger rows stay), newest first."""
+        rows = await self.store.fetchall("SELECT * FROM checkpoints WHERE deleted_at IS NOT NULL ORDER BY step DESC")
+        return [checkpoint_from_row(r) for r in rows]
+
     async def newest(self) -> CheckpointRow | None:
         row = await self.store.fetchone(
             "SELECT * FROM checkpoints WHERE deleted_at IS NULL ORDER BY step DESC LIMIT 1"

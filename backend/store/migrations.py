@@ -221,12 +221,27 @@ ALTER TABLE tasks ADD COLUMN description TEXT;
 ALTER TABLE tasks ADD COLUMN next_run_at REAL;
 """
 
+V6_ZONES = """
+-- the catalog: where verified copies of each asset (a checkpoint, ...) live, zone by zone
+-- (trainer: the save's own folders; a storage zone: a folder such as a NAS share)
+CREATE TABLE asset_copies (
+    asset_id    INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    zone        TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    size_bytes  INTEGER,
+    verified_at REAL,
+    state       TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'corrupt', 'missing')),
+    PRIMARY KEY (asset_id, zone)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core game state: events, quests, metrics, checkpoints, evaluations, commands", V1_CORE),
     Migration(2, "process liveness, services, background tasks", V2_PROCESSES),
     Migration(3, "the campaign's smoothed loss in step metrics", V3_CAMPAIGN),
     Migration(4, "partial-credit scores of evaluations", V4_SCORES),
     Migration(5, "background tasks: resource, description, next run", V5_TASKS),
+    Migration(6, "the catalog's copies of assets per zone", V6_ZONES),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

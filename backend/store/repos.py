@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.store.catalog import Catalog
 from backend.store.checkpoints import Checkpoints
 from backend.store.commands import Commands
 from backend.store.evaluations import Evaluations
@@ -30,5 +31,6 @@ def attach_repositories(store: Any) -> None:
     store.skills = SkillStates(store)
     store.achievements = Achievements(store)
     store.assets = Assets(store)
+    store.catalog = Catalog(store)
     store.tasks = Tasks(store)
     store.lineage = Lineage(store)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backend.event_kinds import EventKind, icon_for
-from backend.fmt import fmt_count, fmt_duration, fmt_float, fmt_percent
+from backend.fmt import fmt_bytes, fmt_count, fmt_duration, fmt_float, fmt_percent
 
 
 def _skill(p: dict[str, Any]) -> str:
@@ -15,6 +15,18 @@ def _skill(p: dict[str, Any]) -> str:
         return ""
     level = p.get("level")
     return f" ({str(skill).upper()} L{level})" if level is not None else f" ({str(skill).upper()})"
+
+
+def transfer_text(p: dict[str, Any]) -> str:
+    """📦 Checkpoint 400 to nas: 45 % (1.2 GB of 2.7 GB) / ... copied to nas (2.7 GB, verified)."""
+    where = f"to {p.get('zone')}" if p.get("direction") == "push" else f"from {p.get('zone')}"
+    head = f"Checkpoint {fmt_count(p.get('step'))} {where}"
+    total = p.get("total_bytes") or 0
+    if p.get("finished"):
+        why = f" ({p['why']})" if p.get("why") else ""
+        return f"{head}: copied and verified, {fmt_bytes(total)}{why}"
+    share = (p.get("done_bytes") or 0) / total if total else 0.0
+    return f"{head}: {share:.0%} ({fmt_bytes(p.get('done_bytes'))} of {fmt_bytes(total)})"
 
 
 def _name(p: dict[str, Any]) -> str:
@@ -46,7 +58,9 @@ TEXT: dict[str, Callable[[dict[str, Any]], str]] = {
     + (f"; retrying in {fmt_duration(p['restart_in_s'])}" if p.get("restart_in_s") is not None else ""),
     EventKind.CHECKPOINT_SAVED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} saved"
     + (f", loss {fmt_float(p['train_loss'], 3)}" if p.get("train_loss") is not None else ""),
-    EventKind.CHECKPOINT_DELETED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} removed ({p.get('reason', '')})",
+    EventKind.CHECKPOINT_DELETED: lambda p: f"Checkpoint {fmt_count(p.get('step'))} removed ({p.get('reason', '')})"
+    + (f"; a copy stays in {', '.join(p['kept_in'])}" if p.get("kept_in") else ""),
+    EventKind.CHECKPOINT_TRANSFER: lambda p: transfer_text(p),
     "checkpoint_evaluated": lambda p: f"Checkpoint {fmt_count(p.get('step'))} evaluated",
     EventKind.EVALUATION: lambda p: f"Trial of {str(p.get('skill', '?')).upper()} L{p.get('level')}: "
     f"{fmt_percent(p.get('accuracy'))} ({p.get('correct')}/{p.get('total')})"

@@ -29,6 +29,7 @@ class VaultRow:
     sha256: str | None
     skill: str | None
     level: int | None
+    zones: tuple[str, ...] = ()  # storage zones holding a verified copy
 
     def accuracy_for(self, skill: str) -> tuple[float, int] | None:
         for s, acc, level in self.accuracy:
@@ -83,24 +84,40 @@ async def evaluations_by_step(store: Store) -> dict[int, list[Evaluation]]:
 
 
 def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, deployed: int | None, newest: int | None,
-              root: Path) -> VaultRow:
+              root: Path, zones: tuple[str, ...] = ()) -> VaultRow:
     """`root`: the save's folder, which the stored paths are relative to."""
     return VaultRow(
         step=cp.step, name=cp.name, created_at=cp.created_at, train_loss=cp.train_loss, val_loss=cp.val_loss,
         accuracy=latest_per_skill(evals), size_bytes=cp.size_bytes,
         on_trainer=cp.deleted_at is None and (root / cp.path).exists(), on_node=cp.on_node,
         champion=cp.step == champion, deployed=cp.step == deployed, pinned=cp.pinned, newest=cp.step == newest,
-        sha256=cp.weights_sha256, skill=cp.skill, level=cp.level,
+        sha256=cp.weights_sha256, skill=cp.skill, level=cp.level, zones=zones,
     )
 
 
+async def stored_copies(store: Store) -> dict[str, tuple[str, ...]]:
+    """checkpoint name -> the storage zones holding a verified copy."""
+    rows = await store.fetchall("SELECT a.name, c.zone FROM asset_copies c JOIN assets a ON a.id = c.asset_id "
+                                "WHERE a.kind = 'checkpoint' AND c.zone != 'trainer' AND c.state = 'ok' ORDER BY c.zone")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, zone in rows:
+        out[name] = (*out.get(name, ()), zone)
+    return out
+
+
 async def read_vault(store: Store, root: Path) -> VaultData:
+    """Checkpoints on the trainer, and those retention removed that a storage zone still holds."""
     live = await store.checkpoints.live()
+    zones = await stored_copies(store)
+    known = {cp.step for cp in live}
+    gone = [cp for cp in await store.checkpoints.removed() if cp.name in zones and cp.step not in known]
     evals = await evaluations_by_step(store)
     champion = await store.meta.champion_step()
     deployed = await store.meta.deployed_step()
     newest = live[0].step if live else None
-    rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest, root) for cp in live)
+    listed = sorted([*live, *gone], key=lambda cp: -cp.step)
+    rows = tuple(vault_row(cp, evals.get(cp.step, []), champion, deployed, newest, root, zones.get(cp.name, ()))
+                 for cp in listed)
     skills = tuple(sorted({s for r in rows for s, _, _ in r.accuracy}))
     return VaultData(rows, skills, champion, deployed)
 

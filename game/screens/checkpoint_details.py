@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from backend.fmt import fmt_bytes, fmt_count, fmt_float, fmt_percent
+from backend.store.catalog import Copy
 from backend.store.checkpoints import CheckpointRow
 from backend.store.evaluations import Evaluation
 from game.render import stamp
@@ -42,7 +43,14 @@ RESUME_WORDS = {
 }
 
 
-def facts(cp: CheckpointRow, champion: int | None, deployed: int | None) -> str:
+def copies_text(cp: CheckpointRow, copies: tuple[Copy, ...]) -> str:
+    """Where its copies are: the trainer (this save's folder) and every storage zone, with state."""
+    here = ["trainer"] if cp.deleted_at is None else []
+    zones = [c.zone if c.state == "ok" else f"{c.zone} ({c.state}, never served)" for c in copies if c.zone != "trainer"]
+    return ", ".join(here + zones) or "none: retention removed it"
+
+
+def facts(cp: CheckpointRow, champion: int | None, deployed: int | None, copies: tuple[Copy, ...] = ()) -> str:
     marks = [m for m, on in (("👑 champion", cp.step == champion), ("🚀 deployed", cp.step == deployed),
                               ("📌 pinned", cp.pinned), ("on the node", cp.on_node)) if on]
     rows = [
@@ -54,6 +62,7 @@ def facts(cp: CheckpointRow, champion: int | None, deployed: int | None) -> str:
         ("Loss", f"train {fmt_float(cp.train_loss, 4)} · val {fmt_float(cp.val_loss, 4)}"),
         ("Size", fmt_bytes(cp.size_bytes)),
         ("Resume", RESUME_WORDS[cp.resume_kind()]),
+        ("Copies", copies_text(cp, copies)),
         ("sha256", cp.weights_sha256 or "—"),
         ("Marks", ", ".join(marks) or "—"),
     ]
@@ -97,7 +106,8 @@ class CheckpointDetailsScreen(ModalScreen[None], DataView):
         evals = await app.store.evaluations.for_checkpoint(self.step)
         champion = await app.store.meta.champion_step()
         deployed = await app.store.meta.deployed_step()
-        key = (cp, tuple((e.skill, e.level, e.correct, e.total) for e in evals), champion, deployed)
+        copies = tuple(await app.store.catalog.copies(cp.name)) if cp is not None else ()
+        key = (cp, tuple((e.skill, e.level, e.correct, e.total) for e in evals), champion, deployed, copies)
         if key == self.shown:
             return
         self.shown = key
@@ -105,7 +115,7 @@ class CheckpointDetailsScreen(ModalScreen[None], DataView):
             self.query_one("#cp-facts", Static).update(f"checkpoint-{self.step} is not in the vault any more.")
             return
         self.query_one("#cp-title", Label).update(cp.name)
-        self.query_one("#cp-facts", Static).update(facts(cp, champion, deployed))
+        self.query_one("#cp-facts", Static).update(facts(cp, champion, deployed, copies))
         self.query_one("#cp-evals", Static).update(evaluation_lines(evals))
         self.query_one("#cp-ledger", Static).update("\n".join(ledger_lines(cp.ledger)) or "(empty ledger)")
 

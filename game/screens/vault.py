@@ -41,12 +41,14 @@ def marks(r: VaultRow) -> str:
 
 def where(r: VaultRow) -> str:
     """Where its copies are: `disk` (this save's folder), `node` (uploaded to the inference node;
-    🚀 marks the one it serves), or `deleted` (retention removed it; the ledger row stays)."""
+    🚀 marks the one it serves), a storage zone's name (hosts.storage: a verified copy there), or
+    `deleted` (retention removed it; the ledger row stays)."""
     places = []
     if r.on_trainer:
         places.append("disk")
     if r.on_node:
         places.append("node")
+    places += r.zones
     return "+".join(places) or "deleted"
 
 

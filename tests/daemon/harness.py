@@ -208,3 +208,31 @@ class RemoteNode:
         self.proc.terminate()
         self.proc.wait(20)
         self.log.close()
+
+
+def write_checkpoints(folder: Path, base: Path, steps: tuple[int, ...], job_id: str = "quest-1") -> None:
+    """Real checkpoints of `base`'s weights at `steps`, written by the engine's saver, each with a
+    small resume state (as a campaign's are)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from engine.checkpointing import save_checkpoint
+
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(str(base)), AutoTokenizer.from_pretrained(str(base))
+    for step in steps:
+        resume = {"init_step": 0, "job_step": step, "total_steps": 1000, "epoch": 0, "step_in_epoch": step,
+                  "data_fingerprint": "f", "loss_ema": 0.5, "job_id": job_id}
+        fields = {"job_step": step, "init_step": 0, "reason": "periodic", "job_id": job_id, "train_loss": 0.5,
+                  "resume": resume}
+        save_checkpoint(model, tokenizer, folder, step, fields, {"optimizer": {"m": torch.zeros(50_000)}})
+
+
+async def record_checkpoints(store: Store, slot: SaveSlot) -> None:
+    """The save's checkpoint folders into the vault, as the battle's sink records them."""
+    from contracts.checkpoint import read_ledger
+
+    for folder in sorted(slot.checkpoints_dir.iterdir()):
+        ledger = read_ledger(folder)
+        await store.checkpoints.record(ledger.step, folder.name, str(folder.relative_to(slot.root)),
+                                       ledger=ledger.model_dump(mode="json"), weights_sha256=ledger.weights_sha256,
+                                       size_bytes=sum(d.size for d in ledger.files.values()))

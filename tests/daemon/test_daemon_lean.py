@@ -6,43 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from backend.config import load_config
 from backend.daemon.context import DaemonContext
 from backend.daemon.upkeep import apply_retention
 from backend.store import Store
 from contracts.checkpoint import RESUME_STATE_NAME, check_checkpoint, has_resume_state, list_complete, read_ledger
-from daemon.harness import make_save
+from daemon.harness import make_save, record_checkpoints, write_checkpoints
 
 STEPS = (100, 200, 300, 400, 500)
 
 
-def write_checkpoints(folder: Path, base: Path, job_id: str) -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from engine.checkpointing import save_checkpoint
-
-    model, tokenizer = AutoModelForCausalLM.from_pretrained(str(base)), AutoTokenizer.from_pretrained(str(base))
-    for step in STEPS:
-        resume = {"init_step": 0, "job_step": step, "total_steps": 1000, "epoch": 0, "step_in_epoch": step,
-                  "data_fingerprint": "f", "loss_ema": 0.5, "job_id": job_id}
-        fields = {"job_step": step, "init_step": 0, "reason": "periodic", "job_id": job_id, "train_loss": 0.5,
-                  "resume": resume}
-        save_checkpoint(model, tokenizer, folder, step, fields, {"optimizer": {"m": torch.zeros(50_000)}})
-
-
 async def test_retention_thins_old_resume_states_but_the_newest_and_pinned(tmp_path: Path, nano_base: Path) -> None:
     save = await make_save(tmp_path / "save", nano_base, {"retention.keep_last": 10, "retention.resume_states_kept": 2})
-    write_checkpoints(save.checkpoints_dir, save.base_model_dir, "quest-1")
+    write_checkpoints(save.checkpoints_dir, save.base_model_dir, STEPS)
     store = await Store.open(save.db_path)
     ctx = DaemonContext(save, store, load_config(save.config_path))
     try:
-        for folder in sorted(save.checkpoints_dir.iterdir()):
-            ledger = read_ledger(folder)
-            await store.checkpoints.record(ledger.step, folder.name, str(folder.relative_to(save.root)),
-                                           ledger=ledger.model_dump(mode="json"), weights_sha256=ledger.weights_sha256,
-                                           size_bytes=sum(d.size for d in ledger.files.values()))
+        await record_checkpoints(store, save)
         await store.checkpoints.update(100, pinned=1)
         before = {r.step: r for r in await store.checkpoints.live()}
 

@@ -25,7 +25,7 @@ from contracts.utilisation import Utilisation
 from daemon.harness import chat_lines
 
 SEED_TASKS = {"health_check", "validate_queue", "vault_scan", "model_warmup", "lineage_report", "sparring_round",
-              "evaluation", "sparring", "generation", "retention", "database_backup", "quest_tests"}
+              "evaluation", "sparring", "generation", "retention", "database_backup", "quest_tests", "storage_sync"}
 
 
 async def context(save) -> DaemonContext:

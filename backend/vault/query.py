@@ -96,3 +96,18 @@ async def vault_entries(store: Store, root: Path) -> list[dict[str, Any]]:
             "evaluations": evals.get(row.step, []),
         })
     return out
+
+
+async def locate(store: Store, root: Path, step: int) -> dict[str, Any]:
+    """Where checkpoint `step` is: the trainer's folder (when it is there) and every copy the
+    catalog knows, with its state and when it was last verified."""
+    row = await store.checkpoints.get(step)
+    if row is None:
+        raise UserFacingError(f"checkpoint-{step} is not in the vault", fix="`realm vault list` shows what there is")
+    copies = [c.__dict__ for c in await store.catalog.copies(row.name)]
+    here = row.deleted_at is None and row.folder(root).is_dir()
+    if here and not any(c["zone"] == "trainer" for c in copies):
+        copies.insert(0, {"zone": "trainer", "path": row.path, "size_bytes": row.size_bytes, "verified_at": None,
+                          "state": "ok"})
+    copies = [c for c in copies if c["zone"] != "trainer" or here]
+    return {"step": step, "name": row.name, "on_trainer": here, "copies": copies}

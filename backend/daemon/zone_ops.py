@@ -1,0 +1,241 @@
+"""Zones in the daemon: push a checkpoint to a storage zone, pull it back, verify every copy,
+fetch a checkpoint that retention removed from the trainer when something asks for it (ask the
+vault first), and keep each storage zone's policy (every champion and pinned checkpoint, or all)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from backend.command_kinds import CommandKind, StepZone, ZoneRef
+from backend.daemon.context import DaemonContext
+from backend.daemon.dispatch import Dispatcher
+from backend.daemon.taskmaster import Task
+from backend.errors import UserFacingError
+from backend.event_kinds import EventKind
+from backend.store.checkpoints import CheckpointRow
+from backend.vault.transfer import TransferError, copy_checkpoint, verify_copy
+from backend.vault.zones import TRAINER, StorageZone, storage_zone, storage_zones
+from contracts.checkpoint import LedgerError, check_checkpoint, parse_checkpoint_name, read_ledger
+
+PROGRESS_EVERY = 0.25  # a transfer event at every quarter
+
+
+async def known_checkpoint(ctx: DaemonContext, step: int) -> CheckpointRow:
+    """A checkpoint the vault knows, on the trainer or not."""
+    row = await ctx.store.checkpoints.get(step)
+    if row is None:
+        raise UserFacingError(f"checkpoint-{step} is not in the vault", fix="`realm vault list` shows what there is")
+    return row
+
+
+async def catalogue(ctx: DaemonContext, row: CheckpointRow) -> None:
+    await ctx.store.catalog.register(row.name, row.path, row.weights_sha256, row.size_bytes)
+
+
+def on_trainer(ctx: DaemonContext, row: CheckpointRow) -> bool:
+    return row.deleted_at is None and not check_checkpoint(row.folder(ctx.slot.root))
+
+
+async def transfer(ctx: DaemonContext, row: CheckpointRow, source: Path, dest_root: Path, zone: str,
+                   direction: str, why: str = "") -> Path:
+    """copy_checkpoint in a thread, with a transfer event at each quarter and at the end."""
+    loop = asyncio.get_running_loop()
+    marks = {"next": PROGRESS_EVERY}
+    base = {"step": row.step, "name": row.name, "zone": zone, "direction": direction, "why": why}
+
+    def progress(done: int, total: int) -> None:
+        if total and done / total >= marks["next"] and done < total:
+            marks["next"] = (int(done / total / PROGRESS_EVERY) + 1) * PROGRESS_EVERY
+            payload = {**base, "done_bytes": done, "total_bytes": total, "finished": False}
+            asyncio.run_coroutine_threadsafe(ctx.event(EventKind.CHECKPOINT_TRANSFER, payload), loop)
+
+    started = time.monotonic()
+    try:
+        dest = await asyncio.to_thread(copy_checkpoint, source, dest_root, progress)
+    except TransferError as exc:
+        raise UserFacingError(f"copying {row.name} {'to' if direction == 'push' else 'from'} {zone} failed: {exc}",
+                              fix="run the same command again: a transfer goes on from what it had copied") from exc
+    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    await ctx.event(EventKind.CHECKPOINT_TRANSFER, {**base, "done_bytes": size, "total_bytes": size, "finished": True,
+                                                    "seconds": round(time.monotonic() - started, 2)})
+    return dest
+
+
+async def push(ctx: DaemonContext, step: int, zone_name: str) -> dict[str, Any]:
+    zone = storage_zone(ctx.config, zone_name)
+    row = await known_checkpoint(ctx, step)
+    if not on_trainer(ctx, row):
+        raise UserFacingError(f"{row.name} is not on the trainer, so it cannot be pushed",
+                              fix=f"`realm vault locate {step}` says where its copies are")
+    await catalogue(ctx, row)
+    dest = await transfer(ctx, row, row.folder(ctx.slot.root), zone.root, zone.name, "push")
+    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    await ctx.store.catalog.put_copy(row.name, zone.name, str(dest), size)
+    await ctx.store.catalog.put_copy(row.name, TRAINER, row.path, row.size_bytes)
+    return {"step": step, "zone": zone.name, "path": str(dest), "size_bytes": size}
+
+
+async def pull(ctx: DaemonContext, step: int, zone_name: str, why: str = "") -> dict[str, Any]:
+    """The zone's copy back into the trainer's checkpoints folder, verified file by file."""
+    zone = storage_zone(ctx.config, zone_name)
+    row = await known_checkpoint(ctx, step)
+    if on_trainer(ctx, row):
+        return {"step": step, "zone": zone.name, "path": str(row.folder(ctx.slot.root)), "already": True}
+    source = zone.folder(row.name)
+    problems = verify_against(row, source)
+    if problems:
+        await ctx.store.catalog.put_copy(row.name, zone.name, str(source), None,
+                                         state="missing" if not source.is_dir() else "corrupt")
+        raise UserFacingError(f"the copy of {row.name} in {zone.name} is not sound: {'; '.join(problems[:2])}",
+                              fix="it is never served; `realm vault locate` shows the other copies")
+    await catalogue(ctx, row)
+    dest = await transfer(ctx, row, source, ctx.slot.checkpoints_dir, zone.name, "pull", why)
+    rel = str(dest.relative_to(ctx.slot.root))
+    await ctx.store.checkpoints.update(step, deleted_at=None, path=rel)
+    await ctx.store.catalog.put_copy(row.name, TRAINER, rel, row.size_bytes)
+    return {"step": step, "zone": zone.name, "path": str(dest)}
+
+
+def verify_against(row: CheckpointRow, folder: Path) -> list[str]:
+    """Why `folder` is not a sound copy of `row` (re-hashed; its weights must be row's)."""
+    if not folder.is_dir():
+        return [f"{folder} is missing"]
+    problems = verify_copy(folder)
+    if not problems and row.weights_sha256 and read_ledger(folder).weights_sha256 != row.weights_sha256:
+        problems.append(f"{folder.name}: its weights are not the vault's checkpoint-{row.step}")
+    return problems
+
+
+async def fetch_to_trainer(ctx: DaemonContext, row: CheckpointRow, why: str) -> tuple[Path, str]:
+    """Ask the vault first: the checkpoint's folder on the trainer, pulled from the first storage
+    zone whose copy is sound when retention removed it. (folder, zone it came from)."""
+    if on_trainer(ctx, row):
+        return row.folder(ctx.slot.root), TRAINER
+    tried = []
+    copies = {c.zone: c for c in await ctx.store.catalog.copies(row.name)}
+    zones = sorted(storage_zones(ctx.config).values(), key=lambda z: (z.name not in copies, z.name))
+    for zone in zones:
+        if not zone.folder(row.name).is_dir():
+            continue
+        try:
+            out = await pull(ctx, row.step, zone.name, why)
+        except UserFacingError as exc:
+            tried.append(str(exc))
+            continue
+        return Path(out["path"]), zone.name
+    detail = f" ({'; '.join(tried)})" if tried else ""
+    raise UserFacingError(f"{row.name} is not on the trainer and no storage zone holds a sound copy{detail}",
+                          fix="retention removed it; pin the checkpoints you want to keep (`realm vault pin STEP`)")
+
+
+async def verify(ctx: DaemonContext, zone_name: str | None) -> dict[str, Any]:
+    """Re-hash every copy in the zone (or in every zone); the catalog records each one's state.
+    A corrupt copy is never pulled or served."""
+    zones = [zone_name] if zone_name else [TRAINER, *storage_zones(ctx.config)]
+    report: dict[str, Any] = {}
+    for name in zones:
+        report[name] = await (verify_trainer(ctx) if name == TRAINER else verify_storage(ctx, storage_zone(ctx.config, name)))
+        bad = report[name]["corrupt"] + report[name]["missing"]
+        if bad:
+            await ctx.event(EventKind.WARNING, {"source": "vault", "code": "copies_not_sound", "message":
+                            f"{name}: {len(bad)} copies are missing or corrupt ({', '.join(bad[:3])}); they are never "
+                            "served. `realm vault locate STEP` shows the sound ones"})
+    parts = []
+    for name, r in report.items():
+        counts = ", ".join(f"{len(r[k])} {k}" for k in ("ok", "corrupt", "missing", "unknown") if r.get(k))
+        bad = r["corrupt"] + r["missing"]
+        parts.append(f"{name}: {counts or 'nothing there'}" + (f" ({', '.join(bad[:3])})" if bad else ""))
+    return {**report, "summary": "; ".join(parts)}
+
+
+async def verify_trainer(ctx: DaemonContext) -> dict[str, Any]:
+    ok, corrupt, missing = [], [], []
+    for row in await ctx.store.checkpoints.live():
+        folder = row.folder(ctx.slot.root)
+        problems = await asyncio.to_thread(verify_against, row, folder)
+        state = "ok" if not problems else "missing" if not folder.is_dir() else "corrupt"
+        {"ok": ok, "corrupt": corrupt, "missing": missing}[state].append(row.name)
+        await catalogue(ctx, row)
+        await ctx.store.catalog.put_copy(row.name, TRAINER, row.path, row.size_bytes, state=state)
+    return {"ok": ok, "corrupt": corrupt, "missing": missing}
+
+
+async def verify_storage(ctx: DaemonContext, zone: StorageZone) -> dict[str, Any]:
+    """The catalog's copies in the zone and the checkpoint folders found there (scan)."""
+    ok, corrupt, missing, unknown = [], [], [], []
+    listed = await ctx.store.catalog.in_zone(zone.name)
+    found = {p.name for p in zone.root.iterdir() if parse_checkpoint_name(p.name)} if zone.root.is_dir() else set()
+    for name in sorted(set(listed) | found):
+        parsed = parse_checkpoint_name(name)
+        row = await ctx.store.checkpoints.get(parsed.step) if parsed else None
+        if row is None or row.name != name:
+            unknown.append(name)
+            continue
+        problems = await asyncio.to_thread(verify_against, row, zone.folder(name))
+        state = "ok" if not problems else "missing" if not zone.folder(name).is_dir() else "corrupt"
+        {"ok": ok, "corrupt": corrupt, "missing": missing}[state].append(name)
+        await catalogue(ctx, row)
+        await ctx.store.catalog.put_copy(name, zone.name, str(zone.folder(name)), row.size_bytes, state=state)
+    return {"ok": ok, "corrupt": corrupt, "missing": missing, "unknown": unknown}
+
+
+async def wanted_in(ctx: DaemonContext, zone: StorageZone) -> list[CheckpointRow]:
+    """What the zone's policy keeps: every champion ever crowned and every pinned checkpoint
+    (keep: champions), or every checkpoint (keep: all); only those still on the trainer can go."""
+    live = await ctx.store.checkpoints.live()
+    if zone.keep == "all":
+        return live
+    rows = await ctx.store.fetchall("SELECT DISTINCT json_extract(payload, '$.step') FROM events WHERE kind = ?",
+                                    (EventKind.CHAMPION,))
+    champions = {int(r[0]) for r in rows if r[0] is not None}
+    current = await ctx.store.meta.champion_step()
+    if current is not None:
+        champions.add(current)
+    return [r for r in live if r.step in champions or r.pinned]
+
+
+async def storage_sync(ctx: DaemonContext) -> str:
+    """Each storage zone gets what its policy keeps and does not hold yet."""
+    zones = storage_zones(ctx.config)
+    if not zones:
+        return "no storage zone (hosts.storage)"
+    pushed, failed = 0, []
+    for zone in zones.values():
+        held = await ctx.store.catalog.in_zone(zone.name)
+        for row in await wanted_in(ctx, zone):
+            if row.name in held and held[row.name].state == "ok":
+                continue
+            try:
+                await push(ctx, row.step, zone.name)
+                pushed += 1
+            except (UserFacingError, OSError, LedgerError) as exc:
+                failed.append(f"{row.name} to {zone.name}: {exc}")
+    if failed:
+        await ctx.event(EventKind.WARNING, {"source": "vault", "code": "storage_sync_failed",
+                                            "message": f"{len(failed)} copies failed: {failed[0]}"})
+    return f"{pushed} pushed to {len(zones)} storage zone(s)" + (f", {len(failed)} failed" if failed else "")
+
+
+def zone_tasks() -> list[Task]:
+    return [Task("storage_sync", 18, 300.0, "light", storage_sync,
+                 when="every 5 minutes: each storage zone (hosts.storage) gets the checkpoints its policy keeps "
+                      "(every champion and pinned one, or all)")]
+
+
+def register_zone_ops(dispatcher: Dispatcher) -> None:
+    async def on_push(ctx: DaemonContext, p: StepZone) -> dict[str, Any]:
+        return await push(ctx, p.step, p.zone)
+
+    async def on_pull(ctx: DaemonContext, p: StepZone) -> dict[str, Any]:
+        return await pull(ctx, p.step, p.zone, why="asked for")
+
+    async def on_verify(ctx: DaemonContext, p: ZoneRef) -> dict[str, Any]:
+        return await verify(ctx, p.zone)
+
+    dispatcher.register(CommandKind.CHECKPOINT_PUSH, on_push, background=True)
+    dispatcher.register(CommandKind.CHECKPOINT_PULL, on_pull, background=True)
+    dispatcher.register(CommandKind.VAULT_VERIFY, on_verify, background=True)
+

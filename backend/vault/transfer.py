@@ -1,0 +1,101 @@
+"""Copying a checkpoint folder into another zone, verified and resumable.
+
+Each file is written as `NAME.part` inside `.tmp-CHECKPOINT.transfer` in the destination, then
+checked against the ledger's sha256 and renamed; the folder is renamed to the checkpoint's name
+once every file is in. An interrupted transfer leaves the staging folder: the next one goes on
+from the bytes already there (a part file that does not match the ledger is thrown away and
+copied again). A copy that arrives corrupt is never renamed into place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from contracts.checkpoint import LEDGER_NAME, TEMP_PREFIX, CheckpointLedger, check_checkpoint, read_ledger
+from contracts.fsutil import fsync_dir
+
+CHUNK = 4 << 20
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+class TransferError(RuntimeError):
+    """A source that is not a complete checkpoint, or a copy that does not match its ledger."""
+
+
+def staging_folder(dest_root: Path, name: str) -> Path:
+    return dest_root / f"{TEMP_PREFIX}{name}.transfer"
+
+
+def copy_checkpoint(source: Path, dest_root: Path, progress: Progress | None = None) -> Path:
+    """Copy the checkpoint folder `source` to `dest_root/<its name>`; returns that folder. A
+    verified copy already there is kept as it is."""
+    problems = check_checkpoint(source)
+    if problems:
+        raise TransferError(f"{source.name} is not a complete checkpoint: {'; '.join(problems[:3])}")
+    ledger = read_ledger(source)
+    dest = dest_root / ledger.name
+    if dest.is_dir() and not check_checkpoint(dest, verify_hashes=True):
+        return dest
+    if dest.exists():
+        raise TransferError(f"{dest} exists and is not a sound copy of {ledger.name}; set it aside first")
+    dest_root.mkdir(parents=True, exist_ok=True)
+    staging = staging_folder(dest_root, ledger.name)
+    staging.mkdir(exist_ok=True)
+    total = sum(d.size for d in ledger.files.values())
+    done = 0
+    for fname, digest in sorted(ledger.files.items()):
+        done = copy_file(source / fname, staging / fname, digest.sha256, digest.size, done, total, progress)
+    shutil.copyfile(source / LEDGER_NAME, staging / LEDGER_NAME)
+    fsync_dir(staging)
+    os.rename(staging, dest)
+    fsync_dir(dest_root)
+    problems = check_checkpoint(dest)
+    if problems:  # cannot happen after the per-file checks, unless the disk lies
+        raise TransferError(f"{dest}: {'; '.join(problems[:3])}")
+    return dest
+
+
+def copy_file(src: Path, final: Path, sha256: str, size: int, done: int, total: int,
+              progress: Progress | None) -> int:
+    """One file into place (`final`), resuming its `.part`; returns the bytes done so far."""
+    if final.is_file() and final.stat().st_size == size:
+        return done + size
+    part = final.with_name(final.name + ".part")
+    have = part.stat().st_size if part.is_file() else 0
+    if have > size:
+        part.unlink()
+        have = 0
+    digest = hashlib.sha256()
+    if have:
+        with open(part, "rb") as f:
+            while block := f.read(CHUNK):
+                digest.update(block)
+    done += have
+    with open(src, "rb") as s, open(part, "ab") as d:
+        s.seek(have)
+        while block := s.read(CHUNK):
+            d.write(block)
+            digest.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, total)
+        d.flush()
+        os.fsync(d.fileno())
+    if digest.hexdigest() != sha256 or part.stat().st_size != size:
+        part.unlink(missing_ok=True)
+        raise TransferError(f"{src.name}: the copy does not match the ledger's sha256 (the source may be damaged; "
+                            "`realm vault verify` checks it); the part was removed, so a retry copies it afresh")
+    os.replace(part, final)
+    return done
+
+
+def verify_copy(folder: Path, ledger: CheckpointLedger | None = None) -> list[str]:
+    """Why the copy in `folder` is not sound (every file re-hashed against its own ledger); an
+    empty list when it is. `ledger`: the catalog's ledger, which the copy's must agree with."""
+    problems = check_checkpoint(folder, verify_hashes=True)
+    if not problems and ledger is not None and read_ledger(folder).weights_sha256 != ledger.weights_sha256:
+        problems.append(f"{folder.name}: its weights differ from the trainer's ledger")
+    return problems
