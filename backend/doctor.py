@@ -164,6 +164,17 @@ def check_memory(slot: SaveSlot) -> Check:
     return Check("memory", False, admission.detail, "; ".join(admission.fixes))
 
 
+def check_storage(slot: SaveSlot) -> list[Check]:
+    """Each storage zone (hosts.storage): the folder is there and writable."""
+    from backend.hosts import probe_storage, registry
+
+    config, _ = check_config(slot.config_path)
+    if config is None:
+        return []
+    return [Check(f"storage {s.entry.name}", s.ok, f"{s.entry.address}: {s.status}", s.fix)
+            for s in (probe_storage(e) for e in registry(slot, config) if e.role == "storage")]
+
+
 CHECK_TIMEOUT_S = 30.0  # any one check; the engine probe (it imports torch) gets ENGINE_TIMEOUT_S
 ENGINE_TIMEOUT_S = 120.0
 
@@ -189,8 +200,11 @@ async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
         timed_check("checkpoints", lambda: check_checkpoint_folders(slot)),
         timed_check("memory", lambda: check_memory(slot)),
         timed_check("inference node", check_node(slot)),
+        timed_check("storage", lambda: check_storage(slot)),
     )
     probed = await engine_probe
     engine, facts = probed if isinstance(probed, tuple) else (probed, {})
-    config, disk, database, daemon, folders, memory, node = quick
-    return [config, disk, database, daemon, folders, engine, check_gpu(facts), check_attention(facts), memory, node]
+    config, disk, database, daemon, folders, memory, node, storage = quick
+    zones = storage if isinstance(storage, list) else [storage]
+    return [config, disk, database, daemon, folders, engine, check_gpu(facts), check_attention(facts), memory, node,
+            *zones]

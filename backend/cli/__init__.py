@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {  # command -> the module that registers it (importe
     "tasks": "backend.cli.cmd_tasks",
     "spar": "backend.cli.cmd_spar",
     "doctor": "backend.cli.cmd_doctor",
+    "hosts": "backend.cli.cmd_hosts",
     "skill": "backend.cli.cmd_skill",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
