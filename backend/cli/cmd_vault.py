@@ -51,6 +51,8 @@ def register(sub: Any) -> None:
     p = add_command(inner, "verify", simple(CommandKind.VAULT_VERIFY, lambda a: {"zone": a.zone}, "{summary}"),
                     "re-hash every copy in a zone (or in all): missing or corrupt ones are reported, never served")
     p.add_argument("zone", nargs="?")
+    p = add_command(inner, "scan", simple(CommandKind.TASK_RUN, lambda a: {"name": "vault_scan"}, "{outcome}"),
+                    "register checkpoint folders the vault does not know (the trainer's and each storage zone's)")
     p = add_command(inner, "locate", cmd_locate, "where a checkpoint's copies are (trainer, storage zones)")
     p.add_argument("step", type=int)
     p.add_argument("--json", action="store_true")

@@ -14,6 +14,7 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.quest_tests import keep_held_out
 from backend.daemon.taskmaster import Task
+from backend.daemon.zone_ops import scan_storage
 from backend.daemon.validate_step import reason_of, validate_sync
 from backend.event_kinds import EventKind
 from backend.store.integrity import check_integrity
@@ -78,10 +79,14 @@ async def vault_due(ctx: DaemonContext) -> bool:
 
 async def vault_scan(ctx: DaemonContext) -> str:
     """Checkpoint folders the database does not know are recorded with their ledgers; listed
-    ones whose folders are gone are marked deleted (as at every daemon start)."""
+    ones whose folders are gone are marked deleted (as at every daemon start); copies in the
+    storage zones that the catalog does not know are registered."""
     out = await scan_checkpoints(ctx, remove_temp=False)
+    added, foreign = await scan_storage(ctx)
+    stored = f"; storage: {added} copies registered" + (f", {foreign} folders not this save's" if foreign else "") \
+        if added or foreign else ""
     return (f"{len(out.recorded)} recorded from disk, {len(out.gone)} gone, {len(out.back)} back"
-            if out.recorded or out.gone or out.back else "the vault matches the checkpoint folders")
+            if out.recorded or out.gone or out.back else "the vault matches the checkpoint folders") + stored
 
 
 async def lineage_report(ctx: DaemonContext) -> str:

@@ -55,7 +55,8 @@ async def thin_resume_states(ctx: DaemonContext, rows: list[CheckpointRow]) -> t
                                                 "message": f"{row.name}: its resume state could not be removed ({exc})"})
             continue
         size = sum(d.size for d in ledger.files.values())
-        await ctx.store.checkpoints.update(row.step, ledger=ledger.model_dump(mode="json"), size_bytes=size)
+        await ctx.store.checkpoints.update(row.step, ledger=ledger.model_dump(mode="json", exclude={"files"}),
+                                           size_bytes=size)
         count += 1
     return count, freed
 

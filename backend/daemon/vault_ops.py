@@ -74,7 +74,8 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         return {"step": p.step, "pinned": p.pinned}
 
     async def export(ctx: DaemonContext, p: CheckpointExport) -> dict[str, Any]:
-        row = await live_checkpoint(ctx, p.step)
+        row = await known_checkpoint(ctx, p.step)
+        source, _ = await fetch_to_trainer(ctx, row, why="to export it")  # ask the vault first
         dest_root = Path(p.dest).expanduser()
         if not dest_root.is_absolute():
             dest_root = ctx.slot.exports_dir / dest_root
@@ -82,7 +83,6 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         if dest.exists():
             raise UserFacingError(f"{dest} already exists", fix="pick another folder (nothing was overwritten)")
         tmp = dest.with_name(f".{dest.name}.exporting")
-        source = row.folder(ctx.slot.root)
         if p.merge and (source / "adapter_config.json").is_file():
             await merge_adapter(source, tmp)
         else:

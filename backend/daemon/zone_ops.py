@@ -12,6 +12,7 @@ from typing import Any
 from backend.command_kinds import CommandKind, StepZone, ZoneRef
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
+from backend.daemon.jobs import ledger_facts
 from backend.daemon.taskmaster import Task
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
@@ -169,9 +170,8 @@ async def verify_storage(ctx: DaemonContext, zone: StorageZone) -> dict[str, Any
     listed = await ctx.store.catalog.in_zone(zone.name)
     found = {p.name for p in zone.root.iterdir() if parse_checkpoint_name(p.name)} if zone.root.is_dir() else set()
     for name in sorted(set(listed) | found):
-        parsed = parse_checkpoint_name(name)
-        row = await ctx.store.checkpoints.get(parsed.step) if parsed else None
-        if row is None or row.name != name:
+        row = await adopt(ctx, zone, name)
+        if row is None:
             unknown.append(name)
             continue
         problems = await asyncio.to_thread(verify_against, row, zone.folder(name))
@@ -180,6 +180,43 @@ async def verify_storage(ctx: DaemonContext, zone: StorageZone) -> dict[str, Any
         await catalogue(ctx, row)
         await ctx.store.catalog.put_copy(name, zone.name, str(zone.folder(name)), row.size_bytes, state=state)
     return {"ok": ok, "corrupt": corrupt, "missing": missing, "unknown": unknown}
+
+
+async def adopt(ctx: DaemonContext, zone: StorageZone, name: str) -> CheckpointRow | None:
+    """The vault's row of the checkpoint folder `name` in the zone; a folder the save does not list
+    (lost with a restored database) is recorded from its ledger, as gone from the trainer, so it
+    can be pulled. None: not this save's checkpoint (its step is another checkpoint's here)."""
+    parsed = parse_checkpoint_name(name)
+    if parsed is None:
+        return None
+    row = await ctx.store.checkpoints.get(parsed.step)
+    if row is None and zone.folder(name).is_dir() and not check_checkpoint(zone.folder(name)):
+        facts = ledger_facts(await asyncio.to_thread(read_ledger, zone.folder(name)))
+        await ctx.store.checkpoints.record(parsed.step, name, f"{ctx.slot.checkpoints_dir.name}/{name}",
+                                           deleted_at=time.time(), **facts)
+        row = await ctx.store.checkpoints.get(parsed.step)
+    return row if row is not None and row.name == name else None
+
+
+async def scan_storage(ctx: DaemonContext) -> tuple[int, int]:
+    """Checkpoint folders in the storage zones that the catalog does not know yet: recorded with
+    their ledgers (sizes checked; `verify` re-hashes). (copies added, folders not this save's)."""
+    added = foreign = 0
+    for zone in storage_zones(ctx.config).values():
+        if not zone.root.is_dir():
+            continue
+        held = await ctx.store.catalog.in_zone(zone.name)
+        for folder in sorted(zone.root.iterdir()):
+            if folder.name in held or parse_checkpoint_name(folder.name) is None:
+                continue
+            row = await adopt(ctx, zone, folder.name)
+            if row is None or check_checkpoint(folder):
+                foreign += 1
+                continue
+            await catalogue(ctx, row)
+            await ctx.store.catalog.put_copy(row.name, zone.name, str(folder), row.size_bytes)
+            added += 1
+    return added, foreign
 
 
 async def wanted_in(ctx: DaemonContext, zone: StorageZone) -> list[CheckpointRow]:

@@ -38,9 +38,7 @@ class CheckpointRow:
         resume = self.ledger.get("resume") if isinstance(self.ledger, dict) else None
         if not resume:
             return "none"
-        if resume.get("thinned") or resume.get("state_file", "resume_state.pt") not in self.ledger.get("files", {}):
-            return "thinned"
-        return "exact"
+        return "thinned" if resume.get("thinned") else "exact"
 
 
 def checkpoint_from_row(row: Any) -> CheckpointRow:

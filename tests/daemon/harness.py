@@ -229,10 +229,9 @@ def write_checkpoints(folder: Path, base: Path, steps: tuple[int, ...], job_id: 
 
 async def record_checkpoints(store: Store, slot: SaveSlot) -> None:
     """The save's checkpoint folders into the vault, as the battle's sink records them."""
+    from backend.daemon.jobs import ledger_facts
     from contracts.checkpoint import read_ledger
 
     for folder in sorted(slot.checkpoints_dir.iterdir()):
-        ledger = read_ledger(folder)
-        await store.checkpoints.record(ledger.step, folder.name, str(folder.relative_to(slot.root)),
-                                       ledger=ledger.model_dump(mode="json"), weights_sha256=ledger.weights_sha256,
-                                       size_bytes=sum(d.size for d in ledger.files.values()))
+        facts = ledger_facts(read_ledger(folder))
+        await store.checkpoints.record(facts["ledger"]["step"], folder.name, str(folder.relative_to(slot.root)), **facts)

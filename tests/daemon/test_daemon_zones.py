@@ -11,6 +11,7 @@ import pytest
 
 from backend.command_kinds import CommandKind
 from backend.config import load_config
+from backend.daemon.chores import vault_scan
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
@@ -106,5 +107,17 @@ async def test_a_checkpoint_removed_by_retention_is_fetched_from_storage_verifie
         assert await storage_sync(ctx) == "1 pushed to 1 storage zone(s)"
         assert check_checkpoint(nas / names[500], verify_hashes=True) == []
         assert await storage_sync(ctx) == "0 pushed to 1 storage zone(s)"
+
+        # a database restored from an older backup forgot checkpoint 500: the vault scan finds its stored copy
+        import shutil
+
+        async with store.transaction() as conn:
+            await conn.execute("DELETE FROM asset_copies")
+            await conn.execute("DELETE FROM checkpoints WHERE step = 500")
+        shutil.rmtree(save.checkpoints_dir / names[500])
+        assert "storage: 3 copies registered" in await vault_scan(ctx)  # 100, 400 (corrupt, sizes fine) and 500
+        row = await store.checkpoints.get(500)
+        assert row is not None and row.deleted_at is not None and row.weights_sha256
+        assert [(c["zone"], c["state"]) for c in (await locate(store, save.root, 500))["copies"]] == [("nas", "ok")]
     finally:
         await store.close()

@@ -24,11 +24,10 @@ async def make_vault(save: Path) -> None:
     async with await Store.open(save / "realm.db") as store:
         for step, (train, val, evals) in CHECKPOINTS.items():
             resume = {"state_file": "resume_state.pt", "thinned": step == 100}
-            files = {"model.safetensors": {}} | ({} if step == 100 else {"resume_state.pt": {}})
             await store.checkpoints.record(step, f"checkpoint-{step}-20261203-1200", f"checkpoints/c{step}",
                                            train_loss=train, val_loss=val, size_bytes=step * 1000,
                                            weights_sha256=f"{step:064d}", skill="bin", level=1,
-                                           ledger={"resume": resume, "files": files})
+                                           ledger={"resume": resume})
             for (skill, level), (correct, total) in evals.items():
                 await store.evaluations.record(step, skill, level, correct, total, [])
         await store.checkpoints.update(200, pinned=1)
