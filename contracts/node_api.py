@@ -20,6 +20,7 @@ HEADER_SHA256 = "X-Realm-Weights-Sha256"
 HEADER_BASE_SHA256 = "X-Realm-Base-Weights-Sha256"  # LoRA checkpoints only: the base under the adapter
 API_KEY_HEADER = "Authorization"  # "Bearer <key>", as OpenAI clients send it
 HEADER_MANIFEST = "X-Realm-Manifest"  # POST /models/upload: UploadManifest JSON
+HEADER_CONTENT_SHA256 = "X-Realm-Content-Sha256"  # GET /models/files/{model}/{file}: the file's ledger digest
 MAX_BATCH_PROMPTS = 64  # POST /v1/batch/completions: prompts per request (greedy, evaluation)
 
 MODEL_ID_RE = re.compile(r"^(base|checkpoint-(\d+))$")

@@ -9,6 +9,7 @@ Routes (every one but /health needs the API key when one is set):
     POST /models/load            {"model": id} -> LoadedModel (loads, or returns the loaded one)
     POST /models/unload          {"model": id}
     POST /models/upload          a checkpoint as a tar stream (see inference_node.upload)
+    GET  /models/files/{model}[/{file}]  a checkpoint's manifest and files, for a pull (inference_node.files)
 
 A chat request never loads anything: an id that is not loaded (or whose files changed
 since it was loaded) gets a 404 about `model`; loading is explicit, with /models/load.
@@ -35,6 +36,7 @@ from inference_node.auth import ApiKeyMiddleware
 from inference_node.batch import generate_batch
 from inference_node.body_limit import BodyLimitMiddleware
 from inference_node.errors import NodeError, hide_path, install_error_handlers
+from inference_node.files import install_file_routes
 from inference_node.generation import SamplingParams
 from inference_node.identity import Catalog
 from inference_node.pool import ModelPool
@@ -124,6 +126,8 @@ def create_app(settings: NodeSettings) -> FastAPI:
         runtime = pool.unload(body.model)
         return {"model": runtime.model_id, "unloaded": True, "in_flight": runtime.in_flight,
                 "weights_sha256": runtime.weights_sha256}
+
+    install_file_routes(app, catalog)
 
     @app.post("/models/upload")
     async def upload(request: Request) -> JSONResponse:

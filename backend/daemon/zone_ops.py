@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,12 @@ from backend.daemon.taskmaster import Task
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.store.checkpoints import CheckpointRow
-from backend.vault.transfer import TransferError, copy_checkpoint, verify_copy
-from backend.vault.zones import TRAINER, StorageZone, storage_zone, storage_zones
+from backend.http_client import ServiceError
+from backend.oracle import OracleClient
+from backend.vault.node_pull import pull_from_node
+from backend.vault.transfer import Progress, TransferError, copy_checkpoint, verify_copy
+from backend.vault.zones import NODE, TRAINER, StorageZone, storage_zone, storage_zones
+from contracts.node_api import model_id_for
 from contracts.checkpoint import LedgerError, check_checkpoint, parse_checkpoint_name, read_ledger
 
 PROGRESS_EVERY = 0.25  # a transfer event at every quarter
@@ -43,6 +48,13 @@ def on_trainer(ctx: DaemonContext, row: CheckpointRow) -> bool:
 async def transfer(ctx: DaemonContext, row: CheckpointRow, source: Path, dest_root: Path, zone: str,
                    direction: str, why: str = "") -> Path:
     """copy_checkpoint in a thread, with a transfer event at each quarter and at the end."""
+    return await moved(ctx, row, zone, direction, why,
+                       lambda progress: asyncio.to_thread(copy_checkpoint, source, dest_root, progress))
+
+
+async def moved(ctx: DaemonContext, row: CheckpointRow, zone: str, direction: str, why: str,
+                move: Callable[[Progress], Awaitable[Path]]) -> Path:
+    """Run `move` (a copy into or out of a zone) with a transfer event at each quarter and at the end."""
     loop = asyncio.get_running_loop()
     marks = {"next": PROGRESS_EVERY}
     base = {"step": row.step, "name": row.name, "zone": zone, "direction": direction, "why": why}
@@ -51,18 +63,41 @@ async def transfer(ctx: DaemonContext, row: CheckpointRow, source: Path, dest_ro
         if total and done / total >= marks["next"] and done < total:
             marks["next"] = (int(done / total / PROGRESS_EVERY) + 1) * PROGRESS_EVERY
             payload = {**base, "done_bytes": done, "total_bytes": total, "finished": False}
+            # from a worker thread (a copy) or the loop itself (a download): thread-safe either way
             asyncio.run_coroutine_threadsafe(ctx.event(EventKind.CHECKPOINT_TRANSFER, payload), loop)
 
     started = time.monotonic()
     try:
-        dest = await asyncio.to_thread(copy_checkpoint, source, dest_root, progress)
-    except TransferError as exc:
+        dest = await move(progress)
+    except (TransferError, ServiceError) as exc:
         raise UserFacingError(f"copying {row.name} {'to' if direction == 'push' else 'from'} {zone} failed: {exc}",
                               fix="run the same command again: a transfer goes on from what it had copied") from exc
     size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
     await ctx.event(EventKind.CHECKPOINT_TRANSFER, {**base, "done_bytes": size, "total_bytes": size, "finished": True,
                                                     "seconds": round(time.monotonic() - started, 2)})
     return dest
+
+
+async def pull_node(ctx: DaemonContext, row: CheckpointRow, why: str) -> dict[str, Any]:
+    """The remote node's serving copy back onto the trainer: weights only (a node has no resume
+    state), verified file by file."""
+    if ctx.config.hosts.inference.url == "local":
+        raise UserFacingError("the local node reads the trainer's own checkpoints folder: it holds no copy to pull",
+                              fix="pull from a storage zone (`realm vault locate STEP` says which)")
+    model_id = model_id_for(row.step)
+    client = OracleClient.from_config(ctx.slot, ctx.config)
+    try:
+        if model_id not in await client.available():
+            raise UserFacingError(f"the inference node holds no copy of {row.name}")
+        dest = await moved(ctx, row, NODE, "pull", why, lambda progress: pull_from_node(
+            client, model_id, ctx.slot.checkpoints_dir, row.weights_sha256, progress))
+    finally:
+        await client.aclose()
+    rel = str(dest.relative_to(ctx.slot.root))
+    await ctx.store.checkpoints.update(row.step, deleted_at=None, path=rel, ledger=ledger_facts(read_ledger(dest))["ledger"])
+    await catalogue(ctx, row)
+    await ctx.store.catalog.put_copy(row.name, TRAINER, rel, row.size_bytes)
+    return {"step": row.step, "zone": NODE, "path": str(dest), "weights_only": True}
 
 
 async def push(ctx: DaemonContext, step: int, zone_name: str) -> dict[str, Any]:
@@ -80,11 +115,14 @@ async def push(ctx: DaemonContext, step: int, zone_name: str) -> dict[str, Any]:
 
 
 async def pull(ctx: DaemonContext, step: int, zone_name: str, why: str = "") -> dict[str, Any]:
-    """The zone's copy back into the trainer's checkpoints folder, verified file by file."""
-    zone = storage_zone(ctx.config, zone_name)
+    """The zone's copy back into the trainer's checkpoints folder, verified file by file (`node`:
+    the remote inference node's serving copy)."""
     row = await known_checkpoint(ctx, step)
     if on_trainer(ctx, row):
-        return {"step": step, "zone": zone.name, "path": str(row.folder(ctx.slot.root)), "already": True}
+        return {"step": step, "zone": zone_name, "path": str(row.folder(ctx.slot.root)), "already": True}
+    if zone_name == NODE:
+        return await pull_node(ctx, row, why)
+    zone = storage_zone(ctx.config, zone_name)
     source = zone.folder(row.name)
     problems = verify_against(row, source)
     if problems:
@@ -127,6 +165,12 @@ async def fetch_to_trainer(ctx: DaemonContext, row: CheckpointRow, why: str) -> 
             tried.append(str(exc))
             continue
         return Path(out["path"]), zone.name
+    if ctx.config.hosts.inference.url != "local":
+        try:
+            out = await pull_node(ctx, row, why)
+            return Path(out["path"]), NODE
+        except UserFacingError as exc:
+            tried.append(str(exc))
     detail = f" ({'; '.join(tried)})" if tried else ""
     raise UserFacingError(f"{row.name} is not on the trainer and no storage zone holds a sound copy{detail}",
                           fix="retention removed it; pin the checkpoints you want to keep (`realm vault pin STEP`)")

@@ -11,6 +11,7 @@ from backend.config.model import RealmConfig
 from backend.errors import UserFacingError
 
 TRAINER = "trainer"
+NODE = "node"  # a remote inference node: it holds serving copies (no resume state)
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,54 @@ async def test_a_checkpoint_removed_by_retention_is_fetched_from_storage_verifie
         assert [(c["zone"], c["state"]) for c in (await locate(store, save.root, 500))["copies"]] == [("nas", "ok")]
     finally:
         await store.close()
+
+
+async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_nothing_else_is_served(
+        tmp_path: Path, nano_base: Path, node: RemoteNode) -> None:
+    import httpx
+
+    from backend.vault.transfer import staging_folder
+
+    save = await make_save(tmp_path / "save", nano_base, {
+        "hosts.inference.url": node.url, "hosts.inference.api_key_env": KEY_ENV})
+    write_checkpoints(save.checkpoints_dir, save.base_model_dir, (100, 200))
+    store = await Store.open(save.db_path)
+    ctx = DaemonContext(save, store, load_config(save.config_path))
+    dispatcher = Dispatcher(ctx)
+    register_vault_ops(dispatcher, NodeManager(ctx))
+    register_zone_ops(dispatcher)
+    try:
+        await record_checkpoints(store, save)
+        row = await store.checkpoints.get(100)
+        ok, out = await dispatcher.carry_out(CommandKind.NODE_LOAD, {"step": 100})  # uploads it
+        assert ok and out["from"] == "trainer", out
+        weights = (row.folder(save.root) / "model.safetensors").read_bytes()
+        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_DELETE, {"step": 100})
+        assert ok, out
+
+        # only the checkpoint's own ledger files, only with the key
+        async with httpx.AsyncClient(base_url=node.url) as http:
+            auth = {"Authorization": f"Bearer {node.key}"}
+            assert (await http.get("/models/files/checkpoint-100")).status_code == 401
+            listing = (await http.get("/models/files/checkpoint-100", headers=auth)).json()
+            assert listing["weights_sha256"] == row.weights_sha256 and "resume_state.pt" not in listing["files"]
+            for name in ("resume_state.pt", "..%2F..%2Fremote-node.log", "..", "nothing.bin"):
+                assert (await http.get(f"/models/files/checkpoint-100/{name}", headers=auth)).status_code == 404, name
+            assert (await http.get("/models/files/base/config.json", headers=auth)).status_code == 404
+
+        # half a file already staged (an interrupted pull): the rest comes with a Range request
+        staging = staging_folder(save.checkpoints_dir, row.name)
+        staging.mkdir()
+        (staging / "model.safetensors.part").write_bytes(weights[: len(weights) // 2])
+        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_PULL, {"step": 100, "zone": "node"})
+        assert ok and out["weights_only"], out
+        back = await store.checkpoints.get(100)
+        folder = back.folder(save.root)
+        assert back.deleted_at is None and back.resume_kind() == "thinned" and not staging.exists()
+        assert check_checkpoint(folder, verify_hashes=True) == [] and (folder / "model.safetensors").read_bytes() == weights
+        moves = [m for m in await events_of(store, EventKind.CHECKPOINT_TRANSFER) if m["zone"] == "node"]
+        assert moves[-1]["finished"] and moves[-1]["direction"] == "pull"
+        partway = [m["done_bytes"] for m in moves if not m["finished"]]
+        assert partway and min(partway) > len(weights) // 2  # it went on from the staged half
+    finally:
+        await store.close()
