@@ -13,7 +13,7 @@ from backend.command_kinds import CommandKind, StepRef
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
-from backend.daemon.retention import rank_key
+from backend.vault.ranking import SCORE_SQL, rank_key
 from backend.daemon.taskmaster import Task
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
@@ -24,10 +24,8 @@ CONFIRM_TIMEOUT_S = 60.0
 
 
 async def evaluation_score(ctx: DaemonContext, step: int) -> float | None:
-    """Mean over the checkpoint's evaluations of (level - 1 + accuracy): solving a
-    higher level counts more than acing a lower one. None when not evaluated."""
-    value = await ctx.store.scalar(
-        "SELECT AVG(level - 1 + accuracy) FROM evaluations WHERE checkpoint_step = ?", (step,))
+    """The ranking rule's score (backend.vault.ranking); None when not evaluated."""
+    value = await ctx.store.scalar(f"SELECT {SCORE_SQL} FROM evaluations WHERE checkpoint_step = ?", (step,))
     return None if value is None else float(value)
 
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backend.store.checkpoints import CheckpointRow
-
-
-def rank_key(step: int, accuracy: float | None, val_loss: float | None) -> tuple[float, float, int]:
-    """Sort key, best first: higher accuracy, then lower validation loss, then later step."""
-    return (-(accuracy if accuracy is not None else -1.0), val_loss if val_loss is not None else float("inf"), -step)
+from backend.vault.ranking import rank_key
 
 
 def choose_deletions(rows: Sequence[CheckpointRow], scores: dict[int, float], *, keep_last: int, keep_best: int,
                      protected: set[int]) -> list[CheckpointRow]:
-    """Keep the last K, the best M by evaluation, the newest, and every protected step
+    """Keep the last K, the best M by the champion's rule (backend.vault.ranking), the newest, and every protected step
     (champion, deployed, pinned); everything else goes."""
     if not rows:
         return []

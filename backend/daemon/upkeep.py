@@ -13,6 +13,7 @@ from backend.daemon.taskmaster import Task
 from backend.event_kinds import EventKind
 from backend.store.checkpoints import CheckpointRow
 from backend.store.integrity import backup_online
+from backend.vault.ranking import scores
 from backend.vault.zones import TRAINER
 from contracts.checkpoint import LedgerError, read_ledger, thin_checkpoint
 
@@ -25,7 +26,7 @@ async def backup_database(ctx: DaemonContext) -> str:
 async def apply_retention(ctx: DaemonContext) -> str:
     rows = await ctx.store.checkpoints.live()
     protected = await protected_steps(ctx)
-    doomed = choose_deletions(rows, await scores(ctx), keep_last=ctx.config.retention.keep_last,
+    doomed = choose_deletions(rows, await scores(ctx.store), keep_last=ctx.config.retention.keep_last,
                               keep_best=ctx.config.retention.keep_best, protected=protected)
     for row in doomed:
         await asyncio.to_thread(shutil.rmtree, row.folder(ctx.slot.root), True)
@@ -68,12 +69,6 @@ async def protected_steps(ctx: DaemonContext) -> set[int]:
     steps = {s for s in (await meta.champion_step(), await meta.deployed_step()) if s is not None}
     rows = await ctx.store.fetchall("SELECT step FROM checkpoints WHERE pinned = 1 AND deleted_at IS NULL")
     return steps | {r[0] for r in rows} | await steps_awaiting_tests(ctx)
-
-
-async def scores(ctx: DaemonContext) -> dict[int, float]:
-    """Mean evaluation accuracy per checkpoint (over every skill and level evaluated)."""
-    rows = await ctx.store.fetchall("SELECT checkpoint_step, AVG(accuracy) FROM evaluations GROUP BY checkpoint_step")
-    return {r[0]: float(r[1]) for r in rows}
 
 
 def upkeep_tasks() -> list[Task]:

@@ -11,6 +11,7 @@ from typing import Any
 from backend.errors import UserFacingError
 from backend.store import Store
 from backend.store.checkpoints import CheckpointRow
+from backend.vault.ranking import SCORE_SQL
 
 METRICS_HELP = ("val_loss, train_loss (lower is better), accuracy:SKILL (the champion's rule over that skill's "
                 "evaluations: mean of level - 1 + accuracy) or accuracy:SKILL:LEVEL (that level's accuracy)")
@@ -54,7 +55,7 @@ async def metric_values(store: Store, metric: Metric) -> dict[int, float]:
     if metric.kind in ("val_loss", "train_loss"):
         return {r.step: v for r in live if (v := getattr(r, metric.kind)) is not None}
     if metric.level is None:
-        sql = ("SELECT checkpoint_step, AVG(level - 1 + accuracy) FROM evaluations WHERE skill = ? "
+        sql = (f"SELECT checkpoint_step, {SCORE_SQL} FROM evaluations WHERE skill = ? "
                "GROUP BY checkpoint_step")
         args: tuple[Any, ...] = (metric.skill,)
     else:

@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from backend.fmt import fmt_bytes, fmt_count, fmt_float, fmt_percent
 from backend.store.catalog import Copy
 from backend.store.checkpoints import CheckpointRow
+from backend.vault.ranking import BoardEntry, champion_board
 from backend.store.evaluations import Evaluation
 from game.render import stamp
 from game.screens.base import DataView
@@ -50,7 +51,15 @@ def copies_text(cp: CheckpointRow, copies: tuple[Copy, ...]) -> str:
     return ", ".join(here + zones) or "none: retention removed it"
 
 
-def facts(cp: CheckpointRow, champion: int | None, deployed: int | None, copies: tuple[Copy, ...] = ()) -> str:
+def rank_text(entry: BoardEntry | None, of: int) -> str:
+    """Its place by the ranking rule that crowns champions, with the score's terms."""
+    if entry is None:
+        return "not ranked: no evaluation yet"
+    return f"{entry.rank} of {of}: {entry.why()}"
+
+
+def facts(cp: CheckpointRow, champion: int | None, deployed: int | None, copies: tuple[Copy, ...] = (),
+          rank: str = "") -> str:
     marks = [m for m, on in (("👑 champion", cp.step == champion), ("🚀 deployed", cp.step == deployed),
                               ("📌 pinned", cp.pinned), ("on the node", cp.on_node)) if on]
     rows = [
@@ -65,6 +74,7 @@ def facts(cp: CheckpointRow, champion: int | None, deployed: int | None, copies:
         ("Copies", copies_text(cp, copies)),
         ("sha256", cp.weights_sha256 or "—"),
         ("Marks", ", ".join(marks) or "—"),
+        ("Rank", rank or "—"),
     ]
     return "\n".join(f"[b]{k:<7}[/b] {escape(str(v))}" for k, v in rows)
 
@@ -107,7 +117,9 @@ class CheckpointDetailsScreen(ModalScreen[None], DataView):
         champion = await app.store.meta.champion_step()
         deployed = await app.store.meta.deployed_step()
         copies = tuple(await app.store.catalog.copies(cp.name)) if cp is not None else ()
-        key = (cp, tuple((e.skill, e.level, e.correct, e.total) for e in evals), champion, deployed, copies)
+        board = await champion_board(app.store, top=100_000)
+        rank = rank_text(next((e for e in board if e.step == self.step), None), len(board))
+        key = (cp, tuple((e.skill, e.level, e.correct, e.total) for e in evals), champion, deployed, copies, rank)
         if key == self.shown:
             return
         self.shown = key
@@ -115,7 +127,7 @@ class CheckpointDetailsScreen(ModalScreen[None], DataView):
             self.query_one("#cp-facts", Static).update(f"checkpoint-{self.step} is not in the vault any more.")
             return
         self.query_one("#cp-title", Label).update(cp.name)
-        self.query_one("#cp-facts", Static).update(facts(cp, champion, deployed, copies))
+        self.query_one("#cp-facts", Static).update(facts(cp, champion, deployed, copies, rank))
         self.query_one("#cp-evals", Static).update(evaluation_lines(evals))
         self.query_one("#cp-ledger", Static).update("\n".join(ledger_lines(cp.ledger)) or "(empty ledger)")
 

@@ -3,8 +3,9 @@ skill, size, where it lives (trainer, inference node) and its marks; the disk.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from textual.binding import Binding
 from textual.widget import Widget
@@ -52,6 +53,21 @@ def where(r: VaultRow) -> str:
     return "+".join(places) or "deleted"
 
 
+def sorts(skills: tuple[str, ...]) -> dict[str, tuple[str, Callable[[VaultRow], Any]]]:
+    """column key -> (words, sort key) of every column the Vault sorts by, best or newest first."""
+    missing = float("inf")
+    out: dict[str, tuple[str, Callable[[VaultRow], Any]]] = {
+        "step": ("newest", lambda r: -r.step),
+        "val": ("validation loss", lambda r: (r.val_loss if r.val_loss is not None else missing, -r.step)),
+        "train": ("train loss", lambda r: (r.train_loss if r.train_loss is not None else missing, -r.step)),
+    }
+    for s in skills:
+        out[f"acc-{s}"] = (f"{s.upper()} accuracy", lambda r, s=s: (
+            tuple(-x for x in (r.accuracy_for(s) or (-1.0, 0))[::-1]), -r.step))
+    out["size"] = ("size", lambda r: (-(r.size_bytes or 0), -r.step))
+    return out
+
+
 def cells(r: VaultRow, skills: tuple[str, ...]) -> tuple[str, ...]:
     accs = []
     for s in skills:
@@ -67,10 +83,13 @@ class VaultScreen(TableScreen, ChartScreen, RealmScreen):
         Binding("enter", "details", "Ledger", priority=True),
         Binding("p", "promote", "Promote"),
         Binding("d", "delete", "Delete"),
-        Binding("e", "export", "Export"),
+        Binding("e", "export", "Export", show=False, tooltip="Export: copy the checkpoint into a folder"),
         Binding("l", "load", "Load", tooltip="Load on the inference node"),
-        Binding("k", "pin", "Pin", tooltip="Pin/unpin (retention keeps pinned checkpoints)"),
-        Binding("a", "spar", "Spar", tooltip="Spar this checkpoint: it answers problems, wrong answers become a quest"),
+        Binding("k", "pin", "Pin", show=False, tooltip="Pin/unpin (retention keeps pinned checkpoints)"),
+        Binding("a", "spar", "Spar", show=False,
+                tooltip="Spar this checkpoint: it answers problems, wrong answers become a quest"),
+        Binding("r", "sort", "Sort", tooltip="Sort by the next column (or click a column's header)"),
+        Binding("c", "board", "Board", tooltip="The champion board: the ranking rule, scores and their terms"),
         CHART_BINDING,
     ]
 
@@ -78,6 +97,7 @@ class VaultScreen(TableScreen, ChartScreen, RealmScreen):
         super().__init__()
         self.data: VaultData | None = None
         self.skills: tuple[str, ...] | None = None
+        self.sort_column = "step"
 
     def compose_body(self) -> Iterable[Widget]:
         yield Line("", id="vault-summary", classes="strip")
@@ -97,15 +117,40 @@ class VaultScreen(TableScreen, ChartScreen, RealmScreen):
         if data.skills != self.skills:
             await self.rebuild_table(data.skills)
         self.data = data
-        self.query_one(RealmTable).set_rows([(r.step, cells(r, data.skills)) for r in data.rows])
-        champion = f"checkpoint-{data.champion_step}" if data.champion_step is not None else "none yet"
-        deployed = f"checkpoint-{data.deployed_step}" if data.deployed_step is not None else "none"
-        self.query_one("#vault-summary", Line).set(
-            f"{len(data.rows)} checkpoint{'s' if len(data.rows) != 1 else ''} · 👑 champion {champion} · 🚀 deployed {deployed}")
+        self.show_rows()
         disk = disk_info(app.slot.root, data.rows)
         self.query_one("#vault-disk", Line).set(
             f"Disk: checkpoints {fmt_bytes(disk.used_by_checkpoints)} · {fmt_bytes(disk.total - disk.free)} used, "
             f"{fmt_bytes(disk.free)} free of {fmt_bytes(disk.total)}")
+
+    def show_rows(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        if self.sort_column not in sorts(data.skills):
+            self.sort_column = "step"
+        label, key = sorts(data.skills)[self.sort_column]
+        self.query_one(RealmTable).set_rows([(r.step, cells(r, data.skills)) for r in sorted(data.rows, key=key)])
+        champion = f"checkpoint-{data.champion_step}" if data.champion_step is not None else "none yet"
+        deployed = f"checkpoint-{data.deployed_step}" if data.deployed_step is not None else "none"
+        self.query_one("#vault-summary", Line).set(
+            f"{len(data.rows)} checkpoint{'s' if len(data.rows) != 1 else ''} · 👑 champion {champion} · 🚀 deployed "
+            f"{deployed} · sorted by {label} (r)")
+
+    def action_sort(self) -> None:
+        order = list(sorts(self.skills or ()))
+        self.sort_column = order[(order.index(self.sort_column) + 1) % len(order)] if self.sort_column in order else "step"
+        self.show_rows()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value in sorts(self.skills or ()):
+            self.sort_column = str(event.column_key.value)
+            self.show_rows()
+
+    def action_board(self) -> None:
+        from game.screens.champion_board import ChampionBoardScreen
+
+        self.app.push_screen(ChampionBoardScreen())
 
     async def rebuild_table(self, skills: tuple[str, ...]) -> None:
         old = self.query_one(RealmTable)

@@ -105,3 +105,29 @@ async def test_vault_keys(seeded, tmp_path) -> None:
             (CommandKind.NODE_LOAD, {"step": 1500, "base": False}),
             (CommandKind.CHECKPOINT_PIN, {"step": 1500, "pinned": True}),
         ]
+
+
+async def test_the_vault_sorts_by_its_columns_and_shows_the_champion_board(seeded) -> None:
+    from game.screens.champion_board import ChampionBoardScreen
+
+    app = make_app(seeded)
+    async with app.run_test(size=(120, 34)) as pilot:
+        table = await open_vault(app, pilot)
+        assert "sorted by newest (r)" in screen_text(app)
+        await press(app, pilot, "r")
+        assert [k for k, _ in table._rows] == [1500, 1200, 800, 400] and "sorted by validation loss" in screen_text(app)
+        await press(app, pilot, "r")
+        assert "sorted by train loss" in screen_text(app)
+        await press(app, pilot, "r")  # BIN accuracy: the higher level first, then the higher accuracy
+        assert [k for k, _ in table._rows][:3] == [1200, 800, 400] and "sorted by BIN accuracy" in screen_text(app)
+
+        await press(app, pilot, "c")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChampionBoardScreen)
+        text = screen_text(app)
+        assert "score = mean over its evaluations of (level - 1 + accuracy)" in text
+        assert " 1. checkpoint-800-20260101-0008  score 0.80 · val 1.800" in text
+        assert " 3. checkpoint-1200-20260101-0012 👑  score 0.60 · val 1.400" in text
+        assert "BIN L1 100% -> 1.00, SY L1 20% -> 0.20: mean 0.60" in text
+        await press(app, pilot, "escape")
+        assert not isinstance(app.screen, ChampionBoardScreen)
