@@ -52,6 +52,8 @@ class StartedEvent(_Event):
     profile: str
     tokens_per_micro_batch: int
     grad_accum: int
+    packed_row_tokens: int | None = Field(None, description="packed mode: the row length used (0 in the job "
+                                          "means chosen from the data)")
     model_dir: str
     output_dir: str
     continued: bool = Field(False, description="the job carries on the training state of continue_from")

@@ -83,7 +83,9 @@ class Hyperparameters(_Strict):
         "(flash-attn varlen on CUDA); auto: padding_free with flash_attention_2, packed on the CPU, "
         "else padded",
     )
-    packed_row_tokens: int = Field(128, ge=16, description="row length of the `packed` mode")
+    packed_row_tokens: int = Field(
+        0, ge=0, description="row length of the `packed` mode; 0 = from the data: the smallest power of two "
+        "(at least 64, at most tokens_per_micro_batch) that holds 99 % of the job's examples whole")
     length_grouping: int = Field(
         1, ge=0,
         description="how many micro-batches' worth of shuffled examples are grouped by length before they are "

@@ -218,6 +218,7 @@ def _started_event(setup: Setup, trainer: Trainer) -> StartedEvent:
         trainable_parameters=trainable, device=str(setup.device), precision=setup.precision,
         attention=setup.attention, batching=setup.mode, profile=setup.profile.name,
         tokens_per_micro_batch=hp.tokens_per_micro_batch, grad_accum=hp.grad_accum,
+        packed_row_tokens=trainer.row_tokens if setup.mode == "packed" else None,
         model_dir=setup.started_from, output_dir=setup.job.output_dir,
         continued=setup.carried_state is not None and setup.resume_state is None, lr_clock=hp.lr_clock,
     )

@@ -20,7 +20,7 @@ from contracts.checkpoint import ResumeInfo
 from contracts.engine_events import PausedEvent, ResumedEvent, TrainingResult, WarningEvent
 from engine.batching.collate import Batch, collate
 from engine.checkpointing import MASTER_WEIGHTS, master_weights
-from engine.batching.plan import EpochPlan, MicroBatchPlan, plan_epoch, split_micro_batch
+from engine.batching.plan import EpochPlan, MicroBatchPlan, auto_row_tokens, plan_epoch, split_micro_batch
 from engine.control import is_known
 from engine.distributed import local_share, wrap
 from engine.metrics import FlopModel, Window, peak_flops
@@ -102,9 +102,14 @@ class Trainer:
         if self._plan_cache is None or self._plan_cache.epoch != epoch:
             self._plan_cache = plan_epoch(
                 self.lengths, self.s.mode, self.hp.tokens_per_micro_batch, self.hp.grad_accum * self.world_size,
-                self.hp.seed, epoch, self.hp.packed_row_tokens, self.hp.length_grouping,
+                self.hp.seed, epoch, self.row_tokens, self.hp.length_grouping,
             )
         return self._plan_cache
+
+    @property
+    def row_tokens(self) -> int:
+        """The packed mode's row length: the job's, or chosen from the data (auto_row_tokens)."""
+        return self.hp.packed_row_tokens or auto_row_tokens(self.lengths, self.hp.tokens_per_micro_batch)
 
     def current_step_plan(self) -> tuple[MicroBatchPlan, ...]:
         return self._plan(self.state.epoch).steps[self.state.step_in_epoch]

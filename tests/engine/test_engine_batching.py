@@ -168,3 +168,22 @@ def test_padding_free_rows_carry_the_varlen_boundaries_flash_attn_needs() -> Non
     assert batch.input_ids.shape[0] > 1 and batch.varlen_kwargs() == {}
     padded = collate(plan_epoch(lengths, "padded", 200, 1, seed=0, epoch=0).steps[0][0], exs, 0, "padded")
     assert padded.varlen_kwargs() == {}
+
+
+def test_packed_rows_follow_the_data_when_their_length_is_left_to_it() -> None:
+    from engine.batching.plan import auto_row_tokens
+
+    rng = random.Random(0)
+    bin_like = [rng.randint(27, 225) for _ in range(3000)]  # the throughput benchmark's BIN data: 27-225 tokens
+    assert auto_row_tokens(bin_like, 1024) == 256
+    assert auto_row_tokens([rng.randint(20, 60) for _ in range(500)], 1024) == 64
+    assert auto_row_tokens([rng.randint(20, 60) for _ in range(500)] + [700], 1024) == 64  # one outlier: 99 % fit
+    assert auto_row_tokens([900] * 10, 512) == 512 and auto_row_tokens([], 1024) == 64
+
+    def padding(row_tokens: int) -> float:
+        plan = plan_epoch(bin_like, "packed", 1024, 1, seed=0, epoch=0, row_tokens=row_tokens)
+        mbs = [mb for step in plan.steps for mb in step]
+        slots = sum(len(mb.rows) * max(sum(bin_like[i] for i in r) for r in mb.rows) for mb in mbs)
+        return 1 - sum(bin_like) / slots
+
+    assert padding(0) == padding(256) < padding(128) / 3  # chosen from the data: a fraction of 128's padding
