@@ -21,7 +21,11 @@ STATS: tuple[tuple[str, str], ...] = (
               "it takes the largest share of every quest's rehearsal (which grows from 40 % to 60 % of the quest) "
               "until it passes the mastery rule again (80 % over 3), then it is restored"),
     ("Next", "the next goal of the skill being trained, e.g. `BIN L3: 40 20 60%` and `needs 80% mean of 3`"),
-    ("Champion", "the checkpoint with the best evaluations so far (👑); it is deployed to the inference node (🚀)"),
+    ("Champion", "the checkpoint with the best evaluations so far (👑), by score = the mean of (level - 1 + "
+                 "accuracy) over its evaluations, ties to the lower validation loss; it is deployed to the inference "
+                 "node (🚀). The Vault's board (c) ranks every checkpoint this way"),
+    ("Where", "the Vault's column: disk (this save's folder), node (uploaded to the inference node), a storage "
+              "zone's name (a verified copy there, hosts.storage), deleted (retention removed it)"),
     ("Sparring", "DIO's wrong answers at its training level turned into examples that ride along with the next quest"),
 )
 
