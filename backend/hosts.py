@@ -2,7 +2,8 @@
 place. Roles: trainer (this machine, `hosts.trainer`), inference (the node, `hosts.inference`:
 `local` or a URL), storage (each zone of `hosts.storage`: a folder) and skills (a skill whose
 file names a `generator.url`). `realm hosts` lists them with live status; `realm doctor` checks
-each. Nothing else in the project spells an address: it asks `service_address`."""
+each. `service_address` answers "the address of the host of role X" from this one table (the
+inference node's URL itself comes from backend.oracle.node_url, which the table uses)."""
 
 from __future__ import annotations
 

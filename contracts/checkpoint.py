@@ -302,7 +302,9 @@ def newest_complete(
 
 
 def stale_temp_folders(output_dir: Path) -> list[Path]:
-    """Temp folders of saves that never finished (their process died)."""
+    """Temp folders of saves that never finished (their process died). A `.tmp-*.transfer` folder
+    is an interrupted copy from another zone (backend.vault.transfer): the next try goes on from it."""
     if not output_dir.is_dir():
         return []
-    return sorted(p for p in output_dir.iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))
+    return sorted(p for p in output_dir.iterdir()
+                  if p.is_dir() and p.name.startswith(TEMP_PREFIX) and not p.name.endswith(".transfer"))

@@ -117,7 +117,15 @@ def save_weights(model: torch.nn.Module, folder: Path, dtype: torch.dtype | None
     if dtype is None:
         model.save_pretrained(str(folder), safe_serialization=True)
         return
-    state = {k: v.detach().to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    converted: dict[int, torch.Tensor] = {}  # by storage: tied weights (embeddings = LM head) stay one tensor
+    state = {}
+    for k, v in model.state_dict().items():
+        if v.is_floating_point():
+            key = v.untyped_storage().data_ptr() + v.storage_offset()
+            if key not in converted:
+                converted[key] = v.detach().to("cpu", dtype)
+            v = converted[key]
+        state[k] = v
     model.save_pretrained(str(folder), safe_serialization=True, state_dict=state)
     config = folder / "config.json"
     if config.is_file():

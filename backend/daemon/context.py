@@ -31,6 +31,7 @@ class RunState:
     activity: str = "idle"  # idle | training | creating hero | stopping | stopped | what a held battle waits for
     battle_eta_s: float | None = None  # the running battle's latest estimate of its seconds left (None: none runs)
     battle_running: bool = False
+    fetched_at: dict[int, float] = field(default_factory=dict)  # step -> monotonic time a zone's copy came back
 
     @property
     def shown(self) -> str:

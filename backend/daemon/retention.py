@@ -24,7 +24,7 @@ def choose_deletions(rows: Sequence[CheckpointRow], scores: dict[int, float], *,
 
 def choose_thinning(rows: Sequence[CheckpointRow], *, keep_newest: int, pinned: set[int]) -> list[CheckpointRow]:
     """Checkpoints whose resume state goes (lean checkpoints): all but the newest `keep_newest`
-    and the pinned ones, among those that still hold one."""
+    and the `pinned` (protected) ones, among those that still hold one."""
     by_step = sorted(rows, key=lambda r: -r.step)
     keep = {r.step for r in by_step[:max(keep_newest, 1)]} | set(pinned)
     return [r for r in by_step if r.step not in keep and r.resume_kind() == "exact"]

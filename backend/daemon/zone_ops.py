@@ -69,7 +69,7 @@ async def moved(ctx: DaemonContext, row: CheckpointRow, zone: str, direction: st
     started = time.monotonic()
     try:
         dest = await move(progress)
-    except (TransferError, ServiceError) as exc:
+    except (TransferError, ServiceError, OSError, LedgerError, ValueError) as exc:
         raise UserFacingError(f"copying {row.name} {'to' if direction == 'push' else 'from'} {zone} failed: {exc}",
                               fix="run the same command again: a transfer goes on from what it had copied") from exc
     size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
@@ -93,11 +93,21 @@ async def pull_node(ctx: DaemonContext, row: CheckpointRow, why: str) -> dict[st
             client, model_id, ctx.slot.checkpoints_dir, row.weights_sha256, progress))
     finally:
         await client.aclose()
-    rel = str(dest.relative_to(ctx.slot.root))
-    await ctx.store.checkpoints.update(row.step, deleted_at=None, path=rel, ledger=ledger_facts(read_ledger(dest))["ledger"])
-    await catalogue(ctx, row)
-    await ctx.store.catalog.put_copy(row.name, TRAINER, rel, row.size_bytes)
+    await back_on_trainer(ctx, row, dest)
     return {"step": row.step, "zone": NODE, "path": str(dest), "weights_only": True}
+
+
+async def back_on_trainer(ctx: DaemonContext, row: CheckpointRow, dest: Path) -> None:
+    """A pulled copy is the vault's row again, with the facts of the ledger it came with (a
+    storage copy may hold a resume state that the trainer's had thinned since, a node's never
+    does); retention leaves it alone a while (ctx.state.fetched_at)."""
+    facts = ledger_facts(await asyncio.to_thread(read_ledger, dest))
+    rel = str(dest.relative_to(ctx.slot.root))
+    await ctx.store.checkpoints.update(row.step, deleted_at=None, path=rel, ledger=facts["ledger"],
+                                       size_bytes=facts["size_bytes"])
+    await catalogue(ctx, row)
+    await ctx.store.catalog.put_copy(row.name, TRAINER, rel, facts["size_bytes"])
+    ctx.state.fetched_at[row.step] = time.monotonic()
 
 
 async def push(ctx: DaemonContext, step: int, zone_name: str) -> dict[str, Any]:
@@ -124,7 +134,7 @@ async def pull(ctx: DaemonContext, step: int, zone_name: str, why: str = "") -> 
         return await pull_node(ctx, row, why)
     zone = storage_zone(ctx.config, zone_name)
     source = zone.folder(row.name)
-    problems = verify_against(row, source)
+    problems = await asyncio.to_thread(verify_copy, source, row.weights_sha256)
     if problems:
         await ctx.store.catalog.put_copy(row.name, zone.name, str(source), None,
                                          state="missing" if not source.is_dir() else "corrupt")
@@ -132,20 +142,8 @@ async def pull(ctx: DaemonContext, step: int, zone_name: str, why: str = "") -> 
                               fix="it is never served; `realm vault locate` shows the other copies")
     await catalogue(ctx, row)
     dest = await transfer(ctx, row, source, ctx.slot.checkpoints_dir, zone.name, "pull", why)
-    rel = str(dest.relative_to(ctx.slot.root))
-    await ctx.store.checkpoints.update(step, deleted_at=None, path=rel)
-    await ctx.store.catalog.put_copy(row.name, TRAINER, rel, row.size_bytes)
+    await back_on_trainer(ctx, row, dest)
     return {"step": step, "zone": zone.name, "path": str(dest)}
-
-
-def verify_against(row: CheckpointRow, folder: Path) -> list[str]:
-    """Why `folder` is not a sound copy of `row` (re-hashed; its weights must be row's)."""
-    if not folder.is_dir():
-        return [f"{folder} is missing"]
-    problems = verify_copy(folder)
-    if not problems and row.weights_sha256 and read_ledger(folder).weights_sha256 != row.weights_sha256:
-        problems.append(f"{folder.name}: its weights are not the vault's checkpoint-{row.step}")
-    return problems
 
 
 async def fetch_to_trainer(ctx: DaemonContext, row: CheckpointRow, why: str) -> tuple[Path, str]:
@@ -200,7 +198,7 @@ async def verify_trainer(ctx: DaemonContext) -> dict[str, Any]:
     ok, corrupt, missing = [], [], []
     for row in await ctx.store.checkpoints.live():
         folder = row.folder(ctx.slot.root)
-        problems = await asyncio.to_thread(verify_against, row, folder)
+        problems = await asyncio.to_thread(verify_copy, folder, row.weights_sha256)
         state = "ok" if not problems else "missing" if not folder.is_dir() else "corrupt"
         {"ok": ok, "corrupt": corrupt, "missing": missing}[state].append(row.name)
         await catalogue(ctx, row)
@@ -212,13 +210,14 @@ async def verify_storage(ctx: DaemonContext, zone: StorageZone) -> dict[str, Any
     """The catalog's copies in the zone and the checkpoint folders found there (scan)."""
     ok, corrupt, missing, unknown = [], [], [], []
     listed = await ctx.store.catalog.in_zone(zone.name)
-    found = {p.name for p in zone.root.iterdir() if parse_checkpoint_name(p.name)} if zone.root.is_dir() else set()
+    found = await asyncio.to_thread(lambda: {p.name for p in zone.root.iterdir() if parse_checkpoint_name(p.name)}
+                                    if zone.root.is_dir() else set())
     for name in sorted(set(listed) | found):
         row = await adopt(ctx, zone, name)
         if row is None:
             unknown.append(name)
             continue
-        problems = await asyncio.to_thread(verify_against, row, zone.folder(name))
+        problems = await asyncio.to_thread(verify_copy, zone.folder(name), row.weights_sha256)
         state = "ok" if not problems else "missing" if not zone.folder(name).is_dir() else "corrupt"
         {"ok": ok, "corrupt": corrupt, "missing": missing}[state].append(name)
         await catalogue(ctx, row)
@@ -250,7 +249,7 @@ async def scan_storage(ctx: DaemonContext) -> tuple[int, int]:
         if not zone.root.is_dir():
             continue
         held = await ctx.store.catalog.in_zone(zone.name)
-        for folder in sorted(zone.root.iterdir()):
+        for folder in await asyncio.to_thread(lambda root=zone.root: sorted(root.iterdir())):
             if folder.name in held or parse_checkpoint_name(folder.name) is None:
                 continue
             row = await adopt(ctx, zone, folder.name)
@@ -278,6 +277,15 @@ async def wanted_in(ctx: DaemonContext, zone: StorageZone) -> list[CheckpointRow
     return [r for r in live if r.step in champions or r.pinned]
 
 
+async def awaiting_storage(ctx: DaemonContext) -> set[int]:
+    """Steps a storage zone's policy wants and does not hold yet: retention keeps them until pushed."""
+    steps: set[int] = set()
+    for zone in storage_zones(ctx.config).values():
+        held = await ctx.store.catalog.in_zone(zone.name)
+        steps |= {r.step for r in await wanted_in(ctx, zone) if not (r.name in held and held[r.name].state == "ok")}
+    return steps
+
+
 async def storage_sync(ctx: DaemonContext) -> str:
     """Each storage zone gets what its policy keeps and does not hold yet."""
     zones = storage_zones(ctx.config)
@@ -286,10 +294,8 @@ async def storage_sync(ctx: DaemonContext) -> str:
     pushed, failed = 0, []
     for zone in zones.values():
         held = await ctx.store.catalog.in_zone(zone.name)
-        for row in await wanted_in(ctx, zone):
-            if row.name in held and held[row.name].state == "ok":
-                continue
-            try:
+        for row in [r for r in await wanted_in(ctx, zone) if not (r.name in held and held[r.name].state == "ok")][:1]:
+            try:  # one copy per zone and run, so the task loop (retention, backups ...) is never held for long
                 await push(ctx, row.step, zone.name)
                 pushed += 1
             except (UserFacingError, OSError, LedgerError) as exc:
@@ -301,9 +307,9 @@ async def storage_sync(ctx: DaemonContext) -> str:
 
 
 def zone_tasks() -> list[Task]:
-    return [Task("storage_sync", 18, 300.0, "light", storage_sync,
-                 when="every 5 minutes: each storage zone (hosts.storage) gets the checkpoints its policy keeps "
-                      "(every champion and pinned one, or all)")]
+    return [Task("storage_sync", 18, 60.0, "light", storage_sync,
+                 when="every minute: each storage zone (hosts.storage) gets one more of the checkpoints its policy "
+                      "keeps (every champion and pinned one, or all); retention keeps them on the trainer until then")]
 
 
 def register_zone_ops(dispatcher: Dispatcher) -> None:

@@ -7,6 +7,7 @@ Range request after an interruption, checked against the ledger's sha256 before 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -37,13 +38,19 @@ async def pull_from_node(client: OracleClient, model_id: str, dest_root: Path, e
         raise TransferError(f"the node's {model_id} has other weights than the vault's checkpoint (sha256 "
                             f"{str(manifest.get('weights_sha256'))[:12]}, expected {expect_sha256[:12]})")
     dest = dest_root / name
-    if dest.is_dir() and not check_checkpoint(dest, verify_hashes=True):
-        return dest
+    if dest.is_dir():
+        if not await asyncio.to_thread(check_checkpoint, dest, verify_hashes=True):
+            return dest
+        raise TransferError(f"{dest} exists and is not a sound copy of {name}; set it aside first")
     staging = staging_folder(dest_root, name)
     staging.mkdir(parents=True, exist_ok=True)
     raw = await fetch_small(client, model_id, LEDGER_NAME)
     ledger = CheckpointLedger.model_validate(json.loads(raw))
     files = manifest.get("files", {})
+    unsafe = [n for n in files if not plain_file_name(n)]
+    if unsafe:
+        raise TransferError(f"the node names files that are not plain names inside a checkpoint ({unsafe[:3]}); "
+                            "nothing was written")
     if ledger.name != name or any(n not in ledger.files or ledger.files[n].sha256 != d["sha256"] for n, d in files.items()):
         raise TransferError(f"the node's ledger of {name} does not match its file list")
     total, done = sum(int(d["size"]) for d in files.values()), 0
@@ -61,6 +68,11 @@ async def pull_from_node(client: OracleClient, model_id: str, dest_root: Path, e
     return dest
 
 
+def plain_file_name(name: str) -> bool:
+    """A file name that stays inside the folder it is joined to: no separator, no `..`, not hidden."""
+    return bool(name) and name == Path(name).name and "\\" not in name and not name.startswith(".") and "\0" not in name
+
+
 async def fetch_small(client: OracleClient, model_id: str, fname: str) -> bytes:
     response = await client.client.request("GET", f"/models/files/{model_id}/{fname}", retry=True)
     body = response.content
@@ -76,13 +88,12 @@ async def download(client: OracleClient, model_id: str, fname: str, final: Path,
         return done + size
     part = final.with_name(final.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
-    digest = hashlib.sha256()
-    if 0 < have <= size:
-        with open(part, "rb") as f:
-            while block := f.read(4 << 20):
-                digest.update(block)
-    else:
+    if have > size:
+        part.unlink()
         have = 0
+    digest = await asyncio.to_thread(hash_of, part) if have else hashlib.sha256()
+    if have == size:  # complete before a crash kept it from its rename: no request
+        return await asyncio.to_thread(keep_part, part, final, digest.hexdigest(), sha256, fname, model_id, done + size)
     headers = {"Range": f"bytes={have}-"} if have else {}
     async with client.client.stream("GET", f"/models/files/{model_id}/{fname}", headers=headers) as response:
         if have and response.status_code != 206:  # the node ignored the range: start the file again
@@ -96,10 +107,23 @@ async def download(client: OracleClient, model_id: str, fname: str, final: Path,
                 if progress is not None:
                     progress(position, total)
             out.flush()
-            os.fsync(out.fileno())
-    if digest.hexdigest() != sha256 or part.stat().st_size != size:
+            await asyncio.to_thread(os.fsync, out.fileno())
+    return await asyncio.to_thread(keep_part, part, final, digest.hexdigest(), sha256, fname, model_id, done + size)
+
+
+def hash_of(path: Path) -> "hashlib._Hash":
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            digest.update(block)
+    return digest
+
+
+def keep_part(part: Path, final: Path, got: str, sha256: str, fname: str, model_id: str, done: int) -> int:
+    """Rename a part that matches the ledger into place; remove one that does not."""
+    if got != sha256:
         part.unlink(missing_ok=True)
         raise TransferError(f"{fname} of {model_id} does not match the ledger's sha256; the part was removed, a retry "
                             "copies it afresh")
     os.replace(part, final)
-    return done + size
+    return done

@@ -94,6 +94,8 @@ async def vault_entries(store: Store, root: Path) -> list[dict[str, Any]]:
             "weights_sha256": row.weights_sha256, "resume": row.resume_kind(),
             "champion": row.step == champion, "deployed": row.step == deployed, "pinned": row.pinned,
             "on_node": row.on_node, "on_trainer": row.folder(root).is_dir(),
+            "copies": [{"zone": c.zone, "state": c.state, "verified_at": c.verified_at}
+                       for c in await store.catalog.copies(row.name)],
             "evaluations": evals.get(row.step, []),
         })
     return out

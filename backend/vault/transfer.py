@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from contracts.checkpoint import LEDGER_NAME, TEMP_PREFIX, CheckpointLedger, check_checkpoint, read_ledger
+from contracts.checkpoint import TEMP_PREFIX, check_checkpoint, read_ledger, write_ledger
 from contracts.fsutil import fsync_dir
 
 CHUNK = 4 << 20
+TRANSFER_SUFFIX = ".transfer"  # contracts.checkpoint.stale_temp_folders leaves these alone: a retry goes on
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 
 
@@ -26,7 +26,7 @@ class TransferError(RuntimeError):
 
 
 def staging_folder(dest_root: Path, name: str) -> Path:
-    return dest_root / f"{TEMP_PREFIX}{name}.transfer"
+    return dest_root / f"{TEMP_PREFIX}{name}{TRANSFER_SUFFIX}"
 
 
 def copy_checkpoint(source: Path, dest_root: Path, progress: Progress | None = None) -> Path:
@@ -48,8 +48,10 @@ def copy_checkpoint(source: Path, dest_root: Path, progress: Progress | None = N
     done = 0
     for fname, digest in sorted(ledger.files.items()):
         done = copy_file(source / fname, staging / fname, digest.sha256, digest.size, done, total, progress)
-    shutil.copyfile(source / LEDGER_NAME, staging / LEDGER_NAME)
-    fsync_dir(staging)
+    for stray in staging.iterdir():  # left by an earlier attempt at another state of the source (thinned since)
+        if stray.name not in ledger.files:
+            stray.unlink()
+    write_ledger(staging, ledger)  # the ledger whose files were checked, fsynced
     os.rename(staging, dest)
     fsync_dir(dest_root)
     problems = check_checkpoint(dest)
@@ -92,10 +94,12 @@ def copy_file(src: Path, final: Path, sha256: str, size: int, done: int, total: 
     return done
 
 
-def verify_copy(folder: Path, ledger: CheckpointLedger | None = None) -> list[str]:
-    """Why the copy in `folder` is not sound (every file re-hashed against its own ledger); an
-    empty list when it is. `ledger`: the catalog's ledger, which the copy's must agree with."""
+def verify_copy(folder: Path, weights_sha256: str | None = None) -> list[str]:
+    """Why the copy in `folder` is not sound (every file re-hashed against its own ledger, and its
+    weights those the vault knows, when `weights_sha256` is given); an empty list when it is."""
+    if not folder.is_dir():
+        return [f"{folder} is missing"]
     problems = check_checkpoint(folder, verify_hashes=True)
-    if not problems and ledger is not None and read_ledger(folder).weights_sha256 != ledger.weights_sha256:
-        problems.append(f"{folder.name}: its weights differ from the trainer's ledger")
+    if not problems and weights_sha256 and read_ledger(folder).weights_sha256 != weights_sha256:
+        problems.append(f"{folder.name}: its weights are not the vault's checkpoint of that name")
     return problems

@@ -89,7 +89,7 @@ def vault_row(cp: CheckpointRow, evals: list[Evaluation], champion: int | None, 
     return VaultRow(
         step=cp.step, name=cp.name, created_at=cp.created_at, train_loss=cp.train_loss, val_loss=cp.val_loss,
         accuracy=latest_per_skill(evals), size_bytes=cp.size_bytes,
-        on_trainer=cp.deleted_at is None and (root / cp.path).exists(), on_node=cp.on_node,
+        on_trainer=cp.deleted_at is None and cp.folder(root).exists(), on_node=cp.on_node,
         champion=cp.step == champion, deployed=cp.step == deployed, pinned=cp.pinned, newest=cp.step == newest,
         sha256=cp.weights_sha256, skill=cp.skill, level=cp.level, zones=zones,
     )
@@ -124,4 +124,4 @@ async def read_vault(store: Store, root: Path) -> VaultData:
 
 def disk_info(root: Path, rows: tuple[VaultRow, ...]) -> DiskInfo:
     usage = shutil.disk_usage(root)
-    return DiskInfo(sum(r.size_bytes or 0 for r in rows), usage.free, usage.total)
+    return DiskInfo(sum(r.size_bytes or 0 for r in rows if r.on_trainer), usage.free, usage.total)

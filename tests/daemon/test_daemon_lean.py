@@ -1,5 +1,5 @@
 """Lean checkpoints in the daemon: retention thins all but the newest resume states and the
-pinned ones (real store, real checkpoint folders written by the engine's saver); only those
+protected ones (pinned, the champion) (real store, real checkpoint folders written by the engine's saver); only those
 that keep one can be resumed exactly."""
 
 from __future__ import annotations
@@ -24,25 +24,28 @@ async def test_retention_thins_old_resume_states_but_the_newest_and_pinned(tmp_p
     try:
         await record_checkpoints(store, save)
         await store.checkpoints.update(100, pinned=1)
+        await store.meta.set_champion_step(200)  # the champion is served: its files must not change under the node
         before = {r.step: r for r in await store.checkpoints.live()}
 
         summary = await apply_retention(ctx)
 
-        assert "0 checkpoint(s) removed" in summary and "2 thinned to their weights" in summary
+        assert "0 checkpoint(s) removed" in summary and "1 thinned to their weights" in summary
         rows = {r.step: r for r in await store.checkpoints.live()}
         assert set(rows) == set(STEPS)  # nothing deleted: only resume states went
         for step, row in rows.items():
             folder = row.folder(save.root)
             ledger = read_ledger(folder)
             assert check_checkpoint(folder, verify_hashes=True) == []
-            kept = step in (100, 400, 500)
+            kept = step in (100, 200, 400, 500)
             assert has_resume_state(ledger) is kept and (folder / RESUME_STATE_NAME).exists() is kept, step
             assert row.ledger["resume"]["thinned"] is (not kept)
             assert (row.size_bytes == before[step].size_bytes) is kept
             assert row.size_bytes == sum(d.size for d in ledger.files.values())
         assert "thinned" not in await apply_retention(ctx)  # nothing left to thin
+        told = [e.payload for e in await store.events.since(0, limit=1000) if e.payload.get("code") == "lean_checkpoints"]
+        assert len(told) == 1 and "1 older checkpoint(s) thinned" in told[0]["message"]  # said once, in words
 
         resumable = [led.step for _, led in list_complete(save.checkpoints_dir, resumable=True)]
-        assert resumable == [100, 400, 500]  # what a battle may resume exactly
+        assert resumable == [100, 200, 400, 500]  # what a battle may resume exactly
     finally:
         await store.close()

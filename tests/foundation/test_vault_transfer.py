@@ -85,3 +85,11 @@ def test_a_damaged_source_never_lands_as_a_copy(tmp_path: Path) -> None:
     os.remove(source / "config.json")
     with pytest.raises(TransferError, match="not a complete checkpoint"):
         copy_checkpoint(source, tmp_path / "nas")
+
+
+def test_a_node_cannot_name_a_file_outside_the_checkpoint() -> None:
+    from backend.vault.node_pull import plain_file_name
+
+    assert plain_file_name("model.safetensors") and plain_file_name("tokenizer_config.json")
+    for name in ("../realm.db", "/etc/passwd", "a/b", "..", ".ledger.json", "x\\y", "", "a\0b"):
+        assert not plain_file_name(name), name
