@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from backend.store.commands import Command
 
 POLL_S = 1.0  # how often data_version is checked
+REFRESH_MIN_S = 2.0  # while the daemon trains the database changes every second: redraw at most this often
 LIVENESS_S = 5.0  # re-judge daemon liveness this often even when nothing changed (a dead daemon writes nothing)
 STATE_SAVE_S = 60.0  # how often the last seen event is written while the app is open
 COMMAND_WAIT_S = 30.0
@@ -78,12 +79,14 @@ class RealmApp(App[int]):
         start_daemon: bool = True,
         *,
         poll_s: float = POLL_S,
+        refresh_min_s: float = REFRESH_MIN_S,
         environ: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.slot = SaveSlot(resolve_save_path(save))
         self.start_daemon = start_daemon
         self.poll_s = poll_s
+        self.refresh_min_s = refresh_min_s
         self.environ = dict(os.environ if environ is None else environ)
         self.store: Store | None = None
         self.config: RealmConfig | None = None
@@ -103,6 +106,7 @@ class RealmApp(App[int]):
         self._look = asyncio.Lock()
         self._watch_error_shown = False
         self._last_liveness = 0.0
+        self._last_refresh = 0.0
         self._last_state_save = 0.0
         self._hangup = HangupGuard(self)
         for theme in REALM_THEMES:
@@ -277,7 +281,10 @@ class RealmApp(App[int]):
         liveness_due = now - self._last_liveness >= LIVENESS_S
         if not (changed or force or liveness_due):
             return False
+        if changed and not (force or liveness_due) and now - self._last_refresh < self.refresh_min_s:
+            return False  # the version is not taken: the next look within POLL_S refreshes
         self._version = version
+        self._last_refresh = now
         self._last_liveness = now
         if changed or force:
             new = await self.feed.pull(self.store)

@@ -130,7 +130,7 @@ async def test_new_events_raise_toasts_and_reach_the_screen(seeded) -> None:
 
 
 async def test_unchanged_data_redraws_nothing(seeded) -> None:
-    app = make_app(seeded)
+    app = make_app(seeded, refresh_min_s=3600.0)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         card = app.screen.query_one(HeroCard)
@@ -139,7 +139,9 @@ async def test_unchanged_data_redraws_nothing(seeded) -> None:
         # the daemon's heartbeat moves data_version, but nothing the Tavern shows changes
         async with await Store.open(seeded.db_path) as store:
             await store.services.report("inference_node", "up", "http://127.0.0.1:8765", {"loaded": ["checkpoint-1200"]})
-        assert await app.check_for_changes() is True  # it looked ...
+        assert await app.check_for_changes() is False  # a change right after a refresh waits (refresh_min_s) ...
+        app.refresh_min_s = 0.0
+        assert await app.check_for_changes() is True  # ... then it looked ...
         assert card.hero is hero_before  # ... and left the widgets alone
         assert chronicle.last_id == last_id
         assert await app.check_for_changes() is False  # no change, no look
