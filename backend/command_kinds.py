@@ -81,12 +81,17 @@ class NodeLoad(Payload):
 
     step: int | None = Field(None, ge=0)
     base: bool = False
+    node: str | None = Field(None, description="a node of hosts.nodes by name (None: the default node)")
 
     @model_validator(mode="after")
     def one_model(self) -> "NodeLoad":
         if (self.step is None) == (not self.base):
             raise ValueError("name a checkpoint step or base: true (not both)")
         return self
+
+
+class NodeStep(StepRef):
+    node: str | None = Field(None, description="a node of hosts.nodes by name (None: the default node)")
 
 
 class CheckpointPin(StepRef):
@@ -153,7 +158,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     CommandKind.CHECKPOINT_PUSH: StepZone,
     CommandKind.CHECKPOINT_PULL: StepZone,
     CommandKind.VAULT_VERIFY: ZoneRef,
-    CommandKind.NODE_UNLOAD: StepRef,
+    CommandKind.NODE_UNLOAD: NodeStep,
     CommandKind.CURRICULUM_SET: CurriculumSet,
     CommandKind.SKILL_PLAN: SkillPlanSet,
     CommandKind.CONFIG_FORCED: ConfigForced,

@@ -41,7 +41,7 @@ class HostStatus:
 
 def registry(slot: SaveSlot, config: RealmConfig) -> list[HostEntry]:
     """Every host, trainer first."""
-    from backend.oracle import node_url
+    from backend.oracle import DEFAULT_NODE, node_url
 
     t, i = config.hosts.trainer, config.hosts.inference
     out = [HostEntry("trainer", "trainer", socket.gethostname(),
@@ -49,7 +49,10 @@ def registry(slot: SaveSlot, config: RealmConfig) -> list[HostEntry]:
     where = "the daemon's local node" if i.url == "local" else f"key in ${i.api_key_env}"
     url = node_url(config, slot)
     address = "local (not running: the daemon starts it)" if url.endswith(":0") else url
-    out.append(HostEntry("inference", "inference", address, f"{where}, pool {i.pool}, device {i.device}"))
+    out.append(HostEntry(DEFAULT_NODE, "inference", address, f"{where}, pool {i.pool}, device {i.device}; the default"))
+    for name, node in config.hosts.nodes.items():
+        used = " (evaluates)" if config.evaluation.node == name else ""
+        out.append(HostEntry(name, "inference", node.url, f"key in ${node.api_key_env}{used}"))
     for name, zone in config.hosts.storage.items():
         out.append(HostEntry(name, "storage", str(Path(zone.path).expanduser()), f"keeps {zone.keep}"))
     out += [HostEntry(f"skill:{sid}", "skills", url, "remote skill generator") for sid, url in remote_skills()]
@@ -105,17 +108,19 @@ def probe_storage(entry: HostEntry) -> HostStatus:
 
 async def probe_node(slot: SaveSlot, config: RealmConfig, entry: HostEntry) -> HostStatus:
     from backend.http_client import ServiceError
-    from backend.oracle import OracleClient
+    from backend.oracle import DEFAULT_NODE, OracleClient
 
-    client = OracleClient.from_config(slot, config)
+    default = entry.name == DEFAULT_NODE
+    client = OracleClient.from_config(slot, config, None if default else entry.name)
     try:
         health = await client.health()
         models = await client.models()
         return HostStatus(entry, True, f"{health.get('status', 'ok')}, {len(models)} model(s) loaded")
     except ServiceError as exc:
-        local = config.hosts.inference.url == "local"
+        local = default and config.hosts.inference.url == "local"
+        key_env = config.hosts.inference.api_key_env if default else config.hosts.nodes[entry.name].api_key_env
         fix = ("the daemon starts the local node: `realm daemon start`" if local else
-               f"start `realm-node` there and check ${config.hosts.inference.api_key_env}")
+               f"start `realm-node` there and check ${key_env}")
         return HostStatus(entry, False, str(exc), fix)
     finally:
         await client.aclose()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.config.model import RealmConfig
+from backend.errors import UserFacingError
 from backend.http_client import (
     ModelNotLoaded,
     ServiceAuthError,
@@ -78,9 +79,20 @@ def node_url(config: RealmConfig, slot: SaveSlot | None = None) -> str:
     return f"http://127.0.0.1:{port or 0}"
 
 
-def node_settings(slot: SaveSlot, config: RealmConfig) -> ServiceSettings:
-    """The local node's key lives in the slot (run/node.key); a remote node's in the
-    environment variable named by hosts.inference.api_key_env."""
+DEFAULT_NODE = "inference"  # hosts.inference's name in the hosts registry
+
+
+def node_settings(slot: SaveSlot, config: RealmConfig, node: str | None = None) -> ServiceSettings:
+    """The default node (`node` None or "inference"): the local node's key lives in the slot
+    (run/node.key), a remote node's in the environment variable named by hosts.inference.api_key_env.
+    A node of hosts.nodes by its name: its URL, and its key from its own variable."""
+    if node not in (None, DEFAULT_NODE):
+        named = config.hosts.nodes.get(node)  # type: ignore[arg-type]
+        if named is None:
+            raise UserFacingError(f"no inference node named {node!r} (known: "
+                                  f"{', '.join([DEFAULT_NODE, *config.hosts.nodes])})",
+                                  fix="add it under hosts.nodes in realm.yaml; `realm hosts` lists them")
+        return ServiceSettings(SERVICE, named.url, os.environ.get(named.api_key_env)).with_env()
     key = os.environ.get(config.hosts.inference.api_key_env)
     key_file = slot.run_dir / "node.key"
     if config.hosts.inference.url == "local" and key_file.exists():
@@ -99,8 +111,8 @@ class OracleClient:
         self.client = ServiceClient(ServiceSettings(SERVICE, base_url, api_key, timeout_s, retries).with_env())
 
     @classmethod
-    def from_config(cls, slot: SaveSlot, config: RealmConfig) -> "OracleClient":
-        s = node_settings(slot, config)
+    def from_config(cls, slot: SaveSlot, config: RealmConfig, node: str | None = None) -> "OracleClient":
+        s = node_settings(slot, config, node)
         return cls(s.base_url, s.api_key, timeout_s=s.timeout_s, retries=s.retries)
 
     async def aclose(self) -> None:

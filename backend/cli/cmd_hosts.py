@@ -27,7 +27,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
                               fix="`realm config check` names each one")
     found = run(statuses(slot, config))
     local = config.hosts.inference.url == "local"  # the daemon starts it: not running is no failure
-    code = 0 if all(s.ok for s in found if not (s.entry.role == "inference" and local)) else 1
+    code = 0 if all(s.ok for s in found if not (s.entry.name == "inference" and local)) else 1
     if args.json:
         print(json.dumps([as_json(s) for s in found], indent=1))
         return code

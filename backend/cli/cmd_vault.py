@@ -17,7 +17,7 @@ from backend.vault.query import METRICS_HELP, best_checkpoints, locate, parse_me
 VAULT = {
     "promote": (CommandKind.PROMOTE, "make a checkpoint the champion and deploy it", "checkpoint-{champion} is the champion."),
     "delete": (CommandKind.CHECKPOINT_DELETE, "delete a checkpoint (never the champion, deployed or newest)", "checkpoint-{deleted} deleted."),
-    "load": (CommandKind.NODE_LOAD, "load a checkpoint on the inference node", "{model} loaded ({sha256})."),
+    "load": (CommandKind.NODE_LOAD, "load a checkpoint on the inference node", "{model} loaded on {node} ({sha256})."),
     "unload": (CommandKind.NODE_UNLOAD, "unload a checkpoint from the inference node", "checkpoint-{unloaded} unloaded."),
 }
 ZONE_MOVES = {
@@ -41,6 +41,12 @@ def register(sub: Any) -> None:
         if name == "load":  # a checkpoint, or the hero's untrained base model
             p = add_command(inner, name, simple(kind, load_payload, done), help_text + " (or `base`: the base model)")
             p.add_argument("step", type=step_or_base, metavar="STEP|base")
+            p.add_argument("--node", help="a node of hosts.nodes by name (default: hosts.inference)")
+            continue
+        if name == "unload":
+            p = add_command(inner, name, simple(kind, lambda a: {"step": a.step, "node": a.node}, done), help_text)
+            p.add_argument("step", type=int)
+            p.add_argument("--node", help="a node of hosts.nodes by name (default: hosts.inference)")
             continue
         p = add_command(inner, name, simple(kind, lambda a: {"step": a.step}, done), help_text)
         p.add_argument("step", type=int)
@@ -80,7 +86,8 @@ def step_or_base(text: str) -> int | str:
 
 
 def load_payload(args: argparse.Namespace) -> dict[str, Any]:
-    return {"base": True} if args.step == "base" else {"step": args.step}
+    where = {"node": args.node} if args.node else {}
+    return {"base": True, **where} if args.step == "base" else {"step": args.step, **where}
 
 
 async def rows(args: argparse.Namespace) -> tuple[list[Any], dict[int, str], Any, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from contracts.lora_targets import LORA_TARGETS
 from contracts.nano import NanoSpec
@@ -153,24 +153,41 @@ class StorageHost(Section):
         return v
 
 
+class NamedNode(Section):
+    url: str = Field(description="http(s)://host:port of another inference node (`realm-node` there)")
+    api_key_env: str = Field("REALM_NODE_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                             description="environment variable holding that node's API key")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith(("http://", "https://")):
+            return v.rstrip("/")
+        raise ValueError("must be a URL starting with http:// or https:// (the local node is hosts.inference)")
+
+
 ZONE_NAME = r"^[a-z][a-z0-9_-]{0,31}$"
-RESERVED_ZONES = ("trainer", "node")
+RESERVED_ZONES = ("trainer", "node", "inference")
 
 
 class HostsConfig(Section):
     trainer: TrainerHost = Field(default_factory=TrainerHost, description="where training runs")
     inference: InferenceHost = Field(default_factory=InferenceHost, description="where checkpoints are served")
+    nodes: dict[str, NamedNode] = Field(
+        default_factory=dict, description="more inference nodes by name (lower-case letters, digits, - and _): "
+        "the Oracle can ask any of them (ctrl+o) and evaluation.node can evaluate on one; hosts.inference stays "
+        "the default, which serves the champion")
     storage: dict[str, StorageHost] = Field(
         default_factory=dict, description="storage zones by name (lower-case letters, digits, - and _): folders "
         "that keep copies of checkpoints beyond the trainer's retention")
 
-    @field_validator("storage")
+    @field_validator("storage", "nodes")
     @classmethod
-    def _zone_names(cls, v: dict[str, StorageHost]) -> dict[str, StorageHost]:
+    def _host_names(cls, v: dict[str, Any]) -> dict[str, Any]:
         for name in v:
             if not re.match(ZONE_NAME, name) or name in RESERVED_ZONES:
-                raise ValueError(f"storage zone {name!r}: use lower-case letters, digits, - and _ (not "
-                                 f"{' or '.join(RESERVED_ZONES)})")
+                raise ValueError(f"host {name!r}: use lower-case letters, digits, - and _ (not "
+                                 f"{', '.join(RESERVED_ZONES)})")
         return v
 
 
@@ -272,6 +289,8 @@ class DaemonConfig(Section):
 
 class EvaluationConfig(Section):
     enabled: bool = Field(True, description="evaluate every new checkpoint")
+    node: str | None = Field(None, description="evaluate on this node of hosts.nodes (null: the default node, "
+                             "hosts.inference); checkpoints are uploaded to it as needed")
     max_new_tokens: int = Field(128, ge=1, le=8192, description="longest answer generated in an evaluation")
 
 
@@ -291,7 +310,7 @@ class RealmConfig(Section):
 
     hero: HeroConfig = Field(default_factory=HeroConfig, description="the hero")
     training: TrainingConfig = Field(default_factory=TrainingConfig, description="how battles train")
-    hosts: HostsConfig = Field(default_factory=HostsConfig, description="trainer and inference hosts")
+    hosts: HostsConfig = Field(default_factory=HostsConfig, description="trainer, inference nodes and storage zones")
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig, description="what DIO learns next")
     game: GameRules = Field(default_factory=GameRules, description="game rules")
     retention: RetentionConfig = Field(default_factory=RetentionConfig, description="which checkpoints are kept")
@@ -299,6 +318,16 @@ class RealmConfig(Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="the realm daemon")
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig, description="checkpoint evaluations")
     sparring: SparringConfig = Field(default_factory=SparringConfig, description="sparring rounds")
+
+    @field_validator("evaluation")
+    @classmethod
+    def _evaluation_node_exists(cls, v: EvaluationConfig, info: ValidationInfo) -> EvaluationConfig:
+        hosts = info.data.get("hosts")  # validated before evaluation (field order)
+        nodes = hosts.nodes if isinstance(hosts, HostsConfig) else {}
+        if v.node is not None and v.node not in nodes:
+            raise ValueError(f"evaluation.node {v.node!r} is not a node of hosts.nodes (known: "
+                             f"{', '.join(nodes) or 'none'}); use null for the default node")
+        return v
 
 
 # Values that cannot change once the save has trained: the weights depend on them.

@@ -90,7 +90,10 @@ class Evaluator:
         return out
 
     async def due(self, ctx: DaemonContext) -> bool:
-        return ctx.config.evaluation.enabled and self.node.status == "up" and bool(await self.pending())
+        """The default node's health is watched by the node manager; a named one (evaluation.node)
+        is tried, and a failed try is the task's error, retried at its next run."""
+        node_up = ctx.config.evaluation.node is not None or self.node.status == "up"
+        return ctx.config.evaluation.enabled and node_up and bool(await self.pending())
 
     async def run(self, ctx: DaemonContext) -> str:
         pending = await self.pending()
@@ -117,9 +120,10 @@ class Evaluator:
         if not plan:
             return []
         model_id = model_id_for(row.step)
-        client = self.node.client(timeout_s=300.0)
+        on = self.ctx.config.evaluation.node
+        client = self.node.client(timeout_s=300.0, node=on)
         try:
-            await self.node.ensure_available(client, model_id, self.checkpoint_path(row))
+            await self.node.ensure_available(client, model_id, self.checkpoint_path(row), on)
             await client.load(model_id)
             prompts = [[m.model_dump() for m in p.messages] for *_, problems in plan for p in problems]
             answers, identity = await client.chat_batch(model_id, prompts,

@@ -21,7 +21,7 @@ from backend.errors import UserFacingError
 from backend.gpus import local_node_device, visible_gpu_count
 from backend.hero import base_model_ref
 from backend.http_client import ServiceError, ServiceHttpError
-from backend.oracle import OracleClient, node_settings, node_url
+from backend.oracle import DEFAULT_NODE, OracleClient, node_settings, node_url
 from contracts.node_api import model_id_for
 from contracts.utilisation import Utilisation
 
@@ -84,14 +84,20 @@ class NodeManager(Component):
     def local(self) -> bool:
         return self.ctx.config.hosts.inference.url == "local"
 
-    def client(self, timeout_s: float = 120.0) -> OracleClient:
-        settings = node_settings(self.ctx.slot, self.ctx.config)
+    def client(self, timeout_s: float = 120.0, node: str | None = None) -> OracleClient:
+        """A client of the default node, or of the node of hosts.nodes called `node`."""
+        settings = node_settings(self.ctx.slot, self.ctx.config, node)
         return OracleClient(settings.base_url, settings.api_key, timeout_s=timeout_s, retries=settings.retries)
 
-    async def ensure_available(self, client: OracleClient, model_id: str, folder: Path) -> None:
-        """A remote node gets the checkpoint uploaded (verified against its manifest) when
-        it does not have it; the local node reads the save's checkpoints folder itself."""
-        if self.local or model_id in await client.available():
+    def reads_trainer_folder(self, node: str | None = None) -> bool:
+        """The daemon's own local node reads the save's checkpoints folder: nothing to upload."""
+        return self.local and node in (None, DEFAULT_NODE)
+
+    async def ensure_available(self, client: OracleClient, model_id: str, folder: Path, node: str | None = None) -> None:
+        """A remote node (the default or a named one) gets the checkpoint uploaded (verified
+        against its manifest) when it does not have it; the local node reads the save's
+        checkpoints folder itself."""
+        if self.reads_trainer_folder(node) or model_id in await client.available():
             return
         started = time.monotonic()
         try:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, NodeLoad, StepRef
+from backend.command_kinds import CheckpointExport, CheckpointPin, CommandKind, NodeLoad, NodeStep, StepRef
 from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
@@ -19,6 +19,7 @@ from backend.vault.zones import TRAINER
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.http_client import ServiceError
+from backend.oracle import DEFAULT_NODE
 from backend.store.checkpoints import CheckpointRow
 from contracts.node_api import model_id_for
 
@@ -53,9 +54,12 @@ async def delete_refusal(ctx: DaemonContext, row: CheckpointRow) -> str | None:
 
 
 def make_handlers(node: NodeManager) -> dict[str, Any]:
-    async def node_holds(client: Any, model_id: str) -> bool:
+    async def node_holds(client: Any, model_id: str, name: str | None) -> bool:
         """A remote node that has the checkpoint on its own disk (the local one reads the save's folder)."""
-        return not node.local and model_id in await client.available()
+        return not node.reads_trainer_folder(name) and model_id in await client.available()
+
+    def on_default(name: str | None) -> bool:
+        return name in (None, DEFAULT_NODE)
 
     async def delete(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
         row = await live_checkpoint(ctx, p.step)
@@ -91,49 +95,52 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         return {"step": p.step, "path": str(dest), "merged": p.merge and (source / "adapter_config.json").is_file()}
 
     async def load(ctx: DaemonContext, p: NodeLoad) -> dict[str, Any]:
+        where = "the node" if on_default(p.node) else f"node {p.node}"
         if p.base:
-            return await load_base()
+            return await load_base(p.node, where)
         assert p.step is not None
         row = await known_checkpoint(ctx, p.step)
-        client = node.client(timeout_s=300.0)
+        client = node.client(timeout_s=300.0, node=p.node)
         try:
-            if not await node_holds(client, model_id_for(p.step)):  # ask the vault first: fetch it if it must
-                folder, came_from = await fetch_to_trainer(ctx, row, why="to load it on the node")
-                await node.ensure_available(client, model_id_for(p.step), folder)
+            if not await node_holds(client, model_id_for(p.step), p.node):  # ask the vault first: fetch if it must
+                folder, came_from = await fetch_to_trainer(ctx, row, why=f"to load it on {where}")
+                await node.ensure_available(client, model_id_for(p.step), folder, p.node)
             else:
                 came_from = "node"
             card = await client.load(model_id_for(p.step))
         except ServiceError as exc:
-            raise UserFacingError(f"the node could not load checkpoint-{p.step}: {exc}") from exc
+            raise UserFacingError(f"{where} could not load checkpoint-{p.step}: {exc}") from exc
         finally:
             await client.aclose()
-        await ctx.store.checkpoints.update(p.step, on_node=1)
-        return {"model": card.id, "sha256": card.sha256, "from": came_from}
+        if on_default(p.node):
+            await ctx.store.checkpoints.update(p.step, on_node=1)
+        return {"model": card.id, "sha256": card.sha256, "from": came_from, "node": p.node or DEFAULT_NODE}
 
-    async def load_base() -> dict[str, Any]:
+    async def load_base(name: str | None, where: str) -> dict[str, Any]:
         """The hero's untrained base: the local node serves it from --base-dir; a remote node must
         have been started with one."""
-        client = node.client(timeout_s=300.0)
+        client = node.client(timeout_s=300.0, node=name)
         try:
-            if not node.local and "base" not in await client.available():
-                raise UserFacingError("the remote inference node has no base model",
+            if not node.reads_trainer_folder(name) and "base" not in await client.available():
+                raise UserFacingError(f"{where} has no base model",
                                       fix="start it with --base-dir pointing at the hero's base model folder")
             card = await client.load("base")
         except ServiceError as exc:
-            raise UserFacingError(f"the node could not load the base model: {exc}") from exc
+            raise UserFacingError(f"{where} could not load the base model: {exc}") from exc
         finally:
             await client.aclose()
-        return {"model": card.id, "sha256": card.sha256}
+        return {"model": card.id, "sha256": card.sha256, "node": name or DEFAULT_NODE}
 
-    async def unload(ctx: DaemonContext, p: StepRef) -> dict[str, Any]:
-        client = node.client()
+    async def unload(ctx: DaemonContext, p: NodeStep) -> dict[str, Any]:
+        client = node.client(node=p.node)
         try:
             await client.unload(model_id_for(p.step))
         except ServiceError as exc:
             raise UserFacingError(f"the node could not unload checkpoint-{p.step}: {exc}") from exc
         finally:
             await client.aclose()
-        await ctx.store.checkpoints.update(p.step, on_node=0)
+        if on_default(p.node):
+            await ctx.store.checkpoints.update(p.step, on_node=0)
         return {"unloaded": p.step}
 
     return {CommandKind.CHECKPOINT_DELETE: delete, CommandKind.CHECKPOINT_PIN: pin,

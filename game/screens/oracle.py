@@ -75,6 +75,8 @@ class OracleScreen(RealmScreen):
         Binding("ctrl+n", "clear", "New chat"),
         Binding("ctrl+t", "quiz", "Quiz", tooltip="Quiz me: the checkpoint answers a fresh problem of a skill and level, "
                 "graded by the skill"),
+        Binding("ctrl+o", "next_node", "Node", show=False,
+                tooltip="Ask another inference node (hosts.nodes): each press picks the next one"),
     ]
 
     def __init__(self) -> None:
@@ -92,6 +94,7 @@ class OracleScreen(RealmScreen):
         self.note = ""
         self.last_grade: Any = None  # the latest quiz's Grade
         self.turns: list[Any] = []  # game.data.conversation.Turn: the conversation kept with the save
+        self.node: str | None = None  # the node asked: None = the default (hosts.inference), else a hosts.nodes name
 
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(id="oracle-head"):
@@ -145,13 +148,25 @@ class OracleScreen(RealmScreen):
     @property
     def url(self) -> str:
         config = self.realm.config
-        return node_url(config, self.realm.slot) if config else "the node"
+        if config is None:
+            return "the node"
+        return config.hosts.nodes[self.node].url if self.node in config.hosts.nodes else node_url(config, self.realm.slot)
+
+    def action_next_node(self) -> None:
+        config = self.realm.config
+        names: list[str | None] = [None, *(config.hosts.nodes if config else {})]
+        if len(names) == 1:
+            self.say("Only one inference node: add more under hosts.nodes in realm.yaml (`realm hosts` lists them).")
+            return
+        self.node = names[(names.index(self.node) + 1) % len(names)] if self.node in names else None
+        self.say(f"Asking {self.node or 'the default node'} now ({self.url}).")
+        self.action_models()
 
     def get_client(self) -> OracleClient:
         """A client for the node as realm.yaml and run/node.key say now (the daemon writes
         the local node's key when it first starts the node; realm.yaml may change)."""
         assert self.realm.config is not None
-        settings = node_settings(self.realm.slot, self.realm.config)
+        settings = node_settings(self.realm.slot, self.realm.config, self.node)
         key = (settings.base_url, settings.api_key)
         if self.client is None or key != self.client_key:
             old, self.client = self.client, OracleClient(settings.base_url, settings.api_key,
@@ -237,9 +252,12 @@ class OracleScreen(RealmScreen):
             if step is None:
                 return
             model = "base" if step == BASE else f"checkpoint-{step}"
-            payload = {"base": True} if step == BASE else {"step": step}
-            self.say(f"Loading {model} on the node…")
-            self.realm.send(CommandKind.NODE_LOAD, payload, done=f"{model} loaded on the node",
+            payload: dict[str, Any] = {"base": True} if step == BASE else {"step": step}
+            where = f"node {self.node}" if self.node else "the node"
+            if self.node:
+                payload["node"] = self.node
+            self.say(f"Loading {model} on {where}…")
+            self.realm.send(CommandKind.NODE_LOAD, payload, done=f"{model} loaded on {where}",
                             on_done=lambda _cmd: self.list_models(model))
 
         self.app.push_screen(PickCheckpointScreen("Load which checkpoint on the node?", with_base=True), chosen)

@@ -47,12 +47,12 @@ async def test_keys_copy_load_clear_and_escape(seeded) -> None:
         await press(app, pilot, "ctrl+l")
         await settle(app, pilot)
         await press(app, pilot, "down", "enter")  # 1,500 -> 1,200
-        assert await commands_sent(seeded) == [(CommandKind.NODE_LOAD, {"step": 1200, "base": False})]
+        assert await commands_sent(seeded) == [(CommandKind.NODE_LOAD, {"step": 1200, "base": False, "node": None})]
         assert "Loading checkpoint-1200 on the node…" in screen.notes()
         await press(app, pilot, "ctrl+l")
         await settle(app, pilot)
         await press(app, pilot, "end", "enter")  # the base model is the last choice
-        assert (await commands_sent(seeded))[-1] == (CommandKind.NODE_LOAD, {"step": None, "base": True})
+        assert (await commands_sent(seeded))[-1] == (CommandKind.NODE_LOAD, {"step": None, "base": True, "node": None})
         assert "Loading base on the node…" in screen.notes()
         await press(app, pilot, "ctrl+n")
         assert screen.notes() == [] and screen.messages == []
@@ -126,3 +126,27 @@ async def test_the_prompt_takes_several_lines_and_enter_sends(seeded) -> None:
         await settle(app, pilot)
         assert prompt.value == "Syllables: el elec\n1. jer_ey" and app.screen is screen
         assert any("Choose a checkpoint first" in n for n in screen.notes())
+
+
+async def test_ctrl_o_asks_another_node_of_hosts_nodes(seeded) -> None:
+    import json
+
+    from backend.config.edit import set_value
+
+    config, problems = set_value(seeded.config_path, "hosts.nodes",
+                                 json.dumps({"gpu2": {"url": "http://127.0.0.1:2", "api_key_env": "GPU2_KEY"}}))
+    assert config is not None, problems
+    app = make_app(seeded, environ={"GPU2_KEY": "k2"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_oracle(app, pilot)
+        await press(app, pilot, "ctrl+o")
+        assert "Asking gpu2 now (http://127.0.0.1:2)." in screen.notes()
+        assert screen.get_client().client.settings.base_url == "http://127.0.0.1:2"
+        await press(app, pilot, "ctrl+l")
+        await settle(app, pilot)
+        await press(app, pilot, "down", "enter")
+        assert (await commands_sent(seeded))[-1] == (CommandKind.NODE_LOAD, {"step": 1200, "base": False, "node": "gpu2"})
+        assert "Loading checkpoint-1200 on node gpu2…" in screen.notes()
+        await press(app, pilot, "ctrl+o")
+        assert "Asking the default node now (http://127.0.0.1:1)." in screen.notes()
+        assert screen.query_one("#prompt").has_focus  # typing still goes to the prompt
