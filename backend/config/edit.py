@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from backend.config.hosts_form import is_per_machine
 from backend.config.load import apply_override, read_yaml
 from backend.config.model import RealmConfig
 from backend.config.problems import ConfigProblem, problems_from_validation
@@ -43,6 +44,10 @@ def proposed_config(path: Path, dotted_key: str, raw_value: str) -> tuple[RealmC
     data, where, problems = read_yaml(path)
     if problems:
         return None, problems, None
+    if dotted_key.startswith("hosts.") and is_per_machine(data.get("hosts")):
+        return None, [ConfigProblem(dotted_key, "this realm.yaml writes hosts per machine (each with its roles): "
+                                    "`realm config set` and the Settings screen leave that section to you",
+                                    f"edit the hosts section in {path} itself (`realm config check` checks it)")], None
     apply_override(data, dotted_key, raw_value)
     value: Any = data
     for part in dotted_key.split("."):

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from backend.config.hosts_form import is_per_machine, machines_to_roles
 from contracts.lora_targets import LORA_TARGETS
 from contracts.nano import NanoSpec
 
@@ -180,6 +181,12 @@ class HostsConfig(Section):
     storage: dict[str, StorageHost] = Field(
         default_factory=dict, description="storage zones by name (lower-case letters, digits, - and _): folders "
         "that keep copies of checkpoints beyond the trainer's retention")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_machine(cls, raw: Any) -> Any:
+        """hosts written per machine (backend.config.hosts_form) reads into the grouped form."""
+        return machines_to_roles(raw) if is_per_machine(raw) else raw
 
     @field_validator("storage", "nodes")
     @classmethod
