@@ -175,6 +175,18 @@ def check_storage(slot: SaveSlot) -> list[Check]:
             for s in (probe_storage(e) for e in registry(slot, config) if e.role == "storage")]
 
 
+async def check_named_nodes(slot: SaveSlot) -> list[Check]:
+    """Each node of hosts.nodes answers with its key."""
+    from backend.hosts import probe_node, registry
+
+    config, _ = check_config(slot.config_path)
+    if config is None:
+        return []
+    named = [e for e in registry(slot, config) if e.role == "inference" and e.name in config.hosts.nodes]
+    found = [await probe_node(slot, config, e) for e in named]
+    return [Check(f"node {s.entry.name}", s.ok, f"{s.entry.address}: {s.status}", s.fix) for s in found]
+
+
 CHECK_TIMEOUT_S = 30.0  # any one check; the engine probe (it imports torch) gets ENGINE_TIMEOUT_S
 ENGINE_TIMEOUT_S = 120.0
 
@@ -201,10 +213,12 @@ async def run_checks(slot: SaveSlot, min_free_gb: float) -> list[Check]:
         timed_check("memory", lambda: check_memory(slot)),
         timed_check("inference node", check_node(slot)),
         timed_check("storage", lambda: check_storage(slot)),
+        timed_check("nodes", check_named_nodes(slot)),
     )
     probed = await engine_probe
     engine, facts = probed if isinstance(probed, tuple) else (probed, {})
-    config, disk, database, daemon, folders, memory, node, storage = quick
+    config, disk, database, daemon, folders, memory, node, storage, nodes = quick
     zones = storage if isinstance(storage, list) else [storage]
+    others = nodes if isinstance(nodes, list) else [nodes]
     return [config, disk, database, daemon, folders, engine, check_gpu(facts), check_attention(facts), memory, node,
-            *zones]
+            *others, *zones]

@@ -59,6 +59,9 @@ def register(sub: Any) -> None:
     p.add_argument("zone", nargs="?")
     p = add_command(inner, "scan", simple(CommandKind.TASK_RUN, lambda a: {"name": "vault_scan"}, "{outcome}"),
                     "register checkpoint folders the vault does not know (the trainer's and each storage zone's)")
+    p = add_command(inner, "assets", cmd_assets, "the catalog: checkpoints, exports, database backups and the base "
+                    "model, with their sha256, size and copies")
+    p.add_argument("--json", action="store_true")
     p = add_command(inner, "locate", cmd_locate, "where a checkpoint's copies are (trainer, storage zones)")
     p.add_argument("step", type=int)
     p.add_argument("--json", action="store_true")
@@ -155,4 +158,23 @@ def cmd_locate(args: argparse.Namespace) -> int:
     for c in where["copies"]:
         checked = f"verified {fmt_stamp(c['verified_at'])}" if c["verified_at"] else "not verified yet"
         print(f"  {c['zone']:<10} {c['state']:<8} {fmt_bytes(c['size_bytes']):>9}  {checked}  {c['path']}")
+    return 0
+
+
+async def catalog_assets(args: argparse.Namespace) -> list[dict[str, Any]]:
+    slot = existing_slot(args)
+    async with await Store.open(slot.db_path) as store:
+        return await store.catalog.all()
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    assets = asyncio.run(catalog_assets(args))
+    if args.json:
+        print(json.dumps(assets, indent=1))
+        return 0
+    if not assets:
+        print("The catalog is empty: checkpoints enter it when they are copied or verified, backups when they are made.")
+    for a in assets:
+        zones = ", ".join(f"{c['zone']} ({c['state']})" for c in a["copies"]) or "no copy"
+        print(f"{a['kind']:<10} {a['name']:<34} {fmt_bytes(a['size_bytes']):>9}  {(a['sha256'] or '-')[:12]}  {zones}")
     return 0

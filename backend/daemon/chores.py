@@ -15,6 +15,9 @@ from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.quest_tests import keep_held_out
 from backend.daemon.taskmaster import Task
 from backend.daemon.zone_ops import scan_storage
+from backend.store.catalog import BASE
+from backend.vault.zones import TRAINER
+from contracts.checkpoint import folder_weights_sha256
 from backend.daemon.validate_step import reason_of, validate_sync
 from backend.event_kinds import EventKind
 from backend.store.integrity import check_integrity
@@ -83,10 +86,24 @@ async def vault_scan(ctx: DaemonContext) -> str:
     storage zones that the catalog does not know are registered."""
     out = await scan_checkpoints(ctx, remove_temp=False)
     added, foreign = await scan_storage(ctx)
+    await catalogue_base(ctx)
     stored = f"; storage: {added} copies registered" + (f", {foreign} folders not this save's" if foreign else "") \
         if added or foreign else ""
     return (f"{len(out.recorded)} recorded from disk, {len(out.gone)} gone, {len(out.back)} back"
             if out.recorded or out.gone or out.back else "the vault matches the checkpoint folders") + stored
+
+
+async def catalogue_base(ctx: DaemonContext) -> None:
+    """The hero's base model in the catalog, hashed again only when its weight files changed size."""
+    base = ctx.slot.base_model_dir
+    if not base.is_dir():
+        return
+    size = await asyncio.to_thread(lambda: sum(f.stat().st_size for f in base.iterdir() if f.is_file()))
+    known = await ctx.store.catalog.asset("base", kind=BASE)
+    if known is not None and known["size_bytes"] == size:
+        return
+    sha = await asyncio.to_thread(folder_weights_sha256, base)
+    await ctx.store.catalog.record(BASE, BASE, str(base.relative_to(ctx.slot.root)), sha, size, TRAINER)
 
 
 async def lineage_report(ctx: DaemonContext) -> str:

@@ -13,15 +13,23 @@ from backend.daemon.retention import choose_deletions, choose_thinning
 from backend.daemon.zone_ops import awaiting_storage
 from backend.daemon.taskmaster import Task
 from backend.event_kinds import EventKind
+from backend.store.catalog import BACKUP
 from backend.store.checkpoints import CheckpointRow
 from backend.store.integrity import backup_online
 from backend.vault.ranking import scores
 from backend.vault.zones import TRAINER
-from contracts.checkpoint import LedgerError, read_ledger, thin_checkpoint
+from contracts.checkpoint import LedgerError, read_ledger, sha256_file, thin_checkpoint
 
 
 async def backup_database(ctx: DaemonContext) -> str:
+    """An online copy of the database, recorded in the catalog (rotated ones leave it)."""
     path = await asyncio.to_thread(backup_online, ctx.slot.db_path, ctx.slot.backups_dir, ctx.config.daemon.backups_keep)
+    sha = await asyncio.to_thread(sha256_file, path)
+    await ctx.store.catalog.record(BACKUP, path.name, str(path.relative_to(ctx.slot.root)), sha, path.stat().st_size,
+                                   TRAINER)
+    for asset in await ctx.store.catalog.all():
+        if asset["kind"] == BACKUP and not (ctx.slot.root / asset["path"]).is_file():
+            await ctx.store.catalog.forget(BACKUP, asset["name"])
     return f"backup {path.name}"
 
 

@@ -15,7 +15,9 @@ from backend.daemon.context import DaemonContext
 from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.zone_ops import fetch_to_trainer, known_checkpoint
+from backend.store.catalog import EXPORT
 from backend.vault.zones import TRAINER
+from contracts.checkpoint import folder_weights_sha256
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.http_client import ServiceError
@@ -92,7 +94,11 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         else:
             await asyncio.to_thread(shutil.copytree, source, tmp)
         tmp.rename(dest)
-        return {"step": p.step, "path": str(dest), "merged": p.merge and (source / "adapter_config.json").is_file()}
+        merged = p.merge and (source / "adapter_config.json").is_file()
+        sha = await asyncio.to_thread(folder_weights_sha256, dest) if merged else row.weights_sha256
+        size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+        await ctx.store.catalog.record(EXPORT, str(dest), str(dest), sha, size, EXPORT)
+        return {"step": p.step, "path": str(dest), "merged": merged}
 
     async def load(ctx: DaemonContext, p: NodeLoad) -> dict[str, Any]:
         where = "the node" if on_default(p.node) else f"node {p.node}"

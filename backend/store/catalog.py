@@ -9,6 +9,9 @@ from typing import Any
 from backend.store.rows import Repository, now
 
 CHECKPOINT = "checkpoint"
+BACKUP = "backup"  # a database backup (backups/)
+EXPORT = "export"  # a checkpoint exported to a folder (realm vault export)
+BASE = "base"  # the hero's base model
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,30 @@ class Catalog(Repository):
     async def asset(self, name: str, kind: str = CHECKPOINT) -> dict[str, Any] | None:
         row = await self.store.fetchone("SELECT * FROM assets WHERE kind = ? AND name = ?", (kind, name))
         return dict(row) if row else None
+
+    async def record(self, kind: str, name: str, path: str, sha256: str | None, size_bytes: int | None,
+                     zone: str) -> None:
+        """An asset and its one copy, recorded now (its sha256 and size as given)."""
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO assets(kind, name, path, sha256, size_bytes, meta, created_at) VALUES (?, ?, ?, ?, ?, '{}', ?) "
+                "ON CONFLICT(kind, name) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, "
+                "size_bytes = excluded.size_bytes", (kind, name, path, sha256, size_bytes, now()))
+        await self.put_copy(name, zone, path, size_bytes, kind=kind)
+
+    async def forget(self, kind: str, name: str) -> None:
+        """An asset whose last copy is gone (a rotated backup)."""
+        async with self.store.transaction() as conn:
+            await conn.execute("DELETE FROM assets WHERE kind = ? AND name = ?", (kind, name))
+
+    async def all(self) -> list[dict[str, Any]]:
+        """Every asset with its copies, by kind then name."""
+        rows = await self.store.fetchall("SELECT id, kind, name, path, sha256, size_bytes, created_at FROM assets "
+                                         "ORDER BY kind, name")
+        out = []
+        for r in rows:
+            copies = await self.copies(r["name"], kind=r["kind"])
+            out.append({"kind": r["kind"], "name": r["name"], "path": r["path"], "sha256": r["sha256"],
+                        "size_bytes": r["size_bytes"], "recorded_at": r["created_at"],
+                        "copies": [c.__dict__ for c in copies]})
+        return out

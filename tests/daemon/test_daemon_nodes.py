@@ -77,6 +77,8 @@ async def test_a_checkpoint_loads_and_is_evaluated_on_the_node_asked_for(tmp_pat
             assert shown.returncode == 0, shown.stdout
             assert hosts["inference"]["ok"] and hosts["gpu2"]["ok"] and hosts["gpu2"]["address"] == b.url
             assert "(evaluates)" in hosts["gpu2"]["detail"] and hosts["gpu2"]["role"] == "inference"
+            doctor = realm("doctor", "--save", str(save.root), env={KEY_A: a.key, KEY_B: b.key})
+            assert "✓ node gpu2" in doctor.stdout, doctor.stdout
         finally:
             await store.close()
     finally:

@@ -172,3 +172,36 @@ async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_no
         assert partway and min(partway) > len(weights) // 2  # it went on from the staged half
     finally:
         await store.close()
+
+
+async def test_the_catalog_holds_exports_backups_and_the_base_model(tmp_path: Path, nano_base: Path) -> None:
+    from backend.daemon.upkeep import backup_database
+    from contracts.checkpoint import folder_weights_sha256
+    from daemon.test_daemon_hosts import realm
+
+    save = await make_save(tmp_path / "save", nano_base, {"daemon.backups_keep": 1})
+    write_checkpoints(save.checkpoints_dir, save.base_model_dir, (100,))
+    store = await Store.open(save.db_path)
+    ctx = DaemonContext(save, store, load_config(save.config_path))
+    dispatcher = Dispatcher(ctx)
+    register_vault_ops(dispatcher, NodeManager(ctx))
+    try:
+        await record_checkpoints(store, save)
+        first = await backup_database(ctx)
+        import time
+
+        time.sleep(1.1)  # backups are named by the second
+        second = await backup_database(ctx)
+        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_EXPORT, {"step": 100, "dest": str(tmp_path / "out")})
+        assert ok, out
+        await vault_scan(ctx)
+        assets = {(a["kind"], a["name"]): a for a in await store.catalog.all()}
+        backups = [name for kind, name in assets if kind == "backup"]
+        assert backups == [second.removeprefix("backup ")] and first != second  # the rotated one left
+        export = assets[("export", out["path"])]
+        assert export["sha256"] == (await store.checkpoints.get(100)).weights_sha256 and export["copies"][0]["zone"] == "export"
+        assert assets[("base", "base")]["sha256"] == folder_weights_sha256(save.base_model_dir)
+        shown = realm("vault", "assets", "--save", str(save.root), env={})
+        assert shown.returncode == 0 and "backup" in shown.stdout and "export" in shown.stdout and "base" in shown.stdout
+    finally:
+        await store.close()
