@@ -27,6 +27,7 @@ from backend.daemon.dispatch import Dispatcher
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.pipeline import QuestPipeline
 from backend.daemon.taskmaster import Task
+from backend.daemon.zone_ops import fetch_to_trainer
 from backend.errors import UserFacingError
 from backend.event_kinds import EventKind
 from backend.questgen import atomic_write_text
@@ -183,10 +184,13 @@ class Sparring:
         ctx = self.ctx
         step = p.step if p.step is not None else await ctx.store.meta.deployed_step()
         row = await ctx.store.checkpoints.get(int(step)) if step is not None else await ctx.store.checkpoints.newest()
-        if row is None or row.deleted_at is not None:
+        if row is None:
             what = f"checkpoint-{p.step}" if p.step is not None else "a checkpoint"
             raise UserFacingError(f"there is no {what} in the vault to spar with",
                                   fix="pick a step from `realm vault list` (or wait for the first checkpoint)")
+        if row.deleted_at is not None:  # ask the vault first: a storage zone or the node may hold it
+            await fetch_to_trainer(ctx, row, why="to spar with it")
+            row = await ctx.store.checkpoints.get(row.step) or row
         if self.node.status != "up":
             raise UserFacingError(f"the inference node is {self.node.status}", fix="see `realm status` and logs/node.log")
         skill_id = p.skill or (await self.pick_skill(row) or (None, 0))[0]

@@ -190,8 +190,8 @@ class VaultScreen(TableScreen, ChartScreen, RealmScreen):
         r = self.need_selected()
         if r is None:
             return
-        if not r.on_trainer:
-            self.notify(f"{r.name} is no longer on disk: it cannot spar.", severity="warning")
+        if not r.on_trainer and not r.zones:
+            self.notify(f"{r.name} is no longer on disk and no zone holds a copy: it cannot spar.", severity="warning")
             return
         self.notify(f"{r.name} spars at its skill's training level (see the chronicle).", title="Sparring")
         self.realm.send(CommandKind.SPAR, {"step": r.step}, done="Sparring: {line}")

@@ -102,7 +102,7 @@ async def test_vault_keys(seeded, tmp_path) -> None:
             (CommandKind.PROMOTE, {"step": 800}),
             (CommandKind.CHECKPOINT_EXPORT, {"step": 800, "dest": str(tmp_path / "out"), "merge": False}),
             (CommandKind.CHECKPOINT_PIN, {"step": 800, "pinned": False}),
-            (CommandKind.NODE_LOAD, {"step": 1500, "base": False}),
+            (CommandKind.NODE_LOAD, {"step": 1500, "base": False, "node": None}),
             (CommandKind.CHECKPOINT_PIN, {"step": 1500, "pinned": True}),
         ]
 
