@@ -254,6 +254,7 @@ class Decision:
     level: int | None
     strategy: str
     reason: str
+    kept_turn: bool = False  # 'equal': the latest quest's skill keeps its turn (its training level is on the verge)
 
 
 def plan_for(config: CurriculumConfig, skill: str) -> SkillPlan:
@@ -418,8 +419,8 @@ def decide(config: CurriculumConfig, progress: Mapping[str, SkillProgress], rece
     verge = _on_the_verge(pool, progress, recent)
     if verge is not None:
         p = progress[verge]
-        return pick(verge, f"equal: {verge} level {p.training_level} is on the verge "
-                           f"({p.latest(p.training_level):.0%} at its latest evaluation): it keeps its turn")
+        return Decision(verge, p.training_level, strategy, f"equal: {verge} level {p.training_level} is on the verge "
+                        f"({p.latest(p.training_level):.0%} at its latest evaluation): it keeps its turn", kept_turn=True)
     skill = _round_robin(pool, recent, priority)
     return pick(skill, f"equal: {skill} {_turn_text(recent, skill)}")
 

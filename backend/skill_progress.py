@@ -22,9 +22,12 @@ async def skill_progress(store: Store, skills: Mapping[str, Skill], rules: GameR
                   max_levels(skills), rules)
 
 
-async def recent_generated_skills(store: Store, limit: int = 50) -> list[str]:
-    """Skills of the latest generated quests, oldest first (the curriculum's 'recent')."""
+async def recent_generated_skills(store: Store, limit: int = 50, before_id: int | None = None) -> list[str]:
+    """Skills of the latest generated quests, oldest first (the curriculum's 'recent'); deleted ones
+    (superseded before they started, or by the player) never had their turn and do not count.
+    `before_id`: only those generated before that quest (the choice as it would be made now)."""
     rows = await store.fetchall(
         "SELECT skill FROM (SELECT id, skill FROM quests WHERE source = 'generator' AND skill IS NOT NULL "
-        "ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,))
+        "AND state != 'deleted' AND id < ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+        (before_id if before_id is not None else 1 << 62, limit))
     return [r["skill"] for r in rows]

@@ -94,10 +94,11 @@ class Generator:
         state = ctx.state
         return bool(lead) and state.battle_running and (state.battle_eta_s is None or state.battle_eta_s > lead)
 
-    async def stale_auto_quest(self) -> Quest | None:
-        """A queued quest auto-generated for a level that was mastered since: it would train what DIO
-        now knows (the next quest is chosen a little before the running battle ends, and the
-        battle's last checkpoints can master the level after that)."""
+    async def stale_auto_quest(self) -> tuple[Quest, str] | None:
+        """A queued auto-generated quest that the newest evaluations overtook, and why: its level was
+        mastered since, or (the equal strategy) the skill trained now went on the verge and keeps its
+        turn. The next quest is chosen a little before the running battle ends, and that battle's
+        last checkpoints can change the choice; a battle of a few hundred steps ends before many."""
         if not self.auto_ids:
             return None
         waiting = [q for q in await self.ctx.store.quests.list(("queued", "validating")) if q.id in self.auto_ids]
@@ -106,8 +107,16 @@ class Generator:
         if not queued:
             return None
         progress = await self.progress()
-        return next((q for q in queued if q.skill in progress and q.level is not None
-                     and q.level < progress[q.skill].training_level), None)
+        for q in queued:
+            if q.skill in progress and q.level is not None and q.level < progress[q.skill].training_level:
+                return q, f"{(q.skill or '').upper()} level {q.level} was mastered before it started"
+        first = min(queued, key=lambda q: q.id)
+        recent = await recent_generated_skills(self.ctx.store, before_id=first.id)
+        now = decide(self.ctx.config.curriculum, progress, recent)
+        if now.kept_turn and now.skill != first.skill:
+            return first, (f"{(now.skill or '').upper()} level {now.level} went on the verge before it started "
+                           "and keeps its turn")
+        return None
 
     async def progress(self) -> dict[str, Any]:
         """skill_progress, replayed again only when an evaluation was recorded (due() asks every tick)."""
@@ -117,20 +126,19 @@ class Generator:
             self._progress = (top, (await skill_progress(self.ctx.store, self.skills, self.ctx.config.game))[0])
         return self._progress[1]
 
-    async def supersede(self, quest: Quest) -> str:
+    async def supersede(self, quest: Quest, reason: str) -> str:
         self.auto_ids.discard(quest.id)
         if not await self.ctx.store.quests.change_state(quest.id, "queued", "deleted"):
             return f"quest #{quest.id} started before it could be superseded"  # the battle took it meanwhile
         dest = await self.pipeline.move_to(quest, "deleted")
         self.last_generated_at = None  # its replacement is generated at once
-        reason = f"{(quest.skill or '').upper()} level {quest.level} was mastered before it started"
         await self.ctx.event(EventKind.QUEST_DELETED, {"quest_id": quest.id, "name": quest.name, "reason": reason,
                                                        "moved_to": str(dest.relative_to(self.ctx.slot.root))})
         return f"quest #{quest.id} superseded: {reason}"
 
     async def auto(self, ctx: DaemonContext) -> str:
         stale = await self.stale_auto_quest()
-        superseded = await self.supersede(stale) + "; " if stale is not None else ""
+        superseded = await self.supersede(*stale) + "; " if stale is not None else ""
         progress = await self.progress()
         decision = decide(ctx.config.curriculum, progress, await recent_generated_skills(ctx.store))
         if decision.skill is None:

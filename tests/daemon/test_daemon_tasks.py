@@ -261,8 +261,8 @@ async def test_an_auto_quest_for_a_level_mastered_before_it_started_is_supersede
             await ctx.store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
             await ctx.store.evaluations.record(step, "bin", 1, 5, 5, [])
         stale = await generator.stale_auto_quest()
-        assert stale is not None and stale.id == auto
-        line = await generator.supersede(stale)
+        assert stale is not None and stale[0].id == auto
+        line = await generator.supersede(*stale)
         assert line == f"quest #{auto} superseded: BIN level 1 was mastered before it started"
         gone = await ctx.store.quests.get(auto)
         assert gone.state == "deleted" and (ctx.slot.root / gone.path).is_file()  # moved, not destroyed
@@ -271,5 +271,37 @@ async def test_an_auto_quest_for_a_level_mastered_before_it_started_is_supersede
         assert [e.payload["reason"] for e in deleted] == ["BIN level 1 was mastered before it started"]
         assert await generator.stale_auto_quest() is None
         assert not await ctx.store.quests.change_state(auto, "queued", "deleted")  # only from the state named
+    finally:
+        await ctx.store.close()
+
+
+async def test_a_queued_auto_quest_gives_way_when_the_skill_trained_now_goes_on_the_verge(save) -> None:
+    """The choice for the next quest was made early in a short battle (BIN level 1 at 10 %); by the
+    hand-over BIN reads 80 %: under the equal strategy it keeps its turn, so the queued SY quest is
+    replaced, and it does not count as SY's turn."""
+    from backend.daemon.generation import Generator
+    from backend.skill_progress import recent_generated_skills
+
+    ctx = await context(save)
+    try:
+        generator = Generator(ctx, QuestPipeline(ctx))
+        first = await generator.generate("bin", 1, 40)
+        await generator.pipeline.validate(first)
+        await ctx.store.quests.update(first, state="processing")  # the battle that runs now
+        await ctx.store.checkpoints.record(50, "checkpoint-50", "checkpoints/checkpoint-50")
+        await ctx.store.evaluations.record(50, "bin", 1, 1, 10, [])
+        nxt = await generator.generate("sy", 1, 40)
+        generator.auto_ids.add(nxt)
+        await generator.pipeline.validate(nxt)
+        assert await generator.stale_auto_quest() is None  # BIN at 10 %: SY's turn stands
+        await ctx.store.checkpoints.record(100, "checkpoint-100", "checkpoints/checkpoint-100")
+        await ctx.store.evaluations.record(100, "bin", 1, 8, 10, [])
+        stale = await generator.stale_auto_quest()
+        assert stale is not None and stale[0].id == nxt
+        assert stale[1] == "BIN level 1 went on the verge before it started and keeps its turn"
+        await generator.supersede(*stale)
+        assert await recent_generated_skills(ctx.store) == ["bin"]  # the superseded SY quest had no turn
+        line = await generator.auto(ctx)
+        assert "bin level 1" in line and "on the verge" in line, line
     finally:
         await ctx.store.close()
