@@ -199,6 +199,8 @@ class NodeManager(Component):
         self.in_flight = sum(int(m.get("in_flight", 0)) for m in details.values())
         await self.set_status("up", {"health": health, "loaded": sorted(details), "in_flight": self.in_flight,
                                      "pid": self.proc.pid if self.proc else None})
+        await self.ctx.store.checkpoints.mark_on_node(
+            {int(i.split("-")[1]) for i in details if i.startswith("checkpoint-") and i[11:].isdigit()})
         return True
 
     async def set_status(self, status: str, detail: dict[str, Any]) -> None:

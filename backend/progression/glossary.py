@@ -24,7 +24,7 @@ STATS: tuple[tuple[str, str], ...] = (
     ("Champion", "the checkpoint with the best evaluations so far (👑), by score = the mean of (level - 1 + "
                  "accuracy) over its evaluations, ties to the lower validation loss; it is deployed to the inference "
                  "node (🚀). The Vault's board (c) ranks every checkpoint this way"),
-    ("Where", "the Vault's column: disk (this save's folder), node (uploaded to the inference node), a storage "
+    ("Where", "the Vault's column: disk (this save's folder), node (loaded on the inference node now), a storage "
               "zone's name (a verified copy there, hosts.storage), deleted (retention removed it)"),
     ("Sparring", "DIO's wrong answers at its training level turned into examples that ride along with the next quest"),
 )

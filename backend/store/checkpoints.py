@@ -80,6 +80,13 @@ class Checkpoints(Repository):
         rows = await self.store.fetchall("SELECT * FROM checkpoints WHERE deleted_at IS NULL ORDER BY step DESC")
         return [checkpoint_from_row(r) for r in rows]
 
+    async def mark_on_node(self, loaded: set[int]) -> None:
+        """on_node = what the default node has loaded now (its pool evicts checkpoints by itself)."""
+        marks = ", ".join(str(int(s)) for s in loaded) or "-1"  # no step is -1
+        async with self.store.transaction() as conn:
+            await conn.execute(f"UPDATE checkpoints SET on_node = (step IN ({marks})) "
+                               f"WHERE on_node != (step IN ({marks}))")
+
     async def removed(self) -> list[CheckpointRow]:
         """Checkpoints gone from the trainer (their ledger rows stay), newest first."""
         rows = await self.store.fetchall("SELECT * FROM checkpoints WHERE deleted_at IS NOT NULL ORDER BY step DESC")

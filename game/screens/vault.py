@@ -41,8 +41,8 @@ def marks(r: VaultRow) -> str:
 
 
 def where(r: VaultRow) -> str:
-    """Where its copies are: `disk` (this save's folder), `node` (uploaded to the inference node;
-    🚀 marks the one it serves), a storage zone's name (hosts.storage: a verified copy there), or
+    """Where its copies are: `disk` (this save's folder), `node` (loaded on the default inference
+    node now, as it last reported; 🚀 marks the one it serves), a storage zone's name (hosts.storage: a verified copy there), or
     `deleted` (retention removed it; the ledger row stays)."""
     places = []
     if r.on_trainer:

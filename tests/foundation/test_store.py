@@ -102,3 +102,17 @@ async def test_commands_round_trip(tmp_path: Path) -> None:
         await store.commands.finish(cid, True, {"ok": 1})
         done = await store.commands.get(cid)
         assert done.status == "done" and done.result == {"ok": 1}
+
+
+async def test_on_node_follows_what_the_node_has_loaded(tmp_path: Path) -> None:
+    """The node's pool evicts checkpoints by itself: on_node is set from what it reports, so the
+    Vault's `node` and retention's protection of loaded checkpoints never go stale."""
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        for step in (1, 2, 3):
+            await store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
+        await store.checkpoints.update(1, on_node=1)
+        await store.checkpoints.update(2, on_node=1)
+        await store.checkpoints.mark_on_node({2, 3})
+        assert {r.step: r.on_node for r in await store.checkpoints.live()} == {1: False, 2: True, 3: True}
+        await store.checkpoints.mark_on_node(set())
+        assert not any(r.on_node for r in await store.checkpoints.live())
