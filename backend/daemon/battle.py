@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from backend.daemon.battle_sink import BattleSink
 from backend.daemon.checkpoint_scan import scan_checkpoints
@@ -54,6 +55,8 @@ class BattleLoop(Component):
         self.disk = DiskGuard(ctx, self)
         self.on_checkpoint_hooks: list = []
         self.scanned = False
+        # (skill of the battle just fought) -> ...: Generator.settle_queue, set by components
+        self.before_next: Callable[[str | None], Awaitable[Any]] | None = None
 
     # --- the loop -------------------------------------------------------------
     async def run(self, ctx: DaemonContext) -> None:
@@ -82,6 +85,8 @@ class BattleLoop(Component):
                 await self.nap(10.0)
                 continue
             await self.fight(lineup)
+            if self.before_next is not None and not ctx.state.stopping.is_set():
+                await self.before_next(lineup.host.skill)
 
     async def scan_checkpoints_once(self) -> None:
         """Agree with the checkpoint folders on disk (see checkpoint_scan) once per daemon, while no

@@ -32,6 +32,7 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     node = NodeManager(ctx)
     battle = BattleLoop(ctx, pipeline, node_pid=lambda: node.proc.pid if node.proc else None)
     generator = Generator(ctx, pipeline)
+    battle.before_next = generator.settle_queue  # a queued quest the last checkpoint overtook gives way first
     champion = Champion(ctx, node)
     evaluator = Evaluator(ctx, node, after=champion.consider)
     sparring = Sparring(ctx, node, pipeline)

@@ -27,6 +27,10 @@ from backend.store.quests import Quest
 SEED_META_KEY = "next_generation_seed"
 
 
+HANDOVER_WAIT_S = 6.0  # longest wait at a hand-over for the evaluation of the battle's last checkpoint
+SETTLE_FROM = 0.3  # ... only when the skill just trained read at least this (it may be on the verge now)
+
+
 class Generator:
     def __init__(self, ctx: DaemonContext, pipeline: QuestPipeline) -> None:
         self.ctx = ctx
@@ -35,6 +39,7 @@ class Generator:
         self.last_generated_at: float | None = None
         self.auto_ids: set[int] = set()  # quests this daemon auto-generated (the player's own requests are kept as asked)
         self._progress: tuple[Any, dict[str, Any]] | None = None
+        self.auto_lock = asyncio.Lock()  # auto(): from the task master and from the battle's hand-over
 
     async def next_seed(self) -> int:
         seed = int(await self.ctx.store.meta.get(SEED_META_KEY, 1))
@@ -126,6 +131,33 @@ class Generator:
             self._progress = (top, (await skill_progress(self.ctx.store, self.skills, self.ctx.config.game))[0])
         return self._progress[1]
 
+    async def settle_queue(self, finished_skill: str | None, wait_s: float = HANDOVER_WAIT_S) -> str | None:
+        """At a hand-over: when the next queued quest is an auto quest of another skill and the skill
+        just trained was close (SETTLE_FROM at its latest evaluation), wait for the evaluation of the
+        battle's last checkpoint (at most `wait_s`) and let a queued quest it overtook give way now,
+        before the next battle takes it. A first battle is short (a few hundred steps): its last
+        checkpoint decides whether the level is on the verge. What was done, or None."""
+        ctx = self.ctx
+        if not (ctx.config.curriculum.auto_generate.enabled and ctx.config.evaluation.enabled) or not finished_skill:
+            return None
+        queued = [q for q in await ctx.store.quests.list(("queued",)) if q.id in self.auto_ids]
+        if not queued or min(queued, key=lambda q: q.id).skill == finished_skill:
+            return None
+        progress = await self.progress()
+        p = progress.get(finished_skill)
+        latest = p.latest(p.training_level) if p is not None else None
+        if latest is None or latest < SETTLE_FROM:
+            return None
+        newest = await ctx.store.checkpoints.newest()
+        end = time.monotonic() + wait_s
+        while newest is not None and newest.step not in await ctx.store.evaluations.evaluated_steps():
+            if time.monotonic() >= end or ctx.state.stopping.is_set():
+                break
+            await asyncio.sleep(0.2)
+        if await self.stale_auto_quest() is None:
+            return None
+        return await self.auto(ctx)  # under auto_lock: a task-master run at the same moment waits, then stops
+
     async def supersede(self, quest: Quest, reason: str) -> str:
         self.auto_ids.discard(quest.id)
         if not await self.ctx.store.quests.change_state(quest.id, "queued", "deleted"):
@@ -137,7 +169,17 @@ class Generator:
         return f"quest #{quest.id} superseded: {reason}"
 
     async def auto(self, ctx: DaemonContext) -> str:
-        stale = await self.stale_auto_quest()
+        """The curriculum's next quest (after superseding a queued one the evaluations overtook). Both
+        the task master and the battle's hand-over (settle_queue) call it: one at a time, and the
+        second finds nothing left to do."""
+        async with self.auto_lock:
+            stale = await self.stale_auto_quest()
+            verdict = should_generate(await self.queue_length(), ctx.config.curriculum, None, 0.0)
+            if stale is None and not verdict:
+                return verdict.reason  # another caller made the next quest meanwhile (or it is off)
+            return await self.generate_next(ctx, stale)
+
+    async def generate_next(self, ctx: DaemonContext, stale: tuple[Quest, str] | None) -> str:
         superseded = await self.supersede(*stale) + "; " if stale is not None else ""
         progress = await self.progress()
         decision = decide(ctx.config.curriculum, progress, await recent_generated_skills(ctx.store))

@@ -284,6 +284,7 @@ async def test_a_queued_auto_quest_gives_way_when_the_skill_trained_now_goes_on_
 
     ctx = await context(save)
     try:
+        ctx.config.curriculum.auto_generate.enabled = True  # the harness turns it off
         generator = Generator(ctx, QuestPipeline(ctx))
         first = await generator.generate("bin", 1, 40)
         await generator.pipeline.validate(first)
@@ -303,5 +304,41 @@ async def test_a_queued_auto_quest_gives_way_when_the_skill_trained_now_goes_on_
         assert await recent_generated_skills(ctx.store) == ["bin"]  # the superseded SY quest had no turn
         line = await generator.auto(ctx)
         assert "bin level 1" in line and "on the verge" in line, line
+    finally:
+        await ctx.store.close()
+
+
+async def test_at_the_hand_over_the_last_checkpoint_is_waited_for_and_decides_the_next_quest(save) -> None:
+    """A short first battle ends before its last checkpoint is evaluated: the hand-over waits for
+    that evaluation (BIN L1 at 40 % before it: close enough to matter), and the queued SY quest
+    gives way to BIN, which went on the verge."""
+    import asyncio
+
+    from backend.daemon.generation import Generator
+
+    ctx = await context(save)
+    try:
+        ctx.config.evaluation.enabled = True
+        ctx.config.curriculum.auto_generate.enabled = True  # the harness turns it off
+        generator = Generator(ctx, QuestPipeline(ctx))
+        first = await generator.generate("bin", 1, 40)
+        await generator.pipeline.validate(first)
+        await ctx.store.quests.update(first, state="completed")
+        for step, correct in ((50, 1), (100, 4)):
+            await ctx.store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
+            await ctx.store.evaluations.record(step, "bin", 1, correct, 10, [])
+        nxt = await generator.generate("sy", 1, 40)
+        generator.auto_ids.add(nxt)
+        await generator.pipeline.validate(nxt)
+        assert await generator.settle_queue("sy", wait_s=0.1) is None  # the same skill's turn goes on: nothing to do
+        await ctx.store.checkpoints.record(150, "checkpoint-150", "checkpoints/checkpoint-150")  # not evaluated yet
+        settling = asyncio.create_task(generator.settle_queue("bin", wait_s=30.0))
+        await asyncio.sleep(0.6)
+        assert not settling.done()  # waiting for checkpoint-150's evaluation
+        await ctx.store.evaluations.record(150, "bin", 1, 9, 10, [])
+        line = await asyncio.wait_for(settling, 10.0)
+        assert line is not None and f"quest #{nxt} superseded: BIN level 1 went on the verge" in line
+        assert "bin level 1" in line and (await ctx.store.quests.get(nxt)).state == "deleted"
+        assert await generator.auto(ctx) == "1 quest(s) queued; generating below 1"  # nothing left to do
     finally:
         await ctx.store.close()
