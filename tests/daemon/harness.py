@@ -235,3 +235,9 @@ async def record_checkpoints(store: Store, slot: SaveSlot) -> None:
     for folder in sorted(slot.checkpoints_dir.iterdir()):
         facts = ledger_facts(read_ledger(folder))
         await store.checkpoints.record(facts["ledger"]["step"], folder.name, str(folder.relative_to(slot.root)), **facts)
+
+
+def realm_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The `realm` command line in its own process, with extra environment variables (node keys)."""
+    return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})

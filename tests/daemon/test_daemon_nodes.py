@@ -19,8 +19,7 @@ from backend.daemon.evaluation import Evaluator
 from backend.daemon.node_manager import NodeManager
 from backend.daemon.vault_ops import register_vault_ops
 from backend.store import Store
-from daemon.harness import RemoteNode, make_save, record_checkpoints, write_checkpoints
-from daemon.test_daemon_hosts import realm
+from daemon.harness import RemoteNode, make_save, realm_cli, record_checkpoints, write_checkpoints
 
 KEY_A, KEY_B = "REALM_NODES_TEST_KEY_A", "REALM_NODES_TEST_KEY_B"
 
@@ -72,13 +71,14 @@ async def test_a_checkpoint_loads_and_is_evaluated_on_the_node_asked_for(tmp_pat
             config, problems = set_value(save.config_path, "evaluation.node", json.dumps("tpu9"))
             assert config is None and "evaluation.node 'tpu9' is not a node of hosts.nodes" in problems[0].render()
 
-            shown = realm("hosts", "--json", "--save", str(save.root), env={KEY_A: a.key, KEY_B: b.key})
+            shown = realm_cli("hosts", "--json", "--save", str(save.root), env={KEY_A: a.key, KEY_B: b.key})
             hosts = {h["name"]: h for h in json.loads(shown.stdout)}
             assert shown.returncode == 0, shown.stdout
             assert hosts["inference"]["ok"] and hosts["gpu2"]["ok"] and hosts["gpu2"]["address"] == b.url
             assert "(evaluates)" in hosts["gpu2"]["detail"] and hosts["gpu2"]["role"] == "inference"
-            doctor = realm("doctor", "--save", str(save.root), env={KEY_A: a.key, KEY_B: b.key})
+            doctor = realm_cli("doctor", "--save", str(save.root), env={KEY_A: a.key, KEY_B: b.key})
             assert "✓ node gpu2" in doctor.stdout, doctor.stdout
+            assert "0 model(s) loaded" in hosts["inference"]["status"] and hosts["inference"]["address"] == a.url
         finally:
             await store.close()
     finally:

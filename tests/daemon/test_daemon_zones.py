@@ -25,16 +25,21 @@ from contracts.checkpoint import check_checkpoint
 from daemon.harness import RemoteNode, make_save, record_checkpoints, write_checkpoints
 
 STEPS = (100, 200, 300, 400, 500)
-KEY_ENV = "REALM_ZONES_TEST_KEY"
+KEY_ENV = "ZONES_TEST_NODE_KEY"  # not REALM_*: the autouse fixture clears those for every test
 
 
-@pytest.fixture
-async def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    remote = RemoteNode(tmp_path, KEY_ENV)
-    monkeypatch.setenv(KEY_ENV, remote.key)
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory):
+    """One remote node for the module's tests (each uses its own checkpoint steps)."""
+    import asyncio
+    import os
+
+    remote = RemoteNode(tmp_path_factory.mktemp("zones-node"), KEY_ENV)
+    os.environ[KEY_ENV] = remote.key
     try:
-        yield await remote.wait_up()
+        yield asyncio.run(remote.wait_up())
     finally:
+        os.environ.pop(KEY_ENV, None)
         remote.stop()
 
 
@@ -131,7 +136,7 @@ async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_no
 
     save = await make_save(tmp_path / "save", nano_base, {
         "hosts.inference.url": node.url, "hosts.inference.api_key_env": KEY_ENV})
-    write_checkpoints(save.checkpoints_dir, save.base_model_dir, (100, 200))
+    write_checkpoints(save.checkpoints_dir, save.base_model_dir, (600, 700))
     store = await Store.open(save.db_path)
     ctx = DaemonContext(save, store, load_config(save.config_path))
     dispatcher = Dispatcher(ctx)
@@ -139,30 +144,30 @@ async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_no
     register_zone_ops(dispatcher)
     try:
         await record_checkpoints(store, save)
-        row = await store.checkpoints.get(100)
-        ok, out = await dispatcher.carry_out(CommandKind.NODE_LOAD, {"step": 100})  # uploads it
+        row = await store.checkpoints.get(600)
+        ok, out = await dispatcher.carry_out(CommandKind.NODE_LOAD, {"step": 600})  # uploads it
         assert ok and out["from"] == "trainer", out
         weights = (row.folder(save.root) / "model.safetensors").read_bytes()
-        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_DELETE, {"step": 100})
+        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_DELETE, {"step": 600})
         assert ok, out
 
         # only the checkpoint's own ledger files, only with the key
         async with httpx.AsyncClient(base_url=node.url) as http:
             auth = {"Authorization": f"Bearer {node.key}"}
-            assert (await http.get("/models/files/checkpoint-100")).status_code == 401
-            listing = (await http.get("/models/files/checkpoint-100", headers=auth)).json()
+            assert (await http.get("/models/files/checkpoint-600")).status_code == 401
+            listing = (await http.get("/models/files/checkpoint-600", headers=auth)).json()
             assert listing["weights_sha256"] == row.weights_sha256 and "resume_state.pt" not in listing["files"]
             for name in ("resume_state.pt", "..%2F..%2Fremote-node.log", "..", "nothing.bin"):
-                assert (await http.get(f"/models/files/checkpoint-100/{name}", headers=auth)).status_code == 404, name
+                assert (await http.get(f"/models/files/checkpoint-600/{name}", headers=auth)).status_code == 404, name
             assert (await http.get("/models/files/base/config.json", headers=auth)).status_code == 404
 
         # half a file already staged (an interrupted pull): the rest comes with a Range request
         staging = staging_folder(save.checkpoints_dir, row.name)
         staging.mkdir()
         (staging / "model.safetensors.part").write_bytes(weights[: len(weights) // 2])
-        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_PULL, {"step": 100, "zone": "node"})
+        ok, out = await dispatcher.carry_out(CommandKind.CHECKPOINT_PULL, {"step": 600, "zone": "node"})
         assert ok and out["weights_only"], out
-        back = await store.checkpoints.get(100)
+        back = await store.checkpoints.get(600)
         folder = back.folder(save.root)
         assert back.deleted_at is None and back.resume_kind() == "thinned" and not staging.exists()
         assert check_checkpoint(folder, verify_hashes=True) == [] and (folder / "model.safetensors").read_bytes() == weights
@@ -177,7 +182,7 @@ async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_no
 async def test_the_catalog_holds_exports_backups_and_the_base_model(tmp_path: Path, nano_base: Path) -> None:
     from backend.daemon.upkeep import backup_database
     from contracts.checkpoint import folder_weights_sha256
-    from daemon.test_daemon_hosts import realm
+    from daemon.harness import realm_cli
 
     save = await make_save(tmp_path / "save", nano_base, {"daemon.backups_keep": 1})
     write_checkpoints(save.checkpoints_dir, save.base_model_dir, (100,))
@@ -201,7 +206,7 @@ async def test_the_catalog_holds_exports_backups_and_the_base_model(tmp_path: Pa
         export = assets[("export", out["path"])]
         assert export["sha256"] == (await store.checkpoints.get(100)).weights_sha256 and export["copies"][0]["zone"] == "export"
         assert assets[("base", "base")]["sha256"] == folder_weights_sha256(save.base_model_dir)
-        shown = realm("vault", "assets", "--save", str(save.root), env={})
+        shown = realm_cli("vault", "assets", "--save", str(save.root), env={})
         assert shown.returncode == 0 and "backup" in shown.stdout and "export" in shown.stdout and "base" in shown.stdout
     finally:
         await store.close()
