@@ -174,9 +174,9 @@ class Generator:
         second finds nothing left to do."""
         async with self.auto_lock:
             stale = await self.stale_auto_quest()
-            verdict = should_generate(await self.queue_length(), ctx.config.curriculum, None, 0.0)
-            if stale is None and not verdict:
-                return verdict.reason  # another caller made the next quest meanwhile (or it is off)
+            queued = await self.queue_length()
+            if stale is None and queued >= max(ctx.config.curriculum.auto_generate.threshold, 1):
+                return f"{queued} quest(s) queued: another caller made the next one"
             return await self.generate_next(ctx, stale)
 
     async def generate_next(self, ctx: DaemonContext, stale: tuple[Quest, str] | None) -> str:

@@ -339,6 +339,6 @@ async def test_at_the_hand_over_the_last_checkpoint_is_waited_for_and_decides_th
         line = await asyncio.wait_for(settling, 10.0)
         assert line is not None and f"quest #{nxt} superseded: BIN level 1 went on the verge" in line
         assert "bin level 1" in line and (await ctx.store.quests.get(nxt)).state == "deleted"
-        assert await generator.auto(ctx) == "1 quest(s) queued; generating below 1"  # nothing left to do
+        assert await generator.auto(ctx) == "1 quest(s) queued: another caller made the next one"  # nothing left
     finally:
         await ctx.store.close()
