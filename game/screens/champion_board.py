@@ -38,7 +38,7 @@ class ChampionBoardScreen(ModalScreen[None], DataView):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="champion-board"):
             yield Label("Champion board", classes="dialog-title")
-            yield Label(RULE, classes="hint", id="board-rule")
+            yield Static(RULE, classes="hint", id="board-rule")  # wraps at 80 columns
             with VerticalScroll(id="board-scroll"):
                 yield Static("", id="board")
             yield Label("esc to close", classes="hint")
