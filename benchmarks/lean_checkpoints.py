@@ -65,7 +65,8 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from contracts.checkpoint import thin_checkpoint
-    from engine.checkpointing import MASTER_WEIGHTS, folder_size, master_weights, save_checkpoint
+    from contracts.fsutil import folder_size
+    from engine.checkpointing import MASTER_WEIGHTS, master_weights, save_checkpoint
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shape", default="Qwen3-0.6B")

@@ -18,3 +18,8 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def folder_size(path: str | os.PathLike[str]) -> int:
+    """Bytes of the files directly in a folder (a checkpoint, a model folder)."""
+    return sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())

@@ -139,10 +139,6 @@ def master_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-
-
 def load_resume_state(checkpoint_dir: Path) -> tuple[CheckpointLedger, dict[str, Any]]:
     """The ledger and the resume tensors (optimizer, scheduler, RNG) of a checkpoint."""
     ledger = read_ledger(checkpoint_dir)

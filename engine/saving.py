@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from contracts.checkpoint import read_ledger
 from contracts.engine_events import CheckpointEvent, EvalEvent
-from engine.checkpointing import folder_size, save_checkpoint
+from contracts.fsutil import folder_size
+from engine.checkpointing import save_checkpoint
 from engine.evaluate import validation_loss
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from backend.daemon.zone_ops import scan_storage
 from backend.store.catalog import BASE
 from backend.vault.zones import TRAINER
 from contracts.checkpoint import folder_weights_sha256
+from contracts.fsutil import folder_size
 from backend.daemon.validate_step import reason_of, validate_sync
 from backend.event_kinds import EventKind
 from backend.store.integrity import check_integrity
@@ -98,7 +99,7 @@ async def catalogue_base(ctx: DaemonContext) -> None:
     base = ctx.slot.base_model_dir
     if not base.is_dir():
         return
-    size = await asyncio.to_thread(lambda: sum(f.stat().st_size for f in base.iterdir() if f.is_file()))
+    size = await asyncio.to_thread(folder_size, base)
     known = await ctx.store.catalog.asset("base", kind=BASE)
     if known is not None and known["size_bytes"] == size:
         return

@@ -23,6 +23,7 @@ from backend.event_kinds import EventKind
 from backend.http_client import ServiceError
 from backend.oracle import DEFAULT_NODE
 from backend.store.checkpoints import CheckpointRow
+from contracts.fsutil import folder_size
 from contracts.node_api import model_id_for
 
 
@@ -96,7 +97,7 @@ def make_handlers(node: NodeManager) -> dict[str, Any]:
         tmp.rename(dest)
         merged = p.merge and (source / "adapter_config.json").is_file()
         sha = await asyncio.to_thread(folder_weights_sha256, dest) if merged else row.weights_sha256
-        size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+        size = folder_size(dest)
         await ctx.store.catalog.record(EXPORT, str(dest), str(dest), sha, size, EXPORT)
         return {"step": p.step, "path": str(dest), "merged": merged}
 

@@ -23,8 +23,9 @@ from backend.oracle import OracleClient
 from backend.vault.node_pull import pull_from_node
 from backend.vault.transfer import Progress, TransferError, copy_checkpoint, verify_copy
 from backend.vault.zones import NODE, TRAINER, StorageZone, storage_zone, storage_zones
-from contracts.node_api import model_id_for
 from contracts.checkpoint import LedgerError, check_checkpoint, parse_checkpoint_name, read_ledger
+from contracts.fsutil import folder_size
+from contracts.node_api import model_id_for
 
 PROGRESS_EVERY = 0.25  # a transfer event at every quarter
 
@@ -72,7 +73,7 @@ async def moved(ctx: DaemonContext, row: CheckpointRow, zone: str, direction: st
     except (TransferError, ServiceError, OSError, LedgerError, ValueError) as exc:
         raise UserFacingError(f"copying {row.name} {'to' if direction == 'push' else 'from'} {zone} failed: {exc}",
                               fix="run the same command again: a transfer goes on from what it had copied") from exc
-    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    size = folder_size(dest)
     await ctx.event(EventKind.CHECKPOINT_TRANSFER, {**base, "done_bytes": size, "total_bytes": size, "finished": True,
                                                     "seconds": round(time.monotonic() - started, 2)})
     return dest
@@ -118,7 +119,7 @@ async def push(ctx: DaemonContext, step: int, zone_name: str) -> dict[str, Any]:
                               fix=f"`realm vault locate {step}` says where its copies are")
     await catalogue(ctx, row)
     dest = await transfer(ctx, row, row.folder(ctx.slot.root), zone.root, zone.name, "push")
-    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    size = folder_size(dest)
     await ctx.store.catalog.put_copy(row.name, zone.name, str(dest), size)
     await ctx.store.catalog.put_copy(row.name, TRAINER, row.path, row.size_bytes)
     return {"step": step, "zone": zone.name, "path": str(dest), "size_bytes": size}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.oracle import OracleClient
-from backend.vault.transfer import Progress, TransferError, staging_folder
+from backend.vault.transfer import Progress, TransferError, staged_part, staging_folder
 from contracts.checkpoint import (
     LEDGER_NAME,
     CheckpointLedger,
@@ -86,12 +86,7 @@ async def download(client: OracleClient, model_id: str, fname: str, final: Path,
     """One file into place, going on from its `.part` with a Range request; the bytes done so far."""
     if final.is_file() and final.stat().st_size == size:
         return done + size
-    part = final.with_name(final.name + ".part")
-    have = part.stat().st_size if part.is_file() else 0
-    if have > size:
-        part.unlink()
-        have = 0
-    digest = await asyncio.to_thread(hash_of, part) if have else hashlib.sha256()
+    part, have, digest = await asyncio.to_thread(staged_part, final, size)
     if have == size:  # complete before a crash kept it from its rename: no request
         return await asyncio.to_thread(keep_part, part, final, digest.hexdigest(), sha256, fname, model_id, done + size)
     headers = {"Range": f"bytes={have}-"} if have else {}
@@ -109,14 +104,6 @@ async def download(client: OracleClient, model_id: str, fname: str, final: Path,
             out.flush()
             await asyncio.to_thread(os.fsync, out.fileno())
     return await asyncio.to_thread(keep_part, part, final, digest.hexdigest(), sha256, fname, model_id, done + size)
-
-
-def hash_of(path: Path) -> "hashlib._Hash":
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(4 << 20):
-            digest.update(block)
-    return digest
 
 
 def keep_part(part: Path, final: Path, got: str, sha256: str, fname: str, model_id: str, done: int) -> int:

@@ -65,16 +65,7 @@ def copy_file(src: Path, final: Path, sha256: str, size: int, done: int, total: 
     """One file into place (`final`), resuming its `.part`; returns the bytes done so far."""
     if final.is_file() and final.stat().st_size == size:
         return done + size
-    part = final.with_name(final.name + ".part")
-    have = part.stat().st_size if part.is_file() else 0
-    if have > size:
-        part.unlink()
-        have = 0
-    digest = hashlib.sha256()
-    if have:
-        with open(part, "rb") as f:
-            while block := f.read(CHUNK):
-                digest.update(block)
+    part, have, digest = staged_part(final, size)
     done += have
     with open(src, "rb") as s, open(part, "ab") as d:
         s.seek(have)
@@ -92,6 +83,22 @@ def copy_file(src: Path, final: Path, sha256: str, size: int, done: int, total: 
                             "`realm vault verify` checks it); the part was removed, so a retry copies it afresh")
     os.replace(part, final)
     return done
+
+
+def staged_part(final: Path, size: int) -> tuple[Path, int, "hashlib._Hash"]:
+    """(`final`'s .part, the bytes already in it, their running sha256): a part longer than the
+    file can be is thrown away, so a transfer goes on only from bytes that may be right."""
+    part = final.with_name(final.name + ".part")
+    have = part.stat().st_size if part.is_file() else 0
+    if have > size:
+        part.unlink()
+        have = 0
+    digest = hashlib.sha256()
+    if have:
+        with open(part, "rb") as f:
+            while block := f.read(CHUNK):
+                digest.update(block)
+    return part, have, digest
 
 
 def verify_copy(folder: Path, weights_sha256: str | None = None) -> list[str]:

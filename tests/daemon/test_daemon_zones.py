@@ -43,6 +43,16 @@ def node(tmp_path_factory: pytest.TempPathFactory):
         remote.stop()
 
 
+async def vault_handlers(save) -> tuple[Store, DaemonContext, Dispatcher]:
+    """The save's store, a daemon context, and the daemon's own vault and zone command handlers."""
+    store = await Store.open(save.db_path)
+    ctx = DaemonContext(save, store, load_config(save.config_path))
+    dispatcher = Dispatcher(ctx)
+    register_vault_ops(dispatcher, NodeManager(ctx))
+    register_zone_ops(dispatcher)
+    return store, ctx, dispatcher
+
+
 async def events_of(store: Store, kind: str) -> list[dict]:
     return [e.payload for e in await store.events.since(0, limit=1000) if e.kind == kind]
 
@@ -54,11 +64,7 @@ async def test_a_checkpoint_removed_by_retention_is_fetched_from_storage_verifie
         "hosts.inference.url": node.url, "hosts.inference.api_key_env": KEY_ENV,
         "retention.keep_last": 2, "retention.keep_best": 0, "hosts.storage": {"nas": {"path": str(nas)}}})
     write_checkpoints(save.checkpoints_dir, save.base_model_dir, STEPS)
-    store = await Store.open(save.db_path)
-    ctx = DaemonContext(save, store, load_config(save.config_path))
-    dispatcher = Dispatcher(ctx)
-    register_vault_ops(dispatcher, NodeManager(ctx))
-    register_zone_ops(dispatcher)
+    store, ctx, dispatcher = await vault_handlers(save)
     try:
         await record_checkpoints(store, save)
         names = {r.step: r.name for r in await store.checkpoints.live()}
@@ -137,11 +143,7 @@ async def test_the_remote_node_is_a_zone_its_copy_comes_back_weights_only_and_no
     save = await make_save(tmp_path / "save", nano_base, {
         "hosts.inference.url": node.url, "hosts.inference.api_key_env": KEY_ENV})
     write_checkpoints(save.checkpoints_dir, save.base_model_dir, (600, 700))
-    store = await Store.open(save.db_path)
-    ctx = DaemonContext(save, store, load_config(save.config_path))
-    dispatcher = Dispatcher(ctx)
-    register_vault_ops(dispatcher, NodeManager(ctx))
-    register_zone_ops(dispatcher)
+    store, ctx, dispatcher = await vault_handlers(save)
     try:
         await record_checkpoints(store, save)
         row = await store.checkpoints.get(600)
