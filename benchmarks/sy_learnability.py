@@ -76,12 +76,13 @@ def trial(work: Path, quest: Path, setting: str, args: argparse.Namespace) -> di
             "best_exact": max(e for e, _ in curve), "best_score": max(s for _, s in curve)}
 
 
-def skills_variant(work: Path, overrides: str) -> Path:
-    """A copy of the skills folder whose SY level 1 takes `overrides` ("vocab=300,reveal=0.9")."""
+def skills_variant(work: Path, source: Path, overrides: str) -> Path:
+    """A copy of the `source` skills folder whose SY level 1 takes `overrides` ("vocab=300,reveal=0.9").
+    Every variant copies the same source (the project's skills), never the previous variant."""
     import yaml
 
     folder = work / f"skills-{overrides.replace('=', '_').replace(',', '-') or 'today'}"
-    shutil.copytree(skills_dir(), folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     spec = yaml.safe_load((folder / "sy.yaml").read_text())
     for pair in filter(None, overrides.split(",")):
         key, value = pair.split("=", 1)
@@ -101,11 +102,12 @@ def main() -> None:
     parser.add_argument("--level1", nargs="+", default=[""], help='SY level-1 variants, e.g. "" "vocab=300"')
     args = parser.parse_args()
     rows = []
+    source = skills_dir()  # before any variant points SKILLS_DIR_ENV at its own copy
     with tempfile.TemporaryDirectory() as tmp:
         for variant in args.level1:
             work = Path(tmp) / f"v{len(rows)}"
             work.mkdir()
-            folder = skills_variant(work, variant)
+            folder = skills_variant(work, source, variant)
             os.environ[SKILLS_DIR_ENV] = str(folder)
             quest = folder / "sy-L01.jsonl"
             skills = load_skills(folder)

@@ -38,7 +38,7 @@ class SyLevel(BaseModel):
 
 class SySkill(GeneratedSkill):
     GENERATOR_ID = "skills.syllo"
-    GENERATOR_VERSION = "2"  # 2: no training stream draws a held-out evaluation problem of any level
+    GENERATOR_VERSION = "3"  # 2: no training stream draws a held-out evaluation problem; 3: levels 1-3 an on-ramp
     LevelParams = SyLevel
     PROMPT_FIELDS = frozenset({"count", "syllables", "clues"})
     FORMATS = ("chat_sft_v1", "syllo_v1")
