@@ -311,13 +311,19 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
 VERGE_ACCURACY = 0.6  # 'equal': a training level this close to mastery keeps its skill's turn ...
 VERGE_TURNS = 3  # ... for at most this many quests in a row
 STALLED_AFTER = 10  # evaluations of a training level, all at 0 %, that make a skill "stalled"
+STALLED_AFTER_STEPS = 2000  # ... and at least this many steps of its own quests at that level
 STALLED_QUEST_SCALE = 0.25  # a stalled skill's generated quests are this much of the usual size
 MOVING_SCORE = 0.2  # mean partial credit of the training level's last window that shows a skill moving
 
 
-def stalled(progress: SkillProgress, after: int = STALLED_AFTER, window: int = 3) -> bool:
-    """The skill has not moved at all: at least `after` evaluations, and not one problem of any level
-    ever solved. It still trains, on quests of STALLED_QUEST_SCALE of the usual size, and the player is
+def stalled(progress: SkillProgress, trained_steps: int, after: int = STALLED_AFTER,
+            steps: int = STALLED_AFTER_STEPS, window: int = 3) -> bool:
+    """The skill has not moved at all: at least `after` evaluations, not one problem of any level
+    ever solved, and at least `steps` optimizer steps of its own quests at its training level
+    (`trained_steps`). The steps are what gives a skill its chance: every checkpoint evaluates every
+    skill, so ten evaluations come within 500 steps of the campaign, most of them another skill's,
+    and SY's level 1 moves only after about 500 steps of its own (benchmarks/RESULTS.md, SY
+    learnability); a rule of evaluations alone stalled it before it had trained 300. It still trains, on quests of STALLED_QUEST_SCALE of the usual size, and the player is
     told (an idle game must not spend half its time on a skill that does not move without saying so).
     A skill that has mastered levels is never stalled: a new level reads 0 % for a while (measured:
     BIN level 5, 11-bit registers, 10 evaluations at 0 % before it moved). Nor is one whose answers
@@ -327,7 +333,8 @@ def stalled(progress: SkillProgress, after: int = STALLED_AFTER, window: int = 3
     campaign, that flicker gave SY 39 % of the steps)."""
     values = [a for level in progress.history.values() for a in level]
     moving = progress.partial_mean(progress.training_level, window) >= MOVING_SCORE - TOLERANCE
-    return not progress.maxed and len(values) >= after and max(values) == 0.0 and not moving
+    return (not progress.maxed and len(values) >= after and max(values) == 0.0 and not moving
+            and trained_steps >= steps)
 
 
 def rehearsal_share(config: CurriculumConfig, progress: Mapping[str, SkillProgress],

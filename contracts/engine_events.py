@@ -58,6 +58,8 @@ class StartedEvent(_Event):
     output_dir: str
     continued: bool = Field(False, description="the job carries on the training state of continue_from")
     lr_clock: str = Field("job", description="what the learning-rate schedule counts: job or campaign steps")
+    ranks: int = Field(1, description="processes training together (torchrun ranks)")
+    sharding: str | None = Field(None, description="more than one rank: ddp (replicated) or fsdp (sharded), and why")
 
 
 class StepEvent(_Event):

@@ -167,6 +167,10 @@ class EngineJob(_Strict):
     log_every_seconds: float = Field(0.0, ge=0, description="... or every S seconds, whichever comes first (0 = off)")
     output_dir: str = Field("checkpoints", description="the save slot's checkpoints folder")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    sharding: Literal["auto", "ddp", "fsdp"] = Field(
+        "auto", description="under torchrun: ddp replicates the model on every rank; fsdp shards weights, gradients "
+        "and AdamW state across the ranks (FSDP2 fully_shard) for heroes that do not fit one device; auto = fsdp "
+        "when one copy of the training state would take over half of a rank's memory. One process: ignored")
     threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all available cores")
     quest: QuestMeta = Field(default_factory=QuestMeta)
 

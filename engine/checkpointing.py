@@ -71,13 +71,15 @@ def save_checkpoint(
     resume_state: dict[str, Any] | None,
     timings: dict[str, float] | None = None,
     serving_dtype: torch.dtype | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Path, CheckpointLedger]:
     """Write a complete checkpoint for `global_step`; returns its folder and ledger.
 
     `ledger_fields` holds every CheckpointLedger field but name, step, saved_at, files and
     weights_sha256 (computed here); its `resume` must be set iff `resume_state` is given. `timings`
     receives save_seconds and hash_seconds. `serving_dtype` (bf16 training): the weights are stored
-    in that dtype for serving; the fp32 master copy then belongs in `resume_state`."""
+    in that dtype for serving; the fp32 master copy then belongs in `resume_state`. `weights`: the full
+    state dict to write instead of `model.state_dict()` (a sharded model's, gathered on rank 0)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +87,7 @@ def save_checkpoint(
     name = _free_name(output_dir, global_step, now)
     tmp = output_dir / f"{TEMP_PREFIX}{name}-{os.getpid()}"
     tmp.mkdir()
-    save_weights(model, tmp, serving_dtype)
+    save_weights(model, tmp, serving_dtype, weights)
     tokenizer.save_pretrained(str(tmp))
     if resume_state is not None:
         torch.save(resume_state, tmp / RESUME_STATE_NAME)
@@ -111,15 +113,17 @@ def save_checkpoint(
     return final, ledger
 
 
-def save_weights(model: torch.nn.Module, folder: Path, dtype: torch.dtype | None) -> None:
+def save_weights(model: torch.nn.Module, folder: Path, dtype: torch.dtype | None,
+                 weights: dict[str, torch.Tensor] | None = None) -> None:
     """The model folder (safetensors and config); in `dtype` when given, and its config.json says so
-    (transformers writes the dtype of the parameters, fp32 masters here)."""
+    (transformers writes the dtype of the parameters, fp32 masters here). `weights` replaces the
+    model's own state dict (a sharded model's full weights)."""
     if dtype is None:
-        model.save_pretrained(str(folder), safe_serialization=True)
+        model.save_pretrained(str(folder), safe_serialization=True, state_dict=weights)
         return
     converted: dict[int, torch.Tensor] = {}  # by storage: tied weights (embeddings = LM head) stay one tensor
     state = {}
-    for k, v in model.state_dict().items():
+    for k, v in (model.state_dict() if weights is None else weights).items():
         if v.is_floating_point():
             key = v.untyped_storage().data_ptr() + v.storage_offset()
             if key not in converted:
@@ -134,9 +138,10 @@ def save_weights(model: torch.nn.Module, folder: Path, dtype: torch.dtype | None
         config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def master_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+def master_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """The fp32 weights a bf16 checkpoint's resume state keeps (its safetensors hold bf16)."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    state = model.state_dict() if weights is None else weights
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
 def load_resume_state(checkpoint_dir: Path) -> tuple[CheckpointLedger, dict[str, Any]]:

@@ -17,7 +17,9 @@ NCCL on CUDA and gloo on the CPU (the equivalence test runs on gloo).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +96,21 @@ def wrap(model: torch.nn.Module, forward: ForwardConfig, device: torch.device) -
 
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(LossModule(model, forward), device_ids=ids)
+
+
+@contextlib.contextmanager
+def accumulating(wrapper: torch.nn.Module) -> Iterator[None]:
+    """A micro-batch that is not its step's last: its gradient stays on this rank (DDP's `no_sync`,
+    FSDP2's `set_requires_gradient_sync(False)`), and the last one reduces the step's whole gradient."""
+    if hasattr(wrapper, "no_sync"):
+        with wrapper.no_sync():
+            yield
+        return
+    wrapper.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        wrapper.set_requires_gradient_sync(True)
 
 
 def local_share(step_plan: tuple, world: World | None) -> tuple[tuple, bool]:

@@ -19,8 +19,10 @@ def validation_loss(
     pad_id: int,
     budget: int,
     device: torch.device,
+    sharded: torch.nn.Module | None = None,
 ) -> tuple[float | None, int]:
-    """(mean loss per supervised token, supervised tokens); (None, 0) without examples."""
+    """(mean loss per supervised token, supervised tokens); (None, 0) without examples. `sharded`: the
+    FSDP2 root (engine.sharding), whose forward is the loss; every rank then runs the same batches."""
     if not examples:
         return None, 0
     import random
@@ -35,7 +37,8 @@ def validation_loss(
         with torch.no_grad():
             for plan in plans:
                 batch = collate(plan, examples, pad_id, "padded").to(device)
-                total += loss_sum(model, batch, forward).double()
+                loss = sharded(batch) if sharded is not None else loss_sum(model, batch, forward)
+                total += loss.double()
                 count += batch.n_supervised
     finally:
         model.train(was_training)

@@ -7,6 +7,7 @@ continues another (`continue_from`) takes the learning rate where the campaign i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -62,10 +63,12 @@ def build_scheduler(
         optimizer, lambda step: lr_factor(offset + step, total_steps, hp) * cooldown_factor(step, total_steps, hp))
 
 
-def carry_optimizer_state(optimizer: torch.optim.AdamW, state: dict, hp: Hyperparameters) -> None:
-    """Load an earlier job's AdamW state (its moments and step counts) into `optimizer`, then set
-    this job's hyperparameters on every group: the player may have changed them between quests."""
-    optimizer.load_state_dict(state)
+def carry_optimizer_state(optimizer: torch.optim.AdamW, state: dict, hp: Hyperparameters,
+                          load: Callable[[dict], None] | None = None) -> None:
+    """Load an earlier job's AdamW state (its moments and step counts) into `optimizer` (through `load`,
+    a sharded optimizer's loader, when given), then set this job's hyperparameters on every group:
+    the player may have changed them between quests."""
+    (load or optimizer.load_state_dict)(state)
     for i, group in enumerate(optimizer.param_groups):
         group["lr"] = hp.learning_rate
         group.pop("initial_lr", None)

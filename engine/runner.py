@@ -126,7 +126,8 @@ def build_setup(job: EngineJob, events: EventWriter, control: ControlChannel) ->
         # that template, so vLLM, llama.cpp or transformers render them as training did
         tokenizer.chat_template = CHATML_TEMPLATE
     data = build_job_data(job, tokenizer, profile, style)
-    fingerprint = data_fingerprint(job, mode, extra={"vocab": len(tokenizer), "style": style})
+    fingerprint = data_fingerprint(job, mode, extra={"vocab": len(tokenizer), "style": style},
+                                   world_size=world.size if world is not None else 1)
     if resume and resume[1].resume.data_fingerprint != fingerprint:
         raise EngineError(
             "resume", "resume_from was saved by a job with different data or data/batching settings, so its "
@@ -221,6 +222,8 @@ def _started_event(setup: Setup, trainer: Trainer) -> StartedEvent:
         packed_row_tokens=trainer.row_tokens if setup.mode == "packed" else None,
         model_dir=setup.started_from, output_dir=setup.job.output_dir,
         continued=setup.carried_state is not None and setup.resume_state is None, lr_clock=hp.lr_clock,
+        ranks=trainer.world_size,
+        sharding=f"{trainer.sharding}: {trainer.sharding_why}" if trainer.sharding else None,
     )
 
 

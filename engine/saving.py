@@ -15,9 +15,13 @@ if TYPE_CHECKING:
     from engine.trainer import Trainer
 
 
+NOT_EVALUATED = object()
+
+
 class Saver:
     """Saves at most one checkpoint per global step; a second request for the same step
-    reports the existing folder (`reused`)."""
+    reports the existing folder (`reused`). Sharded (FSDP2), every rank validates and gathers the
+    full state (Trainer.checkpoint), rank 0 writes, and the others `mark_saved`."""
 
     def __init__(self, last_checkpoint: Path | None, last_saved_step: int | None) -> None:
         self.last_checkpoint = last_checkpoint
@@ -28,18 +32,28 @@ class Saver:
             return None
         val_loss, val_tokens = validation_loss(
             tr.model, tr.s.data.val, tr.s.forward, tr.s.tokenizer.pad_token_id,
-            tr.hp.tokens_per_micro_batch, tr.s.device,
+            tr.hp.tokens_per_micro_batch, tr.s.device, sharded=tr.fsdp,
         )
         tr.state.last_val_loss = val_loss
         tr.s.events.emit(EvalEvent(global_step=tr.global_step, job_step=tr.state.job_step,
                                    val_loss=val_loss, val_tokens=val_tokens))
         return val_loss
 
-    def save(self, tr: "Trainer", reason: str) -> None:
-        if self.last_saved_step == tr.global_step and self.last_checkpoint is not None:
-            self._emit(tr, self.last_checkpoint, reason, reused=True)
+    def saved_already(self, tr: "Trainer") -> bool:
+        return self.last_saved_step == tr.global_step and self.last_checkpoint is not None
+
+    def mark_saved(self, tr: "Trainer") -> None:
+        """A rank other than 0 of a sharded job: rank 0 wrote this step's checkpoint."""
+        self.last_checkpoint = Path(tr.job.output_dir)  # the folder is rank 0's to name
+        self.last_saved_step = tr.global_step
+        tr.state.interval_loss_sum, tr.state.interval_steps = 0.0, 0
+
+    def save(self, tr: "Trainer", reason: str, val_loss: object = NOT_EVALUATED) -> None:
+        if self.saved_already(tr):
+            self._emit(tr, self.last_checkpoint, reason, reused=True)  # type: ignore[arg-type]
             return
-        val_loss = self.evaluate(tr)
+        if val_loss is NOT_EVALUATED:
+            val_loss = self.evaluate(tr)
         q, st = tr.job.quest, tr.state
         fields = dict(
             job_step=st.job_step, init_step=tr.s.init_step, reason=reason, job_id=tr.job.job_id,
@@ -53,8 +67,9 @@ class Saver:
             fields.update(method=tr.job.method, base_model=tr.s.base_dir, base_weights_sha256=tr.s.base_sha256)
         timings: dict[str, float] = {}
         model = tr.s.adapter if tr.s.adapter is not None else tr.model
+        weights = tr.gathered[0] if tr.gathered is not None else None
         path, _ = save_checkpoint(model, tr.s.tokenizer, Path(tr.job.output_dir), tr.global_step, fields,
-                                  tr.resume_state(), timings, serving_dtype=tr.serving_dtype)
+                                  tr.resume_state(), timings, serving_dtype=tr.serving_dtype, weights=weights)
         self.last_checkpoint = path
         self.last_saved_step = tr.global_step
         tr.state.interval_loss_sum, tr.state.interval_steps = 0.0, 0

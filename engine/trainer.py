@@ -23,6 +23,8 @@ from engine.checkpointing import MASTER_WEIGHTS, master_weights
 from engine.batching.plan import EpochPlan, MicroBatchPlan, auto_row_tokens, plan_epoch, split_micro_batch
 from engine.control import is_known
 from engine.distributed import local_share, wrap
+from engine.errors import EngineError
+from engine.sharding import choose_sharding, full_state, load_optimizer_state, shard
 from engine.metrics import FlopModel, Window, peak_flops
 from engine.optim import build_optimizer, build_scheduler, carry_optimizer_state
 from engine.reporting import final_result, step_event
@@ -54,12 +56,21 @@ class Trainer:
         self.epoch_steps = [len(self._plan(e).steps) for e in range(self.hp.epochs)]
         total = sum(self.epoch_steps)
         self.total_steps = min(total, self.hp.max_steps) if self.hp.max_steps else total
+        try:
+            self.sharding, self.sharding_why = choose_sharding(self.job.sharding, self.world, self.model, setup.device,
+                                                               self.job.method)
+        except ValueError as exc:
+            raise EngineError("bad_job", str(exc), where="sharding") from None
+        # FSDP2 shards the weights in place before the optimizer is built over the shards
+        self.fsdp = shard(self.model, setup.forward) if self.sharding == "fsdp" else None
+        self.gathered: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None  # full state while saving
+        self.pending_checkpoint = False  # sharded: a checkpoint asked for while paused waits for every rank
         self.optimizer = build_optimizer(self.model, self.hp, setup.device)
         if setup.carried_state is not None and setup.resume_state is None:
-            carry_optimizer_state(self.optimizer, setup.carried_state["optimizer"], self.hp)
+            carry_optimizer_state(self.optimizer, setup.carried_state["optimizer"], self.hp, self._load_optimizer)
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.hp, setup.init_step)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.ddp = wrap(self.model, setup.forward, setup.device) if self.world is not None else None
+        self.ddp = wrap(self.model, setup.forward, setup.device) if self.sharding == "ddp" else self.fsdp
         self.flop_model = FlopModel.for_model(self.model)
         peak = peak_flops(setup.device, setup.precision)
         self.peak = peak * self.world_size if peak else peak  # MFU of the whole world
@@ -121,8 +132,14 @@ class Trainer:
             self.state.epoch += 1
             self.state.step_in_epoch = 0
 
+    def _load_optimizer(self, state: dict[str, Any]) -> None:
+        if self.fsdp is not None:
+            load_optimizer_state(self.fsdp, self.optimizer, state)
+        else:
+            self.optimizer.load_state_dict(state)
+
     def _restore(self, info: ResumeInfo, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._load_optimizer(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         set_rng(state, self.s.device)
         st = self.state
@@ -139,14 +156,15 @@ class Trainer:
 
     def resume_state(self) -> dict[str, Any]:
         """The tensors a checkpoint needs to continue this job exactly (resume_state.pt)."""
+        weights, optimizer = self.gathered if self.gathered is not None else (None, self.optimizer.state_dict())
         state = {
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": optimizer,
             "scheduler": self.scheduler.state_dict(),
             **rng_state(self.s.device),
             "last_loss": self.state.last_loss,
         }
         if self.serving_dtype is not None:
-            state[MASTER_WEIGHTS] = master_weights(self.model)
+            state[MASTER_WEIGHTS] = master_weights(self.model, weights)
         return state
 
     @property
@@ -304,11 +322,30 @@ class Trainer:
         self.last_log_time = time.monotonic()
 
     def checkpoint(self, reason: str) -> None:
-        if self.world is None or self.world.main:  # rank 0 alone writes checkpoints
-            self.saver.save(self, reason)
+        main = self.world is None or self.world.main
+        if self.fsdp is None:
+            if main:  # rank 0 alone writes checkpoints
+                self.saver.save(self, reason)
+            return
+        # sharded: every rank validates and gathers the full state, rank 0 writes it
+        if self.saver.saved_already(self):
+            if main:
+                self.saver.save(self, reason)  # reports the existing folder
+            return
+        val_loss = self.saver.evaluate(self)
+        self.gathered = full_state(self.fsdp, self.optimizer)
+        try:
+            if main:
+                self.saver.save(self, reason, val_loss)
+            else:
+                self.saver.mark_saved(self)
+        finally:
+            self.gathered = None
 
     # ---- control --------------------------------------------------------------------------
     def _handle_commands(self, commands: list[str]) -> None:
+        if self.pending_checkpoint:
+            commands, self.pending_checkpoint = ["checkpoint", *commands], False
         if self.world is not None:
             commands = self.world.broadcast_commands(commands)  # every rank acts on rank 0's lines
         for cmd in commands:
@@ -345,7 +382,10 @@ class Trainer:
                     self.stopped = True
                     return
                 if cmd == "checkpoint":
-                    self.checkpoint("command")
+                    if self.fsdp is not None:  # the other ranks wait in the next step: saved on resume
+                        self.pending_checkpoint = True
+                    else:
+                        self.checkpoint("command")
                 elif not is_known(cmd):
                     self._unknown(cmd)
 
@@ -368,5 +408,5 @@ class Trainer:
             self.checkpoint("stop" if self.stopped else "end")
         if self.world is not None:
             self.world.barrier()  # every rank leaves once rank 0 has saved ...
-            self.ddp = None  # ... and DDP's reducer goes before the process group it holds is destroyed
+            self.ddp = self.fsdp = None  # ... and DDP's reducer and FSDP's groups go before the process group
         return final_result(self, time.monotonic() - t0)

@@ -111,6 +111,10 @@ class TrainerHost(Section):
     devices: int = Field(
         1, ge=1, le=64, description="processes to train with: more than 1 runs the engine under torchrun, one rank "
         "per GPU (cuda:0 ... cuda:N-1; gloo ranks on the CPU), with data-parallel gradients")
+    sharding: Literal["auto", "ddp", "fsdp"] = Field(
+        "auto", description="with devices > 1: ddp keeps the whole hero on every rank; fsdp shards weights, "
+        "gradients and AdamW state across them (FSDP2) for a hero that does not fit one GPU; auto = fsdp when "
+        "one copy of the training state (16 bytes a parameter) would take over half of a GPU")
 
     @field_validator("device")
     @classmethod

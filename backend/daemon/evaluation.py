@@ -166,12 +166,14 @@ class Evaluator:
     async def say_if_stalled(self, p: Any) -> None:
         """A skill whose training level scores nothing, evaluation after evaluation, still takes its
         turns: the player is told once per level, with what to do about it."""
-        if not stalled(p):
+        trained = await self.ctx.store.quests.steps_trained(p.skill, p.training_level)
+        if not stalled(p, trained):
             return
         sid = p.skill
         await self.ctx.event(EventKind.WARNING, {
             "source": "curriculum", "code": "skill_stalled",
-            "message": f"{sid.upper()} has not solved one problem in {p.evaluated} evaluations (L{p.training_level}); "
+            "message": f"{sid.upper()} has not solved one problem in {p.evaluated} evaluations and {trained:,} steps "
+                       f"of its own quests (L{p.training_level}); "
                        f"it keeps its turns, on quests of {STALLED_QUEST_SCALE:.0%} of the usual size, until it scores",
             "fix": f"let it train (it may still start to move), or give it less time: strategy weighted with "
                    f"curriculum.skills.{sid}.weight below 1, or disable it in the Guild (e)"},

@@ -188,7 +188,8 @@ class Generator:
             return superseded + decision.reason
         others = rehearsal_levels(ctx.config.curriculum, progress, decision.skill, ctx.config.game.level_up_window)
         share = rehearsal_share(ctx.config.curriculum, progress, others)
-        scale = STALLED_QUEST_SCALE if stalled(progress[decision.skill]) else 1.0
+        trained = await ctx.store.quests.steps_trained(decision.skill, decision.level)
+        scale = STALLED_QUEST_SCALE if stalled(progress[decision.skill], trained) else 1.0
         count, rehearse = await asyncio.to_thread(self.auto_parts, decision.skill, decision.level, others, share, scale)
         quest_id = await self.generate(decision.skill, decision.level, count, rehearse=rehearse)
         self.auto_ids.add(quest_id)

@@ -112,6 +112,7 @@ def build_job(slot: SaveSlot, config: RealmConfig, quest: Quest, start: StartPoi
         method=t.method, lora=LoraSettings(**t.lora.model_dump()),
         profile=t.profile, save_every_steps=t.save_every, log_every_steps=t.log_every, log_every_seconds=1.0,
         output_dir=str(slot.checkpoints_dir), device=config.hosts.trainer.device, threads=config.hosts.trainer.threads,
+        sharding=config.hosts.trainer.sharding,
         quest=QuestMeta(quest_id=str(quest.id), quest_file=quest.name, skill=quest.skill, level=quest.level),
     )
 

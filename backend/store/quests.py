@@ -123,6 +123,14 @@ class Quests(Repository):
         )
         return quest_from_row(row) if row else None
 
+    async def steps_trained(self, skill: str, level: int) -> int:
+        """Optimizer steps of the quests that fought their own battle at this skill level (quests
+        that rode along with a larger one have no steps_total of their own and are not counted)."""
+        row = await self.store.fetchone(
+            "SELECT COALESCE(SUM(steps_done), 0) AS n FROM quests WHERE skill = ? AND level = ? "
+            "AND steps_total IS NOT NULL", (skill, level))
+        return int(row["n"]) if row else 0
+
     async def in_state(self, state: str) -> list[Quest]:
         return await self.list((state,))
 

@@ -37,15 +37,17 @@ def split_indices(n: int, fraction: float, max_val: int, seed: int) -> tuple[lis
     return train, val
 
 
-def data_fingerprint(job: EngineJob, batching: str, extra: dict[str, Any] | None = None) -> str:
-    """What must not change for a resume to continue exactly: data bytes and data/batching settings."""
+def data_fingerprint(job: EngineJob, batching: str, extra: dict[str, Any] | None = None, world_size: int = 1) -> str:
+    """What must not change for a resume to continue exactly: data bytes and data/batching settings.
+    A step's micro-batches count over every rank (grad_accum x ranks), so 2 ranks with grad_accum 2
+    resume what one process with grad_accum 4 saved, and the other way round."""
     hp = job.hyperparameters
     parts = {
         "files": [(f.schema_, sha256_file(f.path)) for f in job.data_files],
         "profile": job.profile,
         "batching": batching,
         "settings": [hp.seed, hp.max_length, hp.overlength, hp.validation_fraction, hp.max_validation_examples,
-                     hp.tokens_per_micro_batch, hp.packed_row_tokens, hp.grad_accum, hp.epochs,
+                     hp.tokens_per_micro_batch, hp.packed_row_tokens, hp.grad_accum * world_size, hp.epochs,
                      hp.length_grouping],
         "extra": extra or {},
     }

@@ -1,6 +1,7 @@
 """More than one device through torchrun, on the CPU with gloo: 2 ranks with grad_accum k train
-the same weights (within fp32 tolerance) as one process with grad_accum 2k on the same data.
-Rank 0 alone speaks: one event stream, one set of checkpoints."""
+the same weights (within fp32 tolerance) as one process with grad_accum 2k on the same data, both
+replicated (DDP) and sharded (FSDP2). Rank 0 alone speaks: one event stream, one set of checkpoints.
+A checkpoint of 2 ranks resumes exactly on 2 ranks, and a sharded one in one process."""
 
 from __future__ import annotations
 
@@ -9,30 +10,45 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from contracts.engine_events import parse_event
+from engine.distributed import World
+from engine.sharding import choose_sharding
 from engine_helpers import ROOT, engine_env, of_type, run_engine, write_addition_data, write_job
 
 
-def job(tmp: Path, name: str, model: Path, data: Path, accum: int) -> Path:
+def job(tmp: Path, name: str, model: Path, data: Path, accum: int, save_every: int = 0, **extra) -> Path:
     return write_job(tmp / f"{name}.json", model_dir=str(model), job_id=name, data_files=[{"path": str(data)}],
-                     output_dir=str(tmp / name), threads=1, save_every_steps=0, log_every_steps=1,
+                     output_dir=str(tmp / name), threads=1, save_every_steps=save_every, log_every_steps=1,
                      hyperparameters={"max_steps": 4, "epochs": 5, "grad_accum": accum, "tokens_per_micro_batch": 256,
-                                      "learning_rate": 1e-3, "warmup_steps": 0, "validation_fraction": 0.0})
+                                      "learning_rate": 1e-3, "warmup_steps": 0, "validation_fraction": 0.0},
+                     **extra)
 
 
-def test_two_gloo_ranks_equal_one_process_with_twice_the_accumulation(tmp_path: Path, small_nano_dir: Path) -> None:
-    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=8)
-    code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4))
-    assert code == 0, err[-2000:]
+def run_ranks(job_file: Path, sharding: str = "ddp") -> list:
+    fields = json.loads(job_file.read_text())
+    job_file.write_text(json.dumps({**fields, "sharding": sharding}))
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "engine", "run", str(job(tmp_path, "ranks", small_nano_dir, data, accum=2))],
+                           "-m", "engine", "run", str(job_file)],
                           capture_output=True, text=True, cwd=ROOT, env=engine_env(), timeout=300,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = [parse_event(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
+    started = of_type(events, "started")[0]
+    assert started.ranks == 2 and started.sharding.startswith(f"{sharding}: as the job asks"), started.sharding
+    return events
+
+
+@pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
+def test_two_gloo_ranks_equal_one_process_with_twice_the_accumulation(tmp_path: Path, small_nano_dir: Path,
+                                                                      sharding: str) -> None:
+    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=8)
+    code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4))
+    assert code == 0, err[-2000:]
+    events = run_ranks(job(tmp_path, "ranks", small_nano_dir, data, accum=2), sharding)
     assert len(of_type(events, "started")) == 1 and len(of_type(events, "result")) == 1  # rank 0 alone
     assert [s.global_step for s in of_type(events, "step")] == [1, 2, 3, 4]
     one = [s.loss for s in of_type(single, "step")]
@@ -51,3 +67,60 @@ def test_two_gloo_ranks_equal_one_process_with_twice_the_accumulation(tmp_path: 
     assert moved > 1e-3 and worst < 1e-5, (worst, moved)
     assert json.loads((folders[0] / ".ledger.json").read_text())["step"] == 4
     assert torch.isfinite(torch.tensor(two)).all()
+
+
+@pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
+def test_two_ranks_resume_exactly_from_a_checkpoint_of_two_ranks(tmp_path: Path, small_nano_dir: Path,
+                                                                 sharding: str) -> None:
+    """A 2-rank job stopped at its step-2 checkpoint and resumed by 2 ranks ends with the weights of
+    the 2-rank job that ran straight through: the optimizer moments, the step count, the data
+    cursor and the RNG come back on every rank (sharded: each rank takes its shard of the moments)."""
+    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=9)
+    straight = run_ranks(job(tmp_path, "straight", small_nano_dir, data, accum=2, save_every=2), sharding)
+    halfway = next((tmp_path / "straight").glob("checkpoint-2-*"))
+    assert json.loads((halfway / ".ledger.json").read_text())["resume"]["job_step"] == 2
+    resumed = run_ranks(job(tmp_path, "resumed", small_nano_dir, data, accum=2, resume_from=str(halfway)), sharding)
+    started = of_type(resumed, "started")[0]
+    assert started.resume_step == 2
+    assert [s.global_step for s in of_type(resumed, "step")] == [3, 4]
+    assert [s.loss for s in of_type(resumed, "step")] == [s.loss for s in of_type(straight, "step")][2:]
+    a = load_file(str(Path(of_type(straight, "result")[0].last_checkpoint_path) / "model.safetensors"))
+    b = load_file(str(Path(of_type(resumed, "result")[0].last_checkpoint_path) / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_a_sharded_checkpoint_resumes_in_one_process(tmp_path: Path, small_nano_dir: Path) -> None:
+    """Sharded checkpoints are the format of one process (full weights, the optimizer keyed by
+    position): one process resumes 2 FSDP ranks' step-2 checkpoint with grad_accum 4 and ends where
+    the 2 ranks did, within fp32 tolerance."""
+    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=10)
+    straight = run_ranks(job(tmp_path, "straight", small_nano_dir, data, accum=2, save_every=2), "fsdp")
+    halfway = next((tmp_path / "straight").glob("checkpoint-2-*"))
+    code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4, resume_from=str(halfway)))
+    assert code == 0, err[-2000:]
+    assert of_type(single, "started")[0].resume_step == 2
+    two = [s.loss for s in of_type(straight, "step")][2:]
+    one = [s.loss for s in of_type(single, "step")]
+    assert all(abs(a - b) <= 1e-5 * abs(a) for a, b in zip(one, two, strict=True)), (one, two)
+    a = load_file(str(Path(of_type(straight, "result")[0].last_checkpoint_path) / "model.safetensors"))
+    b = load_file(str(Path(single[-1].last_checkpoint_path) / "model.safetensors"))
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+
+
+def test_auto_shards_a_hero_whose_training_state_would_fill_a_rank(small_nano_dir: Path) -> None:
+    """auto: fsdp when one copy of the training state (16 bytes a parameter) is over half of a
+    rank's memory (simulated here), ddp otherwise; LoRA replicates; one process needs neither."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(small_nano_dir))
+    need = 16 * sum(p.numel() for p in model.parameters())
+    two, cpu = World(0, 2, 0), torch.device("cpu")
+    assert choose_sharding("auto", None, model, cpu) == (None, "one process")
+    assert choose_sharding("auto", two, model, cpu, memory_bytes=need)[0] == "fsdp"
+    assert choose_sharding("auto", two, model, cpu, memory_bytes=4 * need)[0] == "ddp"
+    assert choose_sharding("ddp", two, model, cpu, memory_bytes=need)[0] == "ddp"
+    assert choose_sharding("auto", two, model, cpu, "lora", memory_bytes=need)[0] == "ddp"
+    with pytest.raises(ValueError, match="use sharding ddp"):
+        choose_sharding("fsdp", two, model, cpu, "lora")
