@@ -14,6 +14,7 @@ weights, the real Qwen3 tokenizer):
 | lora | a LoRA battle (PEFT adapters) in bf16 over the 0.6B shape: an adapter checkpoint of a few MB |
 | qlora | the same over a 4-bit NF4 base (bitsandbytes): its peak memory against the LoRA row |
 | ddp | 2 ranks under torchrun (NCCL; needs 2 GPUs): one event stream, the steps finish |
+| fsdp | the same, sharded (FSDP2 `fully_shard`): the steps finish and the checkpoint holds the full weights |
 
 `--dry-run` runs the same checks on the CPU with nano DIO and fp32 (CUDA-only checks are
 skipped, saying so), so the script stays ready where no GPU is lent. It writes
@@ -250,19 +251,29 @@ def check_qlora(ctx: Context) -> Outcome:
                    f"4-bit base, peak {peak} MB; {outcome.detail}", outcome.figures)
 
 
-def check_ddp(ctx: Context) -> Outcome:
+def two_ranks(ctx: Context, sharding: str) -> Outcome:
     """Two ranks under torchrun: NCCL on 2 GPUs (gloo ranks on the CPU in the dry run)."""
     if not ctx.dry_run and ctx.gpus < 2:
         return Outcome("skip", f"needs 2 GPUs; {ctx.gpus} visible")
-    code, events, err, seconds = run_job(ctx, "ddp", ranks=2, threads=1)
-    outcome = training_outcome(ctx, "ddp", code, events, err, seconds)
+    code, events, err, seconds = run_job(ctx, sharding, ranks=2, threads=1, sharding=sharding)
+    outcome = training_outcome(ctx, sharding, code, events, err, seconds)
     if outcome.status == "fail" and not outcome.figures:
         return outcome
     started = of_type(events, "started")
     if len(started) != 1:
         return Outcome("fail", f"{len(started)} started events: rank 0 alone must speak", outcome.figures)
+    if not str(started[0].get("sharding", "")).startswith(sharding):
+        return Outcome("fail", f"the engine chose {started[0].get('sharding')!r}, not {sharding}", outcome.figures)
     return Outcome("pass" if ctx.dry_run or outcome.status == "pass" else outcome.status,
-                   f"2 ranks: {outcome.detail}", outcome.figures)
+                   f"2 ranks, {sharding}: {outcome.detail}", outcome.figures)
+
+
+def check_ddp(ctx: Context) -> Outcome:
+    return two_ranks(ctx, "ddp")
+
+
+def check_fsdp(ctx: Context) -> Outcome:
+    return two_ranks(ctx, "fsdp")
 
 
 CHECKS: tuple[tuple[str, Callable[[Context], Outcome]], ...] = (
@@ -273,6 +284,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], Outcome]], ...] = (
     ("lora", check_lora),
     ("qlora", check_qlora),
     ("ddp", check_ddp),
+    ("fsdp", check_fsdp),
 )
 
 

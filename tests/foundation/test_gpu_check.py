@@ -20,11 +20,11 @@ def test_gpu_check_parses_and_its_dry_run_passes(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "gpu_check.json").read_text())
     checks = summary["checks"]
     assert summary["dry_run"] and summary["device"] == "cpu"
-    assert list(checks) == ["train_sdpa", "train_flash", "oom_retry", "node", "lora", "qlora", "ddp"]
+    assert list(checks) == ["train_sdpa", "train_flash", "oom_retry", "node", "lora", "qlora", "ddp", "fsdp"]
     assert checks["train_sdpa"]["status"] == "pass" and checks["train_sdpa"]["steps"] == 3
     assert checks["train_sdpa"]["final_loss"] > 0
     assert checks["node"]["status"] == "pass" and checks["node"]["load_s"] >= 0
     assert {checks[n]["status"] for n in ("train_flash", "oom_retry")} == {"skip"}
-    assert checks["ddp"]["status"] == "pass" and checks["lora"]["status"] == "pass" and checks["lora"]["adapter_mb"] < 1
+    assert checks["ddp"]["status"] == checks["fsdp"]["status"] == "pass" and checks["lora"]["status"] == "pass" and checks["lora"]["adapter_mb"] < 1
     assert all(c["detail"] for c in checks.values())
     assert "| train_sdpa | pass |" in (tmp_path / "gpu_check.md").read_text()

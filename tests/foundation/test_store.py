@@ -116,3 +116,16 @@ async def test_on_node_follows_what_the_node_has_loaded(tmp_path: Path) -> None:
         assert {r.step: r.on_node for r in await store.checkpoints.live()} == {1: False, 2: True, 3: True}
         await store.checkpoints.mark_on_node(set())
         assert not any(r.on_node for r in await store.checkpoints.live())
+
+
+async def test_steps_trained_counts_a_skill_levels_own_battles_not_riders(tmp_path: Path) -> None:
+    """What makes a skill 'stalled' counts the steps of its own quests at the level; a quest that rode
+    along with a larger one (no steps_total of its own) trained inside another skill's battle."""
+    async with await Store.open(tmp_path / "r.db", create=True) as store:
+        rows = [("sy", 1, 226, 226), ("sy", 1, 197, None), ("sy", 1, 50, 50), ("sy", 2, 40, 40), ("bin", 1, 192, 192)]
+        for i, (skill, level, done, total) in enumerate(rows):
+            qid = await store.quests.create(f"q{i}", f"quests/done/q{i}", state="completed", skill=skill, level=level)
+            await store.quests.update(qid, steps_done=done, steps_total=total)
+        assert await store.quests.steps_trained("sy", 1) == 276
+        assert await store.quests.steps_trained("sy", 2) == 40
+        assert await store.quests.steps_trained("sy", 3) == 0
