@@ -17,13 +17,14 @@ from safetensors.torch import load_file
 from contracts.engine_events import parse_event
 from engine.distributed import World
 from engine.sharding import choose_sharding
-from engine_helpers import ROOT, engine_env, of_type, run_engine, write_addition_data, write_job
+from engine_helpers import ROOT, engine_env, finish, of_type, run_engine, send, wait_for, write_addition_data, write_job
 
 
-def job(tmp: Path, name: str, model: Path, data: Path, accum: int, save_every: int = 0, **extra) -> Path:
+def job(tmp: Path, name: str, model: Path, data: Path, accum: int, save_every: int = 0, steps: int = 4,
+        **extra) -> Path:
     return write_job(tmp / f"{name}.json", model_dir=str(model), job_id=name, data_files=[{"path": str(data)}],
                      output_dir=str(tmp / name), threads=1, save_every_steps=save_every, log_every_steps=1,
-                     hyperparameters={"max_steps": 4, "epochs": 5, "grad_accum": accum, "tokens_per_micro_batch": 256,
+                     hyperparameters={"max_steps": steps, "epochs": 50, "grad_accum": accum, "tokens_per_micro_batch": 256,
                                       "learning_rate": 1e-3, "warmup_steps": 0, "validation_fraction": 0.0},
                      **extra)
 
@@ -124,3 +125,34 @@ def test_auto_shards_a_hero_whose_training_state_would_fill_a_rank(small_nano_di
     assert choose_sharding("auto", two, model, cpu, "lora", memory_bytes=need)[0] == "ddp"
     with pytest.raises(ValueError, match="use sharding ddp"):
         choose_sharding("fsdp", two, model, cpu, "lora")
+
+
+def test_control_lines_reach_two_sharded_ranks_and_a_paused_checkpoint_waits_for_resume(
+        tmp_path: Path, small_nano_dir: Path) -> None:
+    """The daemon's control lines go to torchrun's stdin and rank 0 reads them. Sharded, every rank
+    takes part in a save, so a `checkpoint` sent while paused is saved when the battle resumes;
+    `stop` then ends both ranks with a checkpoint."""
+    data = write_addition_data(tmp_path / "d.jsonl", 200, seed=11)
+    path = job(tmp_path, "paused", small_nano_dir, data, accum=1, steps=10_000)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sharding": "fsdp"}))
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                             "-m", "engine", "run", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=engine_env(), bufsize=1)
+    seen: list = []
+    try:
+        wait_for(proc, "step", seen, timeout=180)
+        send(proc, "pause")
+        paused = wait_for(proc, "paused", seen)
+        send(proc, "checkpoint")
+        send(proc, "resume")
+        wait_for(proc, "resumed", seen)
+        saved = wait_for(proc, "checkpoint", seen)
+        assert saved.reason == "command" and saved.global_step >= paused.global_step
+        send(proc, "stop")
+        assert finish(proc, seen) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    result = of_type(seen, "result")[0]
+    assert result.stopped and result.success and result.global_step < 10_000
+    assert len({e.global_step for e in of_type(seen, "checkpoint")}) == 2  # the command's, then the stop's
