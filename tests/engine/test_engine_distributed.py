@@ -43,71 +43,56 @@ def run_ranks(job_file: Path, sharding: str = "ddp") -> list:
     return events
 
 
+def weights_of(checkpoint: str | Path) -> dict[str, torch.Tensor]:
+    return load_file(str(Path(checkpoint) / "model.safetensors"))
+
+
 @pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
-def test_two_gloo_ranks_equal_one_process_with_twice_the_accumulation(tmp_path: Path, small_nano_dir: Path,
-                                                                      sharding: str) -> None:
+def test_two_gloo_ranks_train_as_one_process_and_resume_exactly(tmp_path: Path, small_nano_dir: Path,
+                                                                sharding: str) -> None:
+    """One 2-rank run (grad_accum 2, a checkpoint every 2 steps) against one process with grad_accum 4:
+    the same losses and weights within fp32 tolerance. Its step-2 checkpoint, resumed by 2 ranks, ends
+    bitwise where it did (the moments, the step, the data cursor and the RNG come back on every rank;
+    sharded, each rank takes its shard). Resumed by one process with grad_accum 4, it ends within fp32
+    tolerance: checkpoints are the format of one process whichever way they were trained."""
     data = write_addition_data(tmp_path / "d.jsonl", 160, seed=8)
     code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4))
     assert code == 0, err[-2000:]
-    events = run_ranks(job(tmp_path, "ranks", small_nano_dir, data, accum=2), sharding)
+    events = run_ranks(job(tmp_path, "ranks", small_nano_dir, data, accum=2, save_every=2), sharding)
     assert len(of_type(events, "started")) == 1 and len(of_type(events, "result")) == 1  # rank 0 alone
     assert [s.global_step for s in of_type(events, "step")] == [1, 2, 3, 4]
     one = [s.loss for s in of_type(single, "step")]
     two = [s.loss for s in of_type(events, "step")]
     assert all(abs(a - b) <= 1e-5 * abs(a) for a, b in zip(one, two, strict=True)), (one, two)
+    assert torch.isfinite(torch.tensor(two)).all()
     # the whole step's tokens are counted, not rank 0's share
     assert of_type(events, "step")[-1].tokens_seen == of_type(single, "step")[-1].tokens_seen
-    folders = [p for p in (tmp_path / "ranks").iterdir() if p.name.startswith("checkpoint-")]
-    assert len(folders) == 1
-    a = load_file(str(Path(single[-1].last_checkpoint_path) / "model.safetensors"))
-    b = load_file(str(folders[0] / "model.safetensors"))
+    folders = sorted(p for p in (tmp_path / "ranks").iterdir() if p.name.startswith("checkpoint-"))
+    assert [json.loads((f / ".ledger.json").read_text())["step"] for f in folders] == [2, 4]
+    a, b = weights_of(single[-1].last_checkpoint_path), weights_of(folders[1])
     assert a.keys() == b.keys()
     worst = max(float((a[k] - b[k]).abs().max()) for k in a)
-    moved = max(float((a[k] - load_file(str(small_nano_dir / "model.safetensors"))[k]).abs().max()) for k in a)
+    moved = max(float((a[k] - weights_of(small_nano_dir)[k]).abs().max()) for k in a)
     print(f"largest weight difference {worst:.2e}; largest update {moved:.2e}")
     assert moved > 1e-3 and worst < 1e-5, (worst, moved)
-    assert json.loads((folders[0] / ".ledger.json").read_text())["step"] == 4
-    assert torch.isfinite(torch.tensor(two)).all()
 
-
-@pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
-def test_two_ranks_resume_exactly_from_a_checkpoint_of_two_ranks(tmp_path: Path, small_nano_dir: Path,
-                                                                 sharding: str) -> None:
-    """A 2-rank job stopped at its step-2 checkpoint and resumed by 2 ranks ends with the weights of
-    the 2-rank job that ran straight through: the optimizer moments, the step count, the data
-    cursor and the RNG come back on every rank (sharded: each rank takes its shard of the moments)."""
-    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=9)
-    straight = run_ranks(job(tmp_path, "straight", small_nano_dir, data, accum=2, save_every=2), sharding)
-    halfway = next((tmp_path / "straight").glob("checkpoint-2-*"))
+    halfway = folders[0]
     assert json.loads((halfway / ".ledger.json").read_text())["resume"]["job_step"] == 2
     resumed = run_ranks(job(tmp_path, "resumed", small_nano_dir, data, accum=2, resume_from=str(halfway)), sharding)
-    started = of_type(resumed, "started")[0]
-    assert started.resume_step == 2
+    assert of_type(resumed, "started")[0].resume_step == 2
     assert [s.global_step for s in of_type(resumed, "step")] == [3, 4]
-    assert [s.loss for s in of_type(resumed, "step")] == [s.loss for s in of_type(straight, "step")][2:]
-    a = load_file(str(Path(of_type(straight, "result")[0].last_checkpoint_path) / "model.safetensors"))
-    b = load_file(str(Path(of_type(resumed, "result")[0].last_checkpoint_path) / "model.safetensors"))
-    assert a.keys() == b.keys()
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    assert [s.loss for s in of_type(resumed, "step")] == two[2:]
+    c = weights_of(of_type(resumed, "result")[0].last_checkpoint_path)
+    for k in b:
+        assert torch.equal(b[k], c[k]), k
 
-
-def test_a_sharded_checkpoint_resumes_in_one_process(tmp_path: Path, small_nano_dir: Path) -> None:
-    """Sharded checkpoints are the format of one process (full weights, the optimizer keyed by
-    position): one process resumes 2 FSDP ranks' step-2 checkpoint with grad_accum 4 and ends where
-    the 2 ranks did, within fp32 tolerance."""
-    data = write_addition_data(tmp_path / "d.jsonl", 160, seed=10)
-    straight = run_ranks(job(tmp_path, "straight", small_nano_dir, data, accum=2, save_every=2), "fsdp")
-    halfway = next((tmp_path / "straight").glob("checkpoint-2-*"))
-    code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4, resume_from=str(halfway)))
+    code, alone, err = run_engine(job(tmp_path, "alone", small_nano_dir, data, accum=4, resume_from=str(halfway)))
     assert code == 0, err[-2000:]
-    assert of_type(single, "started")[0].resume_step == 2
-    two = [s.loss for s in of_type(straight, "step")][2:]
-    one = [s.loss for s in of_type(single, "step")]
-    assert all(abs(a - b) <= 1e-5 * abs(a) for a, b in zip(one, two, strict=True)), (one, two)
-    a = load_file(str(Path(of_type(straight, "result")[0].last_checkpoint_path) / "model.safetensors"))
-    b = load_file(str(Path(single[-1].last_checkpoint_path) / "model.safetensors"))
-    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+    assert of_type(alone, "started")[0].resume_step == 2
+    assert all(abs(x - y) <= 1e-5 * abs(x) for x, y in zip([s.loss for s in of_type(alone, "step")], two[2:],
+                                                         strict=True))
+    d = weights_of(alone[-1].last_checkpoint_path)
+    assert max(float((b[k] - d[k]).abs().max()) for k in b) < 1e-5
 
 
 def test_auto_shards_a_hero_whose_training_state_would_fill_a_rank(small_nano_dir: Path) -> None:
