@@ -53,8 +53,8 @@ def test_two_gloo_ranks_train_as_one_process_and_resume_exactly(tmp_path: Path, 
     """One 2-rank run (grad_accum 2, a checkpoint every 2 steps) against one process with grad_accum 4:
     the same losses and weights within fp32 tolerance. Its step-2 checkpoint, resumed by 2 ranks, ends
     bitwise where it did (the moments, the step, the data cursor and the RNG come back on every rank;
-    sharded, each rank takes its shard). Resumed by one process with grad_accum 4, it ends within fp32
-    tolerance: checkpoints are the format of one process whichever way they were trained."""
+    sharded, each rank takes its shard). A sharded one, resumed by one process with grad_accum 4, ends
+    within fp32 tolerance: its checkpoints are gathered into the format of one process."""
     data = write_addition_data(tmp_path / "d.jsonl", 160, seed=8)
     code, single, err = run_engine(job(tmp_path, "single", small_nano_dir, data, accum=4))
     assert code == 0, err[-2000:]
@@ -86,6 +86,8 @@ def test_two_gloo_ranks_train_as_one_process_and_resume_exactly(tmp_path: Path, 
     for k in b:
         assert torch.equal(b[k], c[k]), k
 
+    if sharding == "ddp":
+        return  # a replicated model's checkpoint is one process's state_dict as it is: nothing more to prove
     code, alone, err = run_engine(job(tmp_path, "alone", small_nano_dir, data, accum=4, resume_from=str(halfway)))
     assert code == 0, err[-2000:]
     assert of_type(alone, "started")[0].resume_step == 2
