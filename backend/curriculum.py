@@ -323,8 +323,8 @@ def stalled(progress: SkillProgress, trained_steps: int, after: int = STALLED_AF
     (`trained_steps`). The steps are what gives a skill its chance: every checkpoint evaluates every
     skill, so ten evaluations come within 500 steps of the campaign, most of them another skill's,
     and SY's level 1 moves only after about 500 steps of its own (benchmarks/RESULTS.md, SY
-    learnability); a rule of evaluations alone stalled it before it had trained 300. It still trains, on quests of STALLED_QUEST_SCALE of the usual size, and the player is
-    told (an idle game must not spend half its time on a skill that does not move without saying so).
+    learnability); a rule of evaluations alone stalled it before it had trained 300. It still
+    trains, on quests of STALLED_QUEST_SCALE of the usual size, and the player is told (an idle game must not spend half its time on a skill that does not move without saying so).
     A skill that has mastered levels is never stalled: a new level reads 0 % for a while (measured:
     BIN level 5, 11-bit registers, 10 evaluations at 0 % before it moved). Nor is one whose answers
     are partly right: a mean partial credit of MOVING_SCORE or more over the training level's last
