@@ -310,8 +310,8 @@ async def test_a_queued_auto_quest_gives_way_when_the_skill_trained_now_goes_on_
 
 async def test_at_the_hand_over_the_last_checkpoint_is_waited_for_and_decides_the_next_quest(save) -> None:
     """A short first battle ends before its last checkpoint is evaluated: the hand-over waits for
-    that evaluation (BIN L1 at 40 % before it: close enough to matter), and the queued SY quest
-    gives way to BIN, which went on the verge."""
+    that evaluation (BIN L1 at 20 % before it, as in a played save, where the first battle's last
+    checkpoint read 90 %), and the queued SY quest gives way to BIN, which went on the verge."""
     import asyncio
 
     from backend.daemon.generation import Generator
@@ -324,7 +324,7 @@ async def test_at_the_hand_over_the_last_checkpoint_is_waited_for_and_decides_th
         first = await generator.generate("bin", 1, 40)
         await generator.pipeline.validate(first)
         await ctx.store.quests.update(first, state="completed")
-        for step, correct in ((50, 1), (100, 4)):
+        for step, correct in ((50, 0), (100, 2)):
             await ctx.store.checkpoints.record(step, f"checkpoint-{step}", f"checkpoints/checkpoint-{step}")
             await ctx.store.evaluations.record(step, "bin", 1, correct, 10, [])
         nxt = await generator.generate("sy", 1, 40)
