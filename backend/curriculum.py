@@ -270,7 +270,11 @@ def candidates(config: CurriculumConfig, progress: Mapping[str, SkillProgress]) 
     return growing or enabled
 
 
-OTHER_SKILL_WEIGHT = 0.5  # another skill's training level: keep what it is learning, a little
+OTHER_SKILL_WEIGHT = 0.5  # another skill's training level: keep what it is learning, a little ...
+HOLD_WEIGHT = 1.0  # ... and this much more times the share of it learned (its mean partial credit of late):
+# measured in a 60-minute campaign (benchmarks/RESULTS.md, run 17), SY level 1 read 60-100 % after its own
+# quests and 0-40 % after BIN's, which gave it 0.5 of their rehearsal weight; a level not yet learned
+# at all has nothing to keep, so a fresh save's first quests stay as they were
 REVIEW_FLOOR = 0.5  # weight of a mastered level that scored 100 % at its last re-checks, just now
 RUSTY_WEIGHT = 2.0  # added to a rusty level's review weight: it takes the largest share until restored
 RUSTY_SHARE_BOOST = 0.2  # the rehearsal share grows by this while any enabled skill has a rusty level
@@ -287,10 +291,16 @@ def review_weight(progress: SkillProgress, level: int, window: int) -> float:
     return REVIEW_FLOOR + shaky + min(1.0, progress.age(level) / REVIEW_AGE_SPAN)
 
 
+def other_skill_weight(progress: SkillProgress, window: int) -> float:
+    """Rehearsal weight of another skill's training level in a quest: more, the more of it DIO has
+    learned (the mean partial credit of its last `window` evaluations)."""
+    return OTHER_SKILL_WEIGHT + HOLD_WEIGHT * progress.partial_mean(progress.training_level, window)
+
+
 def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgress], skill: str,
                      window: int = 3) -> list[tuple[str, int, float]]:
     """(skill, level, weight) that a quest of `skill` mixes in (curriculum.rehearsal of its tokens,
-    split by weight): every other enabled skill at its training level (weight 1), and every
+    split by weight): every other enabled skill at its training level (`other_skill_weight`), and every
     mastered, not rusty level of every enabled skill, the quest's own skill included, weighted
     by `review_weight`, and every rusty level (RUSTY_WEIGHT more). So studying one level neither
     erases the levels below it nor another skill, and a rusty level is trained until restored."""
@@ -302,7 +312,7 @@ def rehearsal_levels(config: CurriculumConfig, progress: Mapping[str, SkillProgr
             continue
         p = progress[s]
         if s != skill:
-            out.append((s, p.training_level, OTHER_SKILL_WEIGHT))
+            out.append((s, p.training_level, other_skill_weight(p, window)))
         out += [(s, lv, review_weight(p, lv, window) + (RUSTY_WEIGHT if lv in p.rusty else 0.0))
                 for lv in range(1, p.mastered + 1) if lv != p.training_level]  # (a maxed skill's top)
     return out

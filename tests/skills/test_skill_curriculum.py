@@ -245,6 +245,19 @@ def test_rehearsal_covers_the_other_skills_and_every_mastered_level() -> None:
     assert rehearsal_levels(CurriculumConfig(rehearsal=0), progress(bin=0, sy=0), "bin") == []
 
 
+def test_another_skills_level_is_held_the_more_the_more_of_it_is_learned() -> None:
+    """A quest of BIN rehearses SY's training level with 0.5 while DIO knows none of it, and up to
+    1.5 once its words come right (its mean partial credit over the last 3 evaluations)."""
+    cfg = config()
+    fresh = {w for s, lv, w in rehearsal_levels(cfg, progress(bin=0, sy=0), "bin") if s == "sy"}
+    assert fresh == {0.5}  # a fresh save's first quests are as they were
+    sy = new_progress("sy", 50)
+    for score in (0.2, 0.8, 0.8, 0.8):
+        sy, _ = record_evaluation(sy, 1, 0.4, RULES, score)
+    learned = {w for s, lv, w in rehearsal_levels(cfg, {"bin": new_progress("bin", 30), "sy": sy}, "bin") if s == "sy"}
+    assert len(learned) == 1 and learned.pop() == pytest.approx(0.5 + 1.0 * 0.8)
+
+
 def test_review_weight_favours_shaky_and_long_unchecked_levels() -> None:
     p = new_progress("bin", 30)
     p, _ = feed(p, 1, [1.0, 1.0, 1.0])  # level 1 mastered
