@@ -11,6 +11,7 @@ from backend.daemon.riders import resumable_lineup
 from backend.event_kinds import EventKind
 from backend.progression import HeroStats, replay
 from backend.progression.restore_notice import SHOWN_FOR_S, RestoreNotice, restore_notice
+from backend.progression.stats import with_live_loss
 from backend.store import Store
 from backend.store.heartbeat import Heartbeat
 from backend.store.metrics import StepMetric
@@ -51,11 +52,11 @@ class StatusView:
 def live_stats(stats: HeroStats, metric: StepMetric | None) -> HeroStats:
     """The stats with the battle's latest step in: XP is every optimizer step trained so far (the
     step events arrive every few steps; checkpoints only every `save_every`), and ATK follows the
-    campaign's smoothed loss as it moves."""
+    battle's moving average for its skill as it moves (stats.with_live_loss)."""
     if metric is None:
         return stats
-    return replace(stats, xp=max(stats.xp, int(metric.step)),
-                   train_loss=metric.loss_ema if metric.loss_ema is not None else stats.train_loss)
+    live = with_live_loss(stats, metric.quest_id, metric.job_step, metric.loss_ema)
+    return replace(live, xp=max(stats.xp, int(metric.step)))
 
 
 async def hero_stats(store: Store, config: RealmConfig) -> HeroStats:

@@ -32,7 +32,7 @@ MODES: tuple[Mode, ...] = (
     Mode("tavern", "t", "Tavern", "Tavern", "DIO, the battle and the chronicle",
          "DIO's portrait (it changes with the level tier), level and XP bar, ATK, DEF, ACC and gold; the battle: "
          "quest, skill and level, progress with steps and ETA, loss sparkline, tokens/s (MFU on a GPU); from 40 rows "
-         "(or with h) the campaign's smoothed loss over every step, with its checkpoints and level-ups; the chronicle "
+         "(or with h) each skill's train loss over the campaign, with its checkpoints and level-ups; the chronicle "
          "of events; daemon and inference node status. Toasts announce quests completed, level-ups, skill level-ups, "
          "new champions and achievements.", "game.screens.tavern:TavernScreen"),
     Mode("quests", "q", "Quests", "Quest board", "post, reorder, delete and retry quests",

@@ -7,9 +7,12 @@ STATS: tuple[tuple[str, str], ...] = (
     ("XP", "optimizer steps trained, all quests together; it ticks with every step report of the battle "
            "(every few steps), not only at checkpoints"),
     ("Level", "1 + XP // 1000"),
-    ("ATK", "100 / the campaign's smoothed train loss: the engine's moving average of the loss per trained token "
-            "(5 % per step), carried on from quest to quest, so one bad step or a change of quest cannot make it jump"),
-    ("DEF", "100 / the smoothed validation loss: each checkpoint's held-out loss moves it 30 % of the way"),
+    ("ATK", "the sum over DIO's skills (and the player's own quests, as one more) of 100 / that skill's smoothed "
+            "train loss: each checkpoint's train loss (the mean since the one before) moves its own skill's average "
+            "30 % of the way, and a running battle's moving average stands for its skill once 60 of its steps are "
+            "in. Per skill, so a change of quest from BIN (loss about 0.2) to SY (about 2) moves nothing, and one "
+            "bad step cannot make it jump; it falls when a skill starts a harder level"),
+    ("DEF", "the same sum from the checkpoints' held-out validation losses (each moves its skill's average 30 %)"),
     ("ACC", "the latest evaluation accuracy at the training level of the skill being trained (not a re-check of a "
             "level already mastered); — until that level has been evaluated once"),
     ("Gold", "100 per completed quest"),

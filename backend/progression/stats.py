@@ -6,8 +6,9 @@ that a repeated event (a restart, a crash-resumed battle) never counts twice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backend.config.model import GameRules
@@ -17,8 +18,12 @@ from backend.progression.achievements import Achievement, load_achievements
 from backend.progression.rules import level_for_xp, scaled_inverse, xp_progress
 
 UNBOUNDED_LEVEL = 1_000_000  # the fold does not know the skills' max levels; the daemon never evaluates past them
-VAL_SMOOTHING = 0.3  # DEF: each checkpoint's validation loss moves the average this much
-TRAIN_SMOOTHING = 0.3  # ATK, for a checkpoint without the engine's moving average (older saves)
+VAL_SMOOTHING = 0.3  # DEF: each checkpoint's validation loss moves its skill's average this much
+TRAIN_SMOOTHING = 0.3  # ATK: each checkpoint's train loss (the mean since the last one) moves its skill's average this much
+OWN_QUESTS = ""  # the key of the player's own quests (no skill) in the per-skill losses
+LIVE_AFTER_STEPS = 60  # a battle's live moving average stands for its skill once this many of its steps are in
+# (the engine's average moves 5 % a step and is carried from quest to quest: after 60 steps, under 5 %
+# of it is still the previous quest's, which may be another skill's, ten times higher or lower)
 
 
 @dataclass
@@ -31,9 +36,10 @@ class HeroStats:
     evaluations: int = 0
     champions: int = 0
     champion_step: int | None = None
-    train_loss: float | None = None
-    val_loss: float | None = None
+    train_losses: dict[str, float] = field(default_factory=dict)  # skill (OWN_QUESTS: the player's) -> smoothed
+    val_losses: dict[str, float] = field(default_factory=dict)
     current_skill: str | None = None
+    battle: tuple[int, str] | None = None  # the battle started last: quest id, its skill (OWN_QUESTS: none)
     progress: dict[str, SkillProgress] = field(default_factory=dict)  # the curriculum's view, same rule
     skill_levels: dict[str, int] = field(default_factory=dict)  # mastered level per skill (never goes down)
     changes: list[LevelUp] = field(default_factory=list)  # mastered / rusty / restored, in order
@@ -52,13 +58,15 @@ class HeroStats:
 
     @property
     def atk(self) -> float | None:
-        """scale / the campaign's smoothed train loss."""
-        return scaled_inverse(self.train_loss, self.rules)
+        """The sum over the skills trained (and the player's own quests) of scale / that skill's
+        smoothed train loss. Per skill, so a change of skill moves nothing: BIN's loss is a tenth
+        of SY's, and one average over both jumped tenfold at every change of quest (measured)."""
+        return summed_inverse(self.train_losses, self.rules)
 
     @property
     def defense(self) -> float | None:
-        """scale / the smoothed validation loss of the checkpoints."""
-        return scaled_inverse(self.val_loss, self.rules)
+        """As ATK, from the checkpoints' validation losses."""
+        return summed_inverse(self.val_losses, self.rules)
 
     @property
     def training_level(self) -> int | None:
@@ -104,6 +112,8 @@ class HeroStats:
 def on_quest_started(s: HeroStats, p: dict[str, Any]) -> None:
     if p.get("skill"):
         s.current_skill = p["skill"]
+    if p.get("quest_id") is not None:
+        s.battle = (int(p["quest_id"]), p.get("skill") or OWN_QUESTS)
 
 
 def on_quest_completed(s: HeroStats, p: dict[str, Any]) -> None:
@@ -120,18 +130,33 @@ def smoothed(previous: float | None, value: float, weight: float) -> float:
     return value if previous is None else (1 - weight) * previous + weight * value
 
 
+def summed_inverse(losses: dict[str, float], rules: GameRules) -> float | None:
+    """ATK / DEF: the sum of scale / loss over the skills (None until a loss is known)."""
+    values = [v for v in (scaled_inverse(loss, rules) for loss in losses.values()) if v is not None]
+    return math.fsum(values) if values else None
+
+
+def with_live_loss(stats: HeroStats, quest_id: int | None, job_step: int | None, loss_ema: float | None) -> HeroStats:
+    """The stats with the running battle's moving average standing for its skill's train loss, once
+    the battle has LIVE_AFTER_STEPS steps of its own in it (ATK moves as the battle runs, between
+    checkpoints). A step of another battle than the one started last changes nothing."""
+    if loss_ema is None or loss_ema <= 0 or stats.battle is None or quest_id != stats.battle[0] \
+            or (job_step or 0) < LIVE_AFTER_STEPS:
+        return stats
+    return replace(stats, train_losses={**stats.train_losses, stats.battle[1]: float(loss_ema)})
+
+
 def on_checkpoint(s: HeroStats, p: dict[str, Any]) -> None:
     s.checkpoints += 1
     step = int(p.get("step") or 0)
     if step <= s.xp and s.checkpoints > 1:
         return  # a resumed battle re-reports a checkpoint: it moves neither XP nor the averages
     s.xp = max(s.xp, step)  # XP = steps trained, never counted twice
-    if p.get("loss_ema") is not None:  # the engine's moving average, carried through the campaign
-        s.train_loss = float(p["loss_ema"])
-    elif p.get("train_loss") is not None:
-        s.train_loss = smoothed(s.train_loss, float(p["train_loss"]), TRAIN_SMOOTHING)
+    key = p.get("skill") or OWN_QUESTS
+    if p.get("train_loss") is not None:
+        s.train_losses[key] = smoothed(s.train_losses.get(key), float(p["train_loss"]), TRAIN_SMOOTHING)
     if p.get("val_loss") is not None:
-        s.val_loss = smoothed(s.val_loss, float(p["val_loss"]), VAL_SMOOTHING)
+        s.val_losses[key] = smoothed(s.val_losses.get(key), float(p["val_loss"]), VAL_SMOOTHING)
     if p.get("skill"):
         s.current_skill = p["skill"]
 

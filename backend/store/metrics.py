@@ -56,14 +56,20 @@ class Metrics(Repository):
     async def last_id(self) -> int:
         return int(await self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM step_metrics"))
 
-    async def loss_curve(self, points: int = 300) -> list[tuple[int, float]]:
-        """The campaign's smoothed loss (loss_ema, else the raw loss) over every step so far, as at most
-        about `points` (step, mean) pairs: the steps are cut into equal buckets, each averaged. The
-        bucket is a power of two, so the buckets (and the picture) stay put as steps come in: only
-        the newest bucket moves, until the campaign doubles."""
+    async def loss_curves(self, points: int = 300, least: int = 16) -> dict[str, list[tuple[int, float]]]:
+        """Each skill's train loss over the campaign (the skill of the step's quest; '' for the
+        player's own quests), as at most about `points` (step, mean) pairs per skill: the steps are
+        cut into equal buckets (at least `least` steps), each skill's losses in one averaged. Per
+        skill, because BIN's loss is a tenth of SY's: one curve over both is a saw of quest changes.
+        The bucket is a power of two, so the buckets (and the picture) stay put as steps come in:
+        only the newest bucket moves, until the campaign doubles."""
         top = int(await self.store.scalar("SELECT COALESCE(MAX(step), 0) FROM step_metrics"))
-        bucket = 1 << max(0, (-(-top // max(1, points)) - 1).bit_length())
+        bucket = max(least, 1 << max(0, (-(-top // max(1, points)) - 1).bit_length()))
         rows = await self.store.fetchall(
-            "SELECT MAX(step) AS step, AVG(COALESCE(loss_ema, loss)) AS loss FROM step_metrics "
-            "WHERE COALESCE(loss_ema, loss) IS NOT NULL GROUP BY step / ? ORDER BY step", (bucket,))
-        return [(int(r["step"]), float(r["loss"])) for r in rows]
+            "SELECT COALESCE(q.skill, '') AS skill, MAX(m.step) AS step, AVG(m.loss) AS loss FROM step_metrics m "
+            "LEFT JOIN quests q ON q.id = m.quest_id WHERE m.loss IS NOT NULL "
+            "GROUP BY COALESCE(q.skill, ''), m.step / ? ORDER BY step", (bucket,))
+        out: dict[str, list[tuple[int, float]]] = {}
+        for r in rows:
+            out.setdefault(r["skill"], []).append((int(r["step"]), float(r["loss"])))
+        return out

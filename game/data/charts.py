@@ -1,7 +1,7 @@
 """The charts' read models: plain series that a chart draws, equal when nothing changed (so a
 chart never redraws an unchanged picture).
 
-- the Tavern: the campaign's smoothed loss over every step, its checkpoints and its level-ups;
+- the Tavern: each skill's train loss over the campaign, its checkpoints and its level-ups;
 - the Vault: validation loss and mean evaluation accuracy across checkpoints;
 - the Guild: one skill's accuracy per level over checkpoint steps (the mean of its last 3, as the
   mastery rule reads it), with the mastery line.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from backend.store import Store
 
 CURVE_POINTS = 300
+CAMPAIGN_TITLE = "Campaign: train loss per skill, checkpoints in the vault (•), level-ups (│)"
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,19 @@ class ChartData:
 
 
 async def campaign_chart(store: Store) -> ChartData:
-    curve = await store.metrics.loss_curve(CURVE_POINTS)
+    curves = await store.metrics.loss_curves(CURVE_POINTS)
     marks = await level_up_steps(store)
     saved = await store.fetchall("SELECT step, train_loss FROM checkpoints WHERE train_loss IS NOT NULL "
                                  "AND deleted_at IS NULL ORDER BY step")  # the vault's, not every one ever saved
+    lines = [Line(skill.upper() or "own quests", tuple((float(s), round(v, 2)) for s, v in curve), CURVE_STYLES[i % len(CURVE_STYLES)])
+             for i, (skill, curve) in enumerate(sorted(curves.items()))]
     return ChartData(
-        "Campaign: smoothed train loss, checkpoints in the vault (•), level-ups (│)", "step", "loss",
-        (Line("loss", tuple((float(s), round(v, 2)) for s, v in curve), "#e0b050"),
-         Line("checkpoint", tuple((float(r["step"]), float(r["train_loss"])) for r in saved), "#5fb4d8", dots=True)),
+        CAMPAIGN_TITLE, "step", "loss",
+        (*lines, Line("checkpoint", tuple((float(r["step"]), float(r["train_loss"])) for r in saved), "#5fb4d8", dots=True)),
         marks, y_range=(0.0, None))
+
+
+CURVE_STYLES = ("#e0b050", "#d87fd8", "#7fd87f", "#d88f5f")
 
 
 async def level_up_steps(store: Store) -> tuple[float, ...]:

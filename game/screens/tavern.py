@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
-from game.data.charts import ChartData, campaign_chart
+from game.data.charts import CAMPAIGN_TITLE, ChartData, campaign_chart
 from game.data.tavern import TavernData, read_tavern
 from game.screens.base import RealmScreen
 from game.screens.chart_screen import CHART_BINDING, ChartScreen
@@ -43,7 +43,7 @@ class TavernScreen(ChartScreen, RealmScreen):
             with Vertical(id="battle-box", classes="box") as box:
                 box.border_title = "Battle"
                 yield BattlePanel()
-        yield ChartBox("Campaign: smoothed train loss, checkpoints in the vault (•), level-ups (│)", id="tavern-chart")
+        yield ChartBox(CAMPAIGN_TITLE, id="tavern-chart")
         with Vertical(id="chronicle-box", classes="box") as box:
             box.border_title = "Chronicle"
             yield Chronicle()

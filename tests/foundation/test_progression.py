@@ -1,9 +1,12 @@
 import random
 
+import pytest
+
 from backend.config.model import GameRules
 from backend.event_kinds import EventKind
 from backend.progression import away_summary, replay
 from backend.progression.achievements import load_achievements
+from backend.progression.stats import LIVE_AFTER_STEPS, OWN_QUESTS, with_live_loss
 from backend.store.events import Event
 
 
@@ -30,9 +33,9 @@ def test_stats_from_log() -> None:
     s = replay(battle_log(), GameRules())
     assert s.xp == 1200 and s.level == 2 and s.xp_in_level == (200, 1000)
     assert s.gold == 100 and s.quests_completed == 1
-    # no engine average in these payloads: checkpoints' losses smoothed (the re-reported one counts once)
-    assert s.train_loss == 0.7 * 2.0 + 0.3 * 0.5 and s.val_loss == 0.7 * 2.5 + 0.3 * 0.8
-    assert s.atk == 100 / s.train_loss and s.defense == 100 / s.val_loss
+    # checkpoints' losses smoothed per skill (the re-reported one counts once)
+    assert s.train_losses == {"bin": 0.7 * 2.0 + 0.3 * 0.5} and s.val_losses == {"bin": 0.7 * 2.5 + 0.3 * 0.8}
+    assert s.atk == 100 / s.train_losses["bin"] and s.defense == 100 / s.val_losses["bin"]
     assert s.skill_levels == {"bin": 1}  # (0.8 + 1.0 + 0.6) / 3 = 0.8 >= 0.8
     assert s.training_level == 2 and s.acc is None  # ACC is the training level's: not evaluated yet
     assert s.champion_step == 1200
@@ -40,11 +43,31 @@ def test_stats_from_log() -> None:
     assert more.acc == 0.4
 
 
-def test_atk_follows_the_campaign_average_not_one_checkpoint() -> None:
-    events = log(*[(EventKind.CHECKPOINT_SAVED, {"step": 100 * (i + 1), "train_loss": loss, "loss_ema": ema})
-                   for i, (loss, ema) in enumerate([(1.0, 1.0), (0.5, 0.6), (9.0, 0.9), (0.4, 0.8)])])
-    s = replay(events)
-    assert s.train_loss == 0.8 and s.atk == 125.0  # a 9.0 spike of one step did not make ATK jump 20x
+def test_atk_sums_each_skills_own_average_so_a_change_of_skill_moves_nothing() -> None:
+    """BIN's loss is a tenth of SY's: one average over both made ATK jump tenfold at every change
+    of quest. Per skill, a change of skill leaves ATK where it was; a skill's own loss moves it."""
+    def cp(step: int, skill: str, loss: float) -> tuple[str, dict]:
+        return EventKind.CHECKPOINT_SAVED, {"step": step, "skill": skill, "train_loss": loss, "val_loss": loss,
+                                            "loss_ema": loss}
+
+    s = replay(log(cp(50, "bin", 0.2), cp(100, "sy", 2.0), cp(150, "bin", 0.2), cp(200, "sy", 2.0)))
+    assert s.train_losses == pytest.approx({"bin": 0.2, "sy": 2.0})
+    assert s.atk == pytest.approx(100 / 0.2 + 100 / 2.0) and s.defense == pytest.approx(s.atk)
+    worse = replay(log(cp(50, "bin", 0.2), cp(100, "sy", 2.0), cp(150, "bin", 0.4)))
+    assert worse.train_losses["bin"] == pytest.approx(0.7 * 0.2 + 0.3 * 0.4)  # a checkpoint moves its skill 30 % of the way
+    own = replay(log(cp(50, "bin", 0.2), (EventKind.CHECKPOINT_SAVED, {"step": 100, "train_loss": 0.5})))
+    assert own.train_losses == {"bin": 0.2, OWN_QUESTS: 0.5}  # the player's quests count as one more
+
+
+def test_a_running_battle_moves_atk_for_its_skill_once_its_average_is_its_own() -> None:
+    base = replay(log((EventKind.CHECKPOINT_SAVED, {"step": 50, "skill": "bin", "train_loss": 0.2}),
+                      (EventKind.CHECKPOINT_SAVED, {"step": 100, "skill": "sy", "train_loss": 2.0}),
+                      (EventKind.QUEST_STARTED, {"quest_id": 7, "skill": "bin", "level": 1})))
+    early = with_live_loss(base, 7, LIVE_AFTER_STEPS - 1, 1.5)  # still mostly the SY quest's average
+    assert early.train_losses == base.train_losses
+    assert with_live_loss(base, 6, 500, 0.1).train_losses == base.train_losses  # another battle's step
+    live = with_live_loss(base, 7, LIVE_AFTER_STEPS, 0.1)
+    assert live.train_losses == {"bin": 0.1, "sy": 2.0} and live.atk == 100 / 0.1 + 100 / 2.0
 
 
 def test_replay_twice_identical() -> None:

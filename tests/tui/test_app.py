@@ -51,7 +51,7 @@ async def test_mode_keys_and_help(seeded) -> None:
             assert isinstance(app.screen, HelpScreen)
             text = screen_text(app)
             assert "Realm of Training: numbers, screens and keys" in text and "What the numbers mean" in text
-            assert "ATK" in text and "campaign's smoothed train loss" in text
+            assert "ATK" in text and "of 100 / that skill's smoothed" in text
             await press(app, pilot, "escape")
             assert isinstance(app.screen, TavernScreen)
 
