@@ -103,8 +103,9 @@ async def test_answer_streams_and_names_the_checkpoint(node) -> None:
         assert screen.last_identity.model == "base" and screen.last_identity.sha256
         identity = screen.query_one("#oracle-identity").shown
         assert identity.startswith("Answered by base · base model · sha256 ") and "confirmed by the node" in identity
-        text = screen_text(app)
-        assert "DIO · base · base model · sha256 " in text and "①⓪ + ① =" in text
+        # the transcript is painted after the stream ends: wait for the picture, not only the state
+        await wait_until(pilot, lambda: "DIO · base · base model · sha256 " in screen_text(app), timeout=30)
+        assert "①⓪ + ① =" in screen_text(app)
         await press(app, pilot, "ctrl+y")
         assert app.clipboard == screen.last_answer
 
