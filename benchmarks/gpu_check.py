@@ -311,16 +311,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dry-run", action="store_true", help="rehearse on the CPU with nano DIO")
-    p.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if os.environ.get("OUT") else None)
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps per training check (20; dry run 3)")
-    args = p.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="gpu-check-"))
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(args.dry_run, Path(tempfile.mkdtemp(prefix="gpu-check-work-")),
-                  args.steps or (3 if args.dry_run else 20))
+def run_checks(ctx: Context) -> tuple[dict[str, dict[str, Any]], float]:
+    """Every check in order: name -> status, detail, seconds and figures; and the whole run's seconds."""
     t0 = time.perf_counter()
     prepare(ctx)
     results: dict[str, dict[str, Any]] = {}
@@ -333,8 +325,22 @@ def main() -> int:
         results[name] = {"status": outcome.status, "detail": outcome.detail, "seconds": round(time.perf_counter() - started, 1),
                          **outcome.figures}
         print(f"gpu_check: {name}: {outcome.status}: {outcome.detail}", flush=True)
+    return results, round(time.perf_counter() - t0, 1)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dry-run", action="store_true", help="rehearse on the CPU with nano DIO")
+    p.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if os.environ.get("OUT") else None)
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps per training check (20; dry run 3)")
+    args = p.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="gpu-check-"))
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gpu-check-work-") as work:  # models and checkpoints: gone after
+        ctx = Context(args.dry_run, Path(work), args.steps or (3 if args.dry_run else 20))
+        results, seconds = run_checks(ctx)
     summary = {"dry_run": ctx.dry_run, "device": ctx.device, "gpus": ctx.gpus, "model": ctx.model_dir.name,
-               "seconds": round(time.perf_counter() - t0, 1), "checks": results}
+               "seconds": seconds, "checks": results}
     (out / "gpu_check.json").write_text(json.dumps(summary, indent=1))
     (out / "gpu_check.md").write_text(table(results) + "\n")
     print(table(results))
