@@ -19,15 +19,15 @@ async def test_a_tall_terminal_shows_the_campaign_chart_and_h_hides_it(seeded) -
         assert box.display
         chart = box.query_one(Chart)
         lines = {line.label: line.points for line in chart.data.lines}
-        assert lines["loss"] and lines["checkpoint"]  # the smoothed curve and the checkpoints
-        assert all(b[0] > a[0] for a, b in zip(lines["loss"], lines["loss"][1:]))  # over steps, in order
-        assert "Campaign: smoothed train loss" in screen_text(app)
+        assert lines["BIN"] and lines["checkpoint"]  # the seeded save trains BIN only: one curve, and the checkpoints
+        assert all(b[0] > a[0] for a, b in zip(lines["BIN"], lines["BIN"][1:]))  # over steps, in order
+        assert "Campaign: train loss per skill" in screen_text(app)
         draws = chart.draws
         await app.screen.refresh_chart(force=True)  # nothing changed in the save
         assert chart.draws == draws
         await press(app, pilot, "h")
         await settle(app, pilot)
-        assert not box.display and "Campaign: smoothed" not in screen_text(app)
+        assert not box.display and "Campaign: train loss" not in screen_text(app)
 
 
 async def test_h_shows_a_chart_on_a_small_terminal(seeded) -> None:
