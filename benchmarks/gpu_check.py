@@ -1,6 +1,6 @@
 """The GPU proof in one run: everything that needs CUDA, with the real engine and node processes.
 
-    bash benchmarks/gpu_check.sh [--dry-run] [--out DIR] [--steps 20]
+    bash benchmarks/gpu_check.sh [--dry-run] [--out DIR] [--steps 20] [--skip fsdp,qlora]
 
 On a lent GPU machine (one H100/H200; at most 8 minutes), with the Qwen3-0.6B shape (random
 weights, the real Qwen3 tokenizer):
@@ -19,7 +19,8 @@ weights, the real Qwen3 tokenizer):
 `--dry-run` runs the same checks on the CPU with nano DIO and fp32 (CUDA-only checks are
 skipped, saying so), so the script stays ready where no GPU is lent. It writes
 `gpu_check.json` and a Markdown table to `--out` (default: $OUT, else a temporary folder),
-and exits 1 when any check fails.
+and exits 1 when any check fails. `--skip NAMES` (comma-separated) reports those checks as
+skipped without running them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Context:
     data: Path = Path()
     checkpoints: Path | None = None  # the folder of train_sdpa's checkpoints, for the node check
     gpus: int = 0
+    skip: frozenset[str] = frozenset()
 
     @property
     def device(self) -> str:
@@ -319,7 +321,7 @@ def run_checks(ctx: Context) -> tuple[dict[str, dict[str, Any]], float]:
     for name, check in CHECKS:
         started = time.perf_counter()
         try:
-            outcome = check(ctx)
+            outcome = Outcome("skip", "not run (--skip)") if name in ctx.skip else check(ctx)
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
             outcome = Outcome("fail", f"{type(exc).__name__}: {exc}")
         results[name] = {"status": outcome.status, "detail": outcome.detail, "seconds": round(time.perf_counter() - started, 1),
@@ -333,11 +335,15 @@ def main() -> int:
     p.add_argument("--dry-run", action="store_true", help="rehearse on the CPU with nano DIO")
     p.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if os.environ.get("OUT") else None)
     p.add_argument("--steps", type=int, default=None, help="optimizer steps per training check (20; dry run 3)")
+    p.add_argument("--skip", default="", help="checks not to run, comma-separated (e.g. fsdp,qlora)")
     args = p.parse_args()
+    skip = frozenset(n for n in args.skip.split(",") if n)
+    if unknown := skip - {name for name, _ in CHECKS}:
+        p.error(f"--skip: no check named {', '.join(sorted(unknown))}; the checks are {', '.join(n for n, _ in CHECKS)}")
     out = args.out or Path(tempfile.mkdtemp(prefix="gpu-check-"))
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gpu-check-work-") as work:  # models and checkpoints: gone after
-        ctx = Context(args.dry_run, Path(work), args.steps or (3 if args.dry_run else 20))
+        ctx = Context(args.dry_run, Path(work), args.steps or (3 if args.dry_run else 20), skip=skip)
         results, seconds = run_checks(ctx)
     summary = {"dry_run": ctx.dry_run, "device": ctx.device, "gpus": ctx.gpus, "model": ctx.model_dir.name,
                "seconds": seconds, "checks": results}

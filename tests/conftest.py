@@ -42,3 +42,12 @@ async def new_save(tmp_path: Path):
     slot = SaveSlot(tmp_path / "save")
     await init_save(slot)
     return slot
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a `slow` test run first (stable, so every xdist worker sees the same order):
+    with whole files per worker (`--dist loadfile --no-loadscope-reorder`), the long ones then
+    start at once and the many quick files fill the end evenly, instead of one long file
+    starting last on one worker while the other sits idle."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

@@ -19,6 +19,8 @@ from engine.distributed import World
 from engine.sharding import choose_sharding
 from engine_helpers import ROOT, engine_env, finish, of_type, run_engine, send, wait_for, write_addition_data, write_job
 
+pytestmark = pytest.mark.slow
+
 
 def job(tmp: Path, name: str, model: Path, data: Path, accum: int, save_every: int = 0, steps: int = 4,
         **extra) -> Path:

@@ -8,12 +8,15 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from contracts.checkpoint import RESUME_STATE_NAME, folder_weights_sha256, read_ledger
 from contracts.nano import NanoSpec
 from engine_helpers import of_type, run_engine, write_addition_data, write_job
+
+pytestmark = pytest.mark.slow
 
 LORA = {"rank": 4, "alpha": 8.0, "dropout": 0.0}
 

@@ -7,10 +7,13 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pytest
 
 from contracts.checkpoint import read_ledger
 from contracts.node_api import HEADER_BASE_SHA256, HEADER_SHA256
 from node_helpers import NodeProcess, NodeWorld, train_checkpoints
+
+pytestmark = pytest.mark.slow
 
 MESSAGES = [{"role": "user", "content": "①⓪ + ⓪① ="}]
 
