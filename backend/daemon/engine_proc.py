@@ -32,11 +32,14 @@ STDOUT_LIMIT = 1 << 24
 
 def engine_command(job_file: Path, devices: int = 1) -> list[str]:
     """`python -m engine run JOB`, under torchrun with one rank per device when there are several
-    (`--standalone`: a rendezvous on this machine; rank 0 alone writes events to stdout)."""
+    (`--standalone`: a rendezvous on this machine; rank 0 alone writes events to stdout). torchrun's
+    own folder (a rank's error.json when it fails) goes beside the job file, JOB.torchrun/, not a new
+    torchelastic_* folder in the system's temporary directory for every battle."""
     run = ["-m", "engine", "run", str(job_file)]
     if devices <= 1:
         return [sys.executable, *run]
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(devices), *run]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(devices),
+            "--log-dir", str(job_file.with_suffix(".torchrun")), *run]
 
 
 class EngineProcess:

@@ -18,7 +18,7 @@ def test_the_engine_command_uses_torchrun_only_for_several_devices(tmp_path: Pat
     job = tmp_path / "job.json"
     assert engine_command(job)[1:] == ["-m", "engine", "run", str(job)]
     assert engine_command(job, 4)[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4",
-                                          "-m", "engine", "run", str(job)]
+                                          "--log-dir", str(tmp_path / "job.torchrun"), "-m", "engine", "run", str(job)]
 
 
 async def test_a_quest_trains_on_two_ranks_through_the_daemon(tmp_path: Path, nano_base: Path) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from backend.daemon.engine_proc import engine_command
 from contracts.engine_events import parse_event
 from engine.distributed import World
 from engine.sharding import choose_sharding
@@ -34,9 +34,7 @@ def job(tmp: Path, name: str, model: Path, data: Path, accum: int, save_every: i
 def run_ranks(job_file: Path, sharding: str = "ddp") -> list:
     fields = json.loads(job_file.read_text())
     job_file.write_text(json.dumps({**fields, "sharding": sharding}))
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "engine", "run", str(job_file)],
-                          capture_output=True, text=True, cwd=ROOT, env=engine_env(), timeout=300,
+    proc = subprocess.run(engine_command(job_file, 2), capture_output=True, text=True, cwd=ROOT, env=engine_env(), timeout=300,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = [parse_event(line) for line in proc.stdout.splitlines() if line.strip().startswith("{")]
@@ -125,8 +123,7 @@ def test_control_lines_reach_two_sharded_ranks_and_a_paused_checkpoint_waits_for
     data = write_addition_data(tmp_path / "d.jsonl", 200, seed=11)
     path = job(tmp_path, "paused", small_nano_dir, data, accum=1, steps=10_000)
     path.write_text(json.dumps({**json.loads(path.read_text()), "sharding": "fsdp"}))
-    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                             "-m", "engine", "run", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(engine_command(path, 2), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=engine_env(), bufsize=1)
     seen: list = []
     try:
